@@ -1,0 +1,172 @@
+//! Memory-mapped files, the shared memory Aeron uses for `cnc.dat` and log buffers.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::atomic_buffer::AtomicBuffer;
+
+/// A file mapped into memory, shared with every other process that maps it.
+///
+/// The mapping lives as long as the `MappedFile` or any [`AtomicBuffer`] taken from it.
+#[derive(Debug)]
+pub struct MappedFile {
+    path: PathBuf,
+    buffer: AtomicBuffer,
+}
+
+struct Mapping {
+    _map: MmapMut,
+}
+
+impl MappedFile {
+    /// Creates (or truncates) `path` with `length` bytes, zero-filled and sparse, and maps it read-write.
+    /// Missing parent directories are created.
+    pub fn create(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        file.set_len(length as u64)?;
+        Self::map_shared(path, &file, length)
+    }
+
+    /// Maps an existing file read-write, shared with other processes. Fails with `InvalidData` if the file
+    /// is shorter than `min_length` (a mapping past the end of a file faults on access).
+    pub fn open(path: impl AsRef<Path>, min_length: usize) -> io::Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let length = Self::checked_length(path, &file, min_length)?;
+        Self::map_shared(path, &file, length)
+    }
+
+    /// Maps an existing file privately: reads see the file, writes stay in this process (copy-on-write).
+    /// Works on read-only files; for inspection tools and tests over captured files.
+    pub fn open_private(path: impl AsRef<Path>, min_length: usize) -> io::Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path)?;
+        let length = Self::checked_length(path, &file, min_length)?;
+        // SAFETY: a private mapping is never written through to the file; another process truncating the file
+        // could still fault reads, which is the same contract every Aeron tool has with the driver's files.
+        let map = unsafe { MmapOptions::new().len(length).map_copy(&file)? };
+        Ok(Self::wrap(path, map))
+    }
+
+    fn checked_length(path: &Path, file: &File, min_length: usize) -> io::Result<usize> {
+        let length = usize::try_from(file.metadata()?.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large to map"))?;
+        if length < min_length {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {length} bytes, expected at least {min_length}",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(length)
+    }
+
+    fn map_shared(path: &Path, file: &File, length: usize) -> io::Result<Self> {
+        // SAFETY: the file is shared with other processes by design; all access to the mapping goes through
+        // AtomicBuffer, which never hands out references that assume exclusive access.
+        let map = unsafe { MmapOptions::new().len(length).map_mut(file)? };
+        Ok(Self::wrap(path, map))
+    }
+
+    fn wrap(path: &Path, mut map: MmapMut) -> Self {
+        let len = map.len();
+        let ptr = NonNull::new(map.as_mut_ptr()).unwrap_or(NonNull::dangling());
+        let owner = Arc::new(Mapping { _map: map });
+        // SAFETY: the mapping covers ptr..ptr+len and is owned by `owner`, which the buffer keeps alive.
+        let buffer = unsafe { AtomicBuffer::from_raw(ptr, len, owner) };
+        MappedFile {
+            path: path.to_path_buf(),
+            buffer,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Length of the mapping in bytes.
+    pub fn len(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    /// True for an empty mapping.
+    pub fn is_empty(&self) -> bool {
+        self.buffer.capacity() == 0
+    }
+
+    /// The whole mapping as a buffer; clones share the mapping and keep it alive.
+    pub fn buffer(&self) -> &AtomicBuffer {
+        &self.buffer
+    }
+
+    /// Touches one byte in every page so that later writes do not take page faults on the hot path.
+    pub fn pre_touch(&self, page_size: usize) {
+        let page = page_size.max(1);
+        let mut offset = 0;
+        while offset < self.len() {
+            let v = self.buffer.get_u8(offset);
+            self.buffer.put_u8(offset, v);
+            offset += page;
+        }
+    }
+}
+
+/// The system's memory page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_mappings_of_one_file_share_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/shared.dat");
+        let a = MappedFile::create(&path, 8192).unwrap();
+        let b = MappedFile::open(&path, 8192).unwrap();
+        a.buffer().put_i64_release(4096, 99);
+        assert_eq!(b.buffer().get_i64_acquire(4096), 99);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 8192);
+    }
+
+    #[test]
+    fn short_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short.dat");
+        std::fs::write(&path, [0u8; 10]).unwrap();
+        let err = MappedFile::open(&path, 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn private_mapping_does_not_write_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ro.dat");
+        std::fs::write(&path, [1u8; 64]).unwrap();
+        let m = MappedFile::open_private(&path, 64).unwrap();
+        m.buffer().put_u8(0, 7);
+        assert_eq!(m.buffer().get_u8(0), 7);
+        assert_eq!(std::fs::read(&path).unwrap()[0], 1);
+    }
+}
