@@ -10,6 +10,11 @@ pub mod frame;
 pub mod logbuffer;
 pub mod uri;
 
+mod error;
+pub mod le;
+
+pub use error::DecodeError;
+
 /// Rounds `value` up to a multiple of `alignment`, which must be a power of two.
 #[inline]
 pub const fn align(value: usize, alignment: usize) -> usize {
