@@ -227,11 +227,13 @@ pub fn check_mtu_length(mtu_length: i64) -> Result<(), LogBufferError> {
 }
 
 /// Total length of a log file: three terms plus the metadata, rounded up to the page size
-/// (`aeron_logbuffer_compute_log_length`). `page_size` must be a power of two.
+/// (`aeron_logbuffer_compute_log_length`). Meaningful only for values that pass [`check_term_length`] and
+/// [`check_page_size`]; never panics.
 pub const fn compute_log_length(term_length: i32, page_size: i32) -> u64 {
-    let unaligned = PARTITION_COUNT as u64 * term_length as u64 + LOG_META_DATA_LENGTH as u64;
-    let page = page_size as u64;
-    (unaligned + page - 1) & !(page - 1)
+    let unaligned =
+        PARTITION_COUNT as u64 * term_length as u32 as u64 + LOG_META_DATA_LENGTH as u64;
+    let mask = (page_size as u32 as u64).wrapping_sub(1);
+    unaligned.wrapping_add(mask) & !mask
 }
 
 /// Offset of the metadata section in a log file of `log_length` bytes (always the last 4096 bytes), or `None`
@@ -284,7 +286,9 @@ pub const fn index_by_term(initial_term_id: i32, active_term_id: i32) -> usize {
 
 /// Partition index holding `position`.
 pub const fn index_by_position(position: i64, position_bits_to_shift: u32) -> usize {
-    (position >> position_bits_to_shift).rem_euclid(PARTITION_COUNT as i64) as usize
+    position
+        .wrapping_shr(position_bits_to_shift)
+        .rem_euclid(PARTITION_COUNT as i64) as usize
 }
 
 /// Partition after `index`.
@@ -305,7 +309,9 @@ pub const fn compute_position(
     initial_term_id: i32,
 ) -> i64 {
     let term_count = compute_term_count(active_term_id, initial_term_id) as i64;
-    (term_count << position_bits_to_shift).wrapping_add(term_offset as i64)
+    term_count
+        .wrapping_shl(position_bits_to_shift)
+        .wrapping_add(term_offset as i64)
 }
 
 /// Stream position at which `active_term_id` begins.
@@ -323,12 +329,12 @@ pub const fn compute_term_id_from_position(
     position_bits_to_shift: u32,
     initial_term_id: i32,
 ) -> i32 {
-    ((position >> position_bits_to_shift) as i32).wrapping_add(initial_term_id)
+    (position.wrapping_shr(position_bits_to_shift) as i32).wrapping_add(initial_term_id)
 }
 
 /// Offset within its term of `position`.
 pub const fn compute_term_offset_from_position(position: i64, position_bits_to_shift: u32) -> i32 {
-    (position & ((1i64 << position_bits_to_shift) - 1)) as i32
+    (position & 1i64.wrapping_shl(position_bits_to_shift).wrapping_sub(1)) as i32
 }
 
 /// First position a log can never reach: `term_length << 31`. Offers at or beyond it fail with
@@ -360,6 +366,9 @@ pub const fn compute_max_payload_length(mtu_length: i32) -> usize {
 /// Bytes of term a fragmented message of `length` takes: `length / max_payload` full frames plus an aligned
 /// frame for the remainder (`aeron_logbuffer_compute_fragmented_length`). For a zero-length message this is 0;
 /// use [`compute_claim_length`] for the space an offer actually claims.
+///
+/// # Panics
+/// If `max_payload_length` is 0.
 pub const fn compute_fragmented_length(length: usize, max_payload_length: usize) -> usize {
     let full = length / max_payload_length;
     let remaining = length % max_payload_length;
@@ -378,6 +387,9 @@ pub const fn compute_assembled_frame_length(length: usize) -> usize {
 
 /// Bytes of term an offer of `length` claims: `align(length + 32, 32)` when it fits one frame, else
 /// [`compute_fragmented_length`].
+///
+/// # Panics
+/// If `max_payload_length` is 0 and `length` is not.
 pub const fn compute_claim_length(length: usize, max_payload_length: usize) -> usize {
     if length <= max_payload_length {
         align(length + DATA_HEADER_LENGTH, FRAME_ALIGNMENT)
@@ -536,7 +548,7 @@ pub enum TermClaim {
 /// Decides whether `aligned_length` bytes fit at `term_offset` (the raw, unclamped low 32 bits of the tail) in
 /// a term of `term_length`, and what padding the end-of-term case needs.
 pub const fn claim_in_term(term_offset: i64, aligned_length: i64, term_length: i32) -> TermClaim {
-    let resulting = term_offset + aligned_length;
+    let resulting = term_offset.saturating_add(aligned_length);
     if resulting <= term_length as i64 {
         TermClaim::Fits {
             resulting_offset: resulting as i32,
@@ -545,7 +557,7 @@ pub const fn claim_in_term(term_offset: i64, aligned_length: i64, term_length: i
         TermClaim::EndOfTerm {
             padding: Some(PaddingFrame {
                 term_offset: term_offset as i32,
-                frame_length: term_length - term_offset as i32,
+                frame_length: term_length.wrapping_sub(term_offset as i32),
             }),
         }
     } else {
@@ -1449,12 +1461,42 @@ mod tests {
         }
 
         #[test]
+        fn raw_tail_offset_is_clamped_and_term_id_kept(
+            term_id_in in any::<i32>(),
+            low in any::<u32>(),
+            term_length in term_lengths(),
+        ) {
+            let raw = ((term_id_in as i64) << 32) | low as i64;
+            prop_assert_eq!(term_id_of(raw), term_id_in);
+            let offset = term_offset_of(raw, term_length);
+            prop_assert!((0..=term_length).contains(&offset));
+            prop_assert_eq!(offset as i64, (low as i64).min(term_length as i64));
+        }
+
+        #[test]
+        fn arithmetic_never_panics(
+            a in any::<i32>(),
+            b in any::<i32>(),
+            position in any::<i64>(),
+            shift in any::<u32>(),
+        ) {
+            let _ = compute_position(a, b, shift, a);
+            let _ = compute_term_id_from_position(position, shift, b);
+            let _ = compute_term_offset_from_position(position, shift);
+            prop_assert!(index_by_position(position, shift) < PARTITION_COUNT);
+            prop_assert!(index_by_term(a, b) < PARTITION_COUNT);
+            let _ = compute_log_length(a, b);
+            let _ = compute_max_message_length(a);
+            let _ = compute_max_payload_length(a);
+            let _ = claim_in_term(position, i64::from(b), a);
+            let _ = position_bits_to_shift(a);
+        }
+
+        #[test]
         fn metadata_decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..4200)) {
             if let Ok(meta) = LogBufferMetadata::decode(&bytes) {
                 let _ = meta.validate(bytes.len() as u64);
-                let mut again = meta.to_vec();
-                again[LOG_META_DATA_USED_LENGTH..].fill(0);
-                prop_assert_eq!(LogBufferMetadata::decode(&again).unwrap(), meta);
+                prop_assert_eq!(LogBufferMetadata::decode(&meta.to_vec()).unwrap(), meta);
             }
         }
     }
