@@ -62,13 +62,13 @@ pub const DEFAULT_REFERENCE_ID: i64 = 0;
 /// Counter id meaning "no counter".
 pub const NULL_COUNTER_ID: i32 = -1;
 
-/// Offset of counter `id`'s value record in the values buffer.
+/// Offset of a (non-negative) counter id's value record in the values buffer.
 #[inline]
 pub const fn counter_offset(counter_id: i32) -> usize {
     counter_id as usize * COUNTER_LENGTH
 }
 
-/// Offset of counter `id`'s metadata record in the metadata buffer.
+/// Offset of a (non-negative) counter id's metadata record in the metadata buffer.
 #[inline]
 pub const fn metadata_offset(counter_id: i32) -> usize {
     counter_id as usize * METADATA_LENGTH

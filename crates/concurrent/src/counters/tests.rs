@@ -319,3 +319,60 @@ fn atomic_increments_from_many_threads_add_up() {
     });
     assert_eq!(c.get(), 40_000);
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Allocate,
+    Free(usize),
+    Advance(i64),
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => Just(Op::Allocate),
+        2 => any::<usize>().prop_map(Op::Free),
+        1 => (0i64..1_500).prop_map(Op::Advance),
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn allocation_follows_a_model_of_aeron_reuse(ops in proptest::collection::vec(op(), 0..64)) {
+        let mut f = fixture(COUNTERS);
+        let mut allocated: Vec<i32> = Vec::new();
+        let mut freed: Vec<(i32, i64)> = Vec::new();
+        let mut high_water_mark = -1;
+        for op in ops {
+            let now = f.now.load(Ordering::Relaxed);
+            match op {
+                Op::Allocate => {
+                    let expected = match freed.iter().position(|&(_, deadline)| now >= deadline) {
+                        Some(i) => Some(freed.remove(i).0),
+                        None if high_water_mark < COUNTERS as i32 - 1 => {
+                            high_water_mark += 1;
+                            Some(high_water_mark)
+                        }
+                        None => None,
+                    };
+                    let got = f.manager.allocate(1, &[], "x").ok();
+                    proptest::prop_assert_eq!(got, expected);
+                    allocated.extend(got);
+                }
+                Op::Free(i) if !allocated.is_empty() => {
+                    let id = allocated.remove(i % allocated.len());
+                    proptest::prop_assert!(f.manager.free(id).is_ok());
+                    freed.push((id, now + DEFAULT_FREE_TO_REUSE_TIMEOUT_MS));
+                }
+                Op::Free(_) => {}
+                Op::Advance(ms) => {
+                    f.now.fetch_add(ms, Ordering::Relaxed);
+                }
+            }
+        }
+        let mut listed = Vec::new();
+        f.manager.reader().for_each(|id, _, _, _| listed.push(id));
+        allocated.sort_unstable();
+        proptest::prop_assert_eq!(listed, allocated);
+    }
+}
