@@ -12,7 +12,8 @@
 mod manager;
 pub mod type_id;
 
-pub use manager::{CountersManager, EpochClock, DEFAULT_FREE_TO_REUSE_TIMEOUT_MS};
+pub use crate::clock::EpochClock;
+pub use manager::{CountersManager, DEFAULT_FREE_TO_REUSE_TIMEOUT_MS};
 
 use crate::atomic_buffer::AtomicBuffer;
 

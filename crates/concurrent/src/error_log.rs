@@ -7,11 +7,12 @@
 //! Agrona `DistinctErrorLog` / `ErrorLogReader`.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use oxeron_protocol::align;
 
 use crate::atomic_buffer::AtomicBuffer;
+use crate::clock::EpochClock;
 
 /// Offset of the entry length.
 pub const LENGTH_OFFSET: usize = 0;
@@ -25,9 +26,6 @@ pub const FIRST_OBSERVATION_TIMESTAMP_OFFSET: usize = 16;
 pub const ENCODED_ERROR_OFFSET: usize = 24;
 /// Alignment of entries.
 pub const RECORD_ALIGNMENT: usize = 8;
-
-/// A source of epoch milliseconds for observation timestamps.
-pub type EpochClock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Why an error log could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

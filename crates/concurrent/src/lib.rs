@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod atomic_buffer;
 pub mod broadcast;
+pub mod clock;
 pub mod counters;
 pub mod error_log;
 pub mod idle;

@@ -1,8 +1,8 @@
 //! The driver side of the counters: allocation, reuse and freeing of counter ids.
 
+use crate::clock::{system_epoch_ms, EpochClock};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{
     counter_offset, metadata_offset, AtomicCounter, CountersError, CountersReader,
@@ -15,15 +15,6 @@ use crate::atomic_buffer::AtomicBuffer;
 
 /// How long a freed counter id stays unused before it may be handed out again (driver default 1 s).
 pub const DEFAULT_FREE_TO_REUSE_TIMEOUT_MS: i64 = 1_000;
-
-/// A source of epoch milliseconds, such as the driver's cached clock.
-pub type EpochClock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-fn system_epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 /// Allocates and frees counters (Agrona's `CountersManager`, C's `aeron_counters_manager_t`).
 ///
