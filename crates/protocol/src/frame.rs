@@ -234,9 +234,14 @@ impl<'a> Frame<'a> {
         let header = validate_datagram(datagram)?;
         Ok(match header.frame_type {
             HDR_TYPE_PAD | HDR_TYPE_DATA => {
-                let first = data_frames(datagram)
-                    .next()
-                    .expect("a validated DATA/PAD datagram holds at least one frame")?;
+                let first =
+                    data_frames(datagram)
+                        .next()
+                        .unwrap_or(Err(DecodeError::Truncated {
+                            what: "frame",
+                            needed: data::HEADER_LENGTH,
+                            available: datagram.len(),
+                        }))?;
                 if first.header.is_pad() {
                     Frame::Pad(first)
                 } else {
