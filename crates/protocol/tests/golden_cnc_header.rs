@@ -1,7 +1,7 @@
 //! CnC headers written by the real Aeron 1.54 C driver.
 
-#[path = "common/golden.rs"]
-mod golden;
+mod common;
+use common as golden;
 
 use std::collections::HashMap;
 
