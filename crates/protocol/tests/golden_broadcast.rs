@@ -3,8 +3,8 @@
 //!
 //! The section arithmetic is done here with plain slices so the test depends only on `command`.
 
-#[path = "common/golden_dir.rs"]
-mod golden_dir;
+mod common;
+use common as golden_dir;
 
 use oxeron_protocol::command::{
     Command, Correlated, CounterUpdate, ImageBuffersReady, PublicationBuffersReady,
