@@ -121,20 +121,18 @@ pub const LOG_TYPE_OFFSET: usize = 497;
 /// Offset of the untethered linger timeout in ns (`i64`, only 4-byte aligned).
 pub const LOG_UNTETHERED_LINGER_TIMEOUT_NS_OFFSET: usize = 500;
 
-// DATA/PAD header fields used to build templates; the full frame codec lives in `crate::frame`.
-const HDR_FRAME_LENGTH_OFFSET: usize = 0;
-const HDR_VERSION_OFFSET: usize = 4;
-const HDR_FLAGS_OFFSET: usize = 5;
-const HDR_TYPE_OFFSET: usize = 6;
-const HDR_TERM_OFFSET_OFFSET: usize = 8;
-const HDR_SESSION_ID_OFFSET: usize = 12;
-const HDR_STREAM_ID_OFFSET: usize = 16;
-const HDR_TERM_ID_OFFSET: usize = 20;
-const HDR_RESERVED_VALUE_OFFSET: usize = 24;
-const HDR_TYPE_PAD: u16 = 0x00;
-const HDR_TYPE_DATA: u16 = 0x01;
-const BEGIN_FRAG_FLAG: u8 = 0x80;
-const END_FRAG_FLAG: u8 = 0x40;
+use crate::frame::data::{
+    BEGIN_FLAG as BEGIN_FRAG_FLAG, END_FLAG as END_FRAG_FLAG,
+    RESERVED_VALUE_OFFSET as HDR_RESERVED_VALUE_OFFSET,
+    SESSION_ID_FIELD_OFFSET as HDR_SESSION_ID_OFFSET,
+    STREAM_ID_FIELD_OFFSET as HDR_STREAM_ID_OFFSET, TERM_ID_FIELD_OFFSET as HDR_TERM_ID_OFFSET,
+    TERM_OFFSET_FIELD_OFFSET as HDR_TERM_OFFSET_OFFSET,
+};
+use crate::frame::{
+    FLAGS_FIELD_OFFSET as HDR_FLAGS_OFFSET, FRAME_LENGTH_FIELD_OFFSET as HDR_FRAME_LENGTH_OFFSET,
+    HDR_TYPE_DATA, HDR_TYPE_PAD, TYPE_FIELD_OFFSET as HDR_TYPE_OFFSET,
+    VERSION_FIELD_OFFSET as HDR_VERSION_OFFSET,
+};
 
 /// A term length, page size or MTU that Aeron would refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
