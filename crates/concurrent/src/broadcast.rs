@@ -375,8 +375,9 @@ impl CopyBroadcastReceiver {
 
     /// Delivers at most one message to `handler` as `(msg_type_id, message)`; returns how many (0 or 1).
     ///
-    /// Fails with [`BroadcastError::Lapped`] when the receiver was lapped, before the next message or while
-    /// copying it; the receiver then continues from the latest record on the next call.
+    /// Fails with [`BroadcastError::Lapped`] when the receiver was lapped: either it fell behind before this
+    /// call, and the next call delivers the latest record, where it resumed; or the record was overwritten
+    /// while being copied, and it is dropped.
     pub fn receive<F>(&mut self, handler: F) -> Result<usize, BroadcastError>
     where
         F: FnOnce(i32, &[u8]),
@@ -387,6 +388,8 @@ impl CopyBroadcastReceiver {
             return Ok(0);
         }
         if receiver.lapped_count() != last_seen_lapped_count {
+            // Unlike Agrona, keep the latest record (where the receiver resumed) for the next call.
+            receiver.next_record = receiver.cursor;
             return Err(BroadcastError::Lapped);
         }
         let length = receiver.length();

@@ -164,11 +164,13 @@ fn copy_receiver_hands_out_checked_copies_and_reports_laps() {
         Err(BroadcastError::Lapped)
     );
     assert_eq!(rx.receiver().lapped_count(), 1);
+    assert_eq!(rx.receive(|t, m| seen.push((t, m.to_vec()))).unwrap(), 1);
     assert_eq!(
-        rx.receive(|t, m| seen.push((t, m.to_vec()))).unwrap(),
-        0,
-        "resumed at latest"
+        seen.last().unwrap(),
+        &(4, vec![99; 24]),
+        "resumed at the latest record"
     );
+    assert_eq!(rx.receive(|_, _| panic!("caught up")).unwrap(), 0);
     tx.transmit(5, b"next").unwrap();
     assert_eq!(rx.receive(|t, m| seen.push((t, m.to_vec()))).unwrap(), 1);
     assert_eq!(seen.last().unwrap(), &(5, b"next".to_vec()));
