@@ -1,0 +1,71 @@
+use oxeron_concurrent::AtomicBuffer;
+use oxeron_protocol::align;
+use oxeron_protocol::logbuffer::{DATA_HEADER_LENGTH, FRAME_ALIGNMENT};
+
+use super::frame;
+use super::Header;
+
+/// What one pass of [`read_term`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermReadOutcome {
+    /// Fragments handed to the handler.
+    pub fragments_read: usize,
+    /// Term offset reading stopped at: the start of the first frame not consumed.
+    pub offset: usize,
+}
+
+/// Reads committed frames from `term` starting at `offset`, handing each DATA frame's payload and header to
+/// `handler`, until `fragments_limit` fragments were delivered, an uncommitted frame is reached, or the term
+/// ends. PAD frames are consumed but not delivered.
+///
+/// A frame length that cannot be right (shorter than a header, or running past the term end) stops the read
+/// at that frame rather than trusting it.
+#[inline]
+pub fn read_term<F>(
+    term: &AtomicBuffer,
+    mut offset: usize,
+    fragments_limit: usize,
+    initial_term_id: i32,
+    position_bits_to_shift: u32,
+    handler: &mut F,
+) -> TermReadOutcome
+where
+    F: FnMut(&[u8], &Header) + ?Sized,
+{
+    let capacity = term.capacity();
+    let mut fragments_read = 0;
+    while fragments_read < fragments_limit && offset < capacity {
+        let frame_length = term.get_i32_acquire(offset + frame::FRAME_LENGTH_OFFSET);
+        if frame_length <= 0 {
+            break;
+        }
+        let frame_length = frame_length as usize;
+        let aligned = align(frame_length, FRAME_ALIGNMENT);
+        if frame_length < DATA_HEADER_LENGTH || aligned > capacity - offset {
+            break;
+        }
+        let frame_offset = offset;
+        offset += aligned;
+        if term.get_u16(frame_offset + frame::TYPE_OFFSET) == frame::TYPE_PAD {
+            continue;
+        }
+        let mut header_bytes = [0u8; DATA_HEADER_LENGTH];
+        term.get_bytes(frame_offset, &mut header_bytes);
+        let header = Header::new(header_bytes, initial_term_id, position_bits_to_shift);
+        // SAFETY: the frame was committed (positive length read with acquire) and lies inside the term (checked
+        // above). Nothing rewrites a committed frame until every subscriber position has passed it, and this
+        // reader's position only moves after the handler returns.
+        let payload = unsafe {
+            term.as_slice(
+                frame_offset + DATA_HEADER_LENGTH,
+                frame_length - DATA_HEADER_LENGTH,
+            )
+        };
+        handler(payload, &header);
+        fragments_read += 1;
+    }
+    TermReadOutcome {
+        fragments_read,
+        offset,
+    }
+}
