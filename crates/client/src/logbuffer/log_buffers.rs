@@ -4,11 +4,11 @@ use std::path::Path;
 use oxeron_concurrent::{AtomicBuffer, MappedFile};
 use oxeron_protocol::logbuffer::{
     check_page_size, check_term_length, compute_log_length, index_by_term_count, pack_tail,
-    LogBufferError, DATA_HEADER_LENGTH, LOG_ACTIVE_TERM_COUNT_OFFSET, LOG_CORRELATION_ID_OFFSET,
-    LOG_DEFAULT_FRAME_HEADER_OFFSET, LOG_END_OF_STREAM_POSITION_OFFSET, LOG_INITIAL_TERM_ID_OFFSET,
-    LOG_IS_CONNECTED_OFFSET, LOG_IS_PUBLICATION_REVOKED_OFFSET, LOG_META_DATA_LENGTH,
-    LOG_MTU_LENGTH_OFFSET, LOG_PAGE_SIZE_OFFSET, LOG_TERM_LENGTH_OFFSET, PARTITION_COUNT,
-    TERM_TAIL_COUNTERS_OFFSET,
+    LogBufferError, LogBufferMetadata, DATA_HEADER_LENGTH, LOG_ACTIVE_TERM_COUNT_OFFSET,
+    LOG_CORRELATION_ID_OFFSET, LOG_DEFAULT_FRAME_HEADER_OFFSET, LOG_END_OF_STREAM_POSITION_OFFSET,
+    LOG_INITIAL_TERM_ID_OFFSET, LOG_IS_CONNECTED_OFFSET, LOG_IS_PUBLICATION_REVOKED_OFFSET,
+    LOG_META_DATA_LENGTH, LOG_MTU_LENGTH_OFFSET, LOG_PAGE_SIZE_OFFSET, LOG_TERM_LENGTH_OFFSET,
+    PARTITION_COUNT, TERM_TAIL_COUNTERS_OFFSET,
 };
 
 /// A log buffer file that cannot be used.
@@ -233,6 +233,19 @@ impl LogBuffers {
         file.buffer()
             .put_i32(meta_offset + LOG_PAGE_SIZE_OFFSET, page_size);
         Self::from_file(file)
+    }
+
+    /// Creates a log buffer file laid out for `metadata.term_length` and `metadata.page_size` and writes the
+    /// whole metadata section (the driver's way to create publication and image logs).
+    pub fn create_with_metadata(
+        path: impl AsRef<Path>,
+        metadata: &LogBufferMetadata,
+    ) -> Result<Self, LogBuffersError> {
+        let log = Self::create(path, metadata.term_length, metadata.page_size)?;
+        let mut bytes = vec![0u8; LOG_META_DATA_LENGTH];
+        metadata.encode(&mut bytes);
+        log.metadata.buffer().put_bytes(0, &bytes);
+        Ok(log)
     }
 
     fn from_file(file: MappedFile) -> Result<Self, LogBuffersError> {

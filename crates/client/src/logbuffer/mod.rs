@@ -16,6 +16,7 @@ pub use term_reader::{read_term, TermReadOutcome};
 
 /// Offsets and values of the 32-byte data frame header (Aeron's `aeron_data_header_t`).
 pub(crate) mod frame {
+    #![allow(dead_code)]
     pub const FRAME_LENGTH_OFFSET: usize = 0;
     pub const FLAGS_OFFSET: usize = 5;
     pub const TYPE_OFFSET: usize = 6;
