@@ -91,4 +91,12 @@ impl Header {
             self.initial_term_id,
         ) + next
     }
+
+    pub(crate) fn set_frame_length(&mut self, length: i32) {
+        le::put_i32(&mut self.bytes, frame::FRAME_LENGTH_OFFSET, length);
+    }
+
+    pub(crate) fn set_flags(&mut self, flags: u8) {
+        self.bytes[frame::FLAGS_OFFSET] = flags;
+    }
 }
