@@ -1,5 +1,6 @@
 //! The Aeron client in safe Rust: publications, subscriptions and images over Aeron 1.54's log buffers.
 
+pub mod cnc_file;
 mod fragment_assembler;
 mod image;
 pub mod logbuffer;
