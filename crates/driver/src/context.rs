@@ -1,0 +1,221 @@
+//! Driver configuration: Aeron's settings, defaults and environment variable names.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use oxeron_concurrent::idle::IdleStrategyKind;
+
+/// How the driver's agents (conductor, sender, receiver) are spread over threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThreadingMode {
+    /// A thread each for the conductor, sender and receiver.
+    #[default]
+    Dedicated,
+    /// The conductor on one thread, sender and receiver sharing another.
+    SharedNetwork,
+    /// All agents on one thread.
+    Shared,
+    /// No threads: the embedding application calls [`crate::MediaDriver::invoke`].
+    Invoker,
+}
+
+/// A threading mode name Aeron does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown threading mode {0:?} (expected DEDICATED, SHARED_NETWORK, SHARED or INVOKER)")]
+pub struct UnknownThreadingMode(pub String);
+
+impl FromStr for ThreadingMode {
+    type Err = UnknownThreadingMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "DEDICATED" => Ok(ThreadingMode::Dedicated),
+            "SHARED_NETWORK" => Ok(ThreadingMode::SharedNetwork),
+            "SHARED" => Ok(ThreadingMode::Shared),
+            "INVOKER" => Ok(ThreadingMode::Invoker),
+            _ => Err(UnknownThreadingMode(s.to_string())),
+        }
+    }
+}
+
+/// The default Aeron directory: `/dev/shm/aeron-<user>` on Linux, `<tmp>/aeron-<user>` elsewhere.
+pub fn default_aeron_dir() -> PathBuf {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "default".to_string());
+    let base = if cfg!(target_os = "linux") && Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    base.join(format!("aeron-{user}"))
+}
+
+/// Media driver settings, with Aeron's defaults.
+///
+/// ```
+/// use oxeron_driver::{Context, ThreadingMode};
+///
+/// let ctx = Context::new()
+///     .aeron_dir("/dev/shm/my-app")
+///     .threading_mode(ThreadingMode::Shared)
+///     .dir_delete_on_start(true);
+/// assert_eq!(ctx.ipc_term_buffer_length, 64 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Aeron directory (`AERON_DIR`).
+    pub aeron_dir: PathBuf,
+    /// Delete an existing directory at start (`AERON_DIR_DELETE_ON_START`).
+    pub dir_delete_on_start: bool,
+    /// Delete the directory at shutdown (`AERON_DIR_DELETE_ON_SHUTDOWN`).
+    pub dir_delete_on_shutdown: bool,
+    /// Threading mode (`AERON_THREADING_MODE`).
+    pub threading_mode: ThreadingMode,
+    /// Conductor idle strategy (`AERON_CONDUCTOR_IDLE_STRATEGY`).
+    pub conductor_idle_strategy: IdleStrategyKind,
+    /// Sender idle strategy (`AERON_SENDER_IDLE_STRATEGY`).
+    pub sender_idle_strategy: IdleStrategyKind,
+    /// Receiver idle strategy (`AERON_RECEIVER_IDLE_STRATEGY`).
+    pub receiver_idle_strategy: IdleStrategyKind,
+    /// Idle strategy of the single thread in shared mode (`AERON_SHARED_IDLE_STRATEGY`).
+    pub shared_idle_strategy: IdleStrategyKind,
+    /// Idle strategy of the sender+receiver thread in shared-network mode (`AERON_SHAREDNETWORK_IDLE_STRATEGY`).
+    pub shared_network_idle_strategy: IdleStrategyKind,
+    /// Term length of network publications (`AERON_TERM_BUFFER_LENGTH`).
+    pub term_buffer_length: i32,
+    /// Term length of IPC publications (`AERON_IPC_TERM_BUFFER_LENGTH`).
+    pub ipc_term_buffer_length: i32,
+    /// Create log files sparse (`AERON_TERM_BUFFER_SPARSE_FILE`).
+    pub term_buffer_sparse_file: bool,
+    /// MTU of network publications (`AERON_MTU_LENGTH`).
+    pub mtu_length: i32,
+    /// MTU of IPC publications (`AERON_IPC_MTU_LENGTH`).
+    pub ipc_mtu_length: i32,
+    /// Window a network publication may run ahead of its slowest consumer; 0 means term length / 2
+    /// (`AERON_PUBLICATION_TERM_WINDOW_LENGTH`).
+    pub publication_term_window_length: i32,
+    /// Window an IPC publication may run ahead of its slowest subscriber; 0 means term length / 2
+    /// (`AERON_IPC_PUBLICATION_TERM_WINDOW_LENGTH`).
+    pub ipc_publication_term_window_length: i32,
+    /// How long a removed publication's log lingers (`AERON_PUBLICATION_LINGER_TIMEOUT`).
+    pub publication_linger_timeout: Duration,
+    /// A client without keepalives for this long is timed out (`AERON_CLIENT_LIVENESS_TIMEOUT`).
+    pub client_liveness_timeout: Duration,
+    /// Clients consider the driver dead after this long without a heartbeat (`AERON_DRIVER_TIMEOUT`).
+    pub driver_timeout: Duration,
+    /// An image without data for this long is removed (`AERON_IMAGE_LIVENESS_TIMEOUT`).
+    pub image_liveness_timeout: Duration,
+    /// A publication blocked by a stuck publisher for this long is unblocked
+    /// (`AERON_PUBLICATION_UNBLOCK_TIMEOUT`).
+    pub publication_unblock_timeout: Duration,
+    /// Period of the conductor's timer checks (`AERON_TIMER_INTERVAL`).
+    pub timer_interval: Duration,
+    /// How long a freed counter id waits before reuse (`AERON_COUNTERS_FREE_TO_REUSE_TIMEOUT`).
+    pub counter_free_to_reuse_timeout: Duration,
+    /// To-driver ring buffer length including its trailer (`AERON_CONDUCTOR_BUFFER_LENGTH`).
+    pub to_driver_buffer_length: usize,
+    /// To-clients broadcast buffer length including its trailer (`AERON_CLIENTS_BUFFER_LENGTH`).
+    pub to_clients_buffer_length: usize,
+    /// Counters values section length (`AERON_COUNTERS_BUFFER_LENGTH`).
+    pub counters_values_buffer_length: usize,
+    /// Distinct error log length (`AERON_ERROR_BUFFER_LENGTH`).
+    pub error_buffer_length: usize,
+    /// Page size log and CnC files are aligned to (`AERON_FILE_PAGE_SIZE`).
+    pub file_page_size: usize,
+    /// Spy subscriptions count as connected receivers (`AERON_SPIES_SIMULATE_CONNECTION`).
+    pub spies_simulate_connection: bool,
+    /// Accept TERMINATE_DRIVER commands (`AERON_DRIVER_TERMINATION_VALIDATOR` = allow).
+    pub allow_termination: bool,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            aeron_dir: default_aeron_dir(),
+            dir_delete_on_start: false,
+            dir_delete_on_shutdown: false,
+            threading_mode: ThreadingMode::Dedicated,
+            conductor_idle_strategy: IdleStrategyKind::Backoff,
+            sender_idle_strategy: IdleStrategyKind::Backoff,
+            receiver_idle_strategy: IdleStrategyKind::Backoff,
+            shared_idle_strategy: IdleStrategyKind::Backoff,
+            shared_network_idle_strategy: IdleStrategyKind::Backoff,
+            term_buffer_length: 16 * 1024 * 1024,
+            ipc_term_buffer_length: 64 * 1024 * 1024,
+            term_buffer_sparse_file: true,
+            mtu_length: 1408,
+            ipc_mtu_length: 1408,
+            publication_term_window_length: 0,
+            ipc_publication_term_window_length: 0,
+            publication_linger_timeout: Duration::from_secs(5),
+            client_liveness_timeout: Duration::from_secs(10),
+            driver_timeout: Duration::from_secs(10),
+            image_liveness_timeout: Duration::from_secs(10),
+            publication_unblock_timeout: Duration::from_secs(15),
+            timer_interval: Duration::from_secs(1),
+            counter_free_to_reuse_timeout: Duration::from_secs(1),
+            to_driver_buffer_length: 1024 * 1024 + 768,
+            to_clients_buffer_length: 1024 * 1024 + 128,
+            counters_values_buffer_length: 8 * 1024 * 1024,
+            error_buffer_length: 4 * 1024 * 1024,
+            file_page_size: 4096,
+            spies_simulate_connection: false,
+            allow_termination: false,
+        }
+    }
+}
+
+macro_rules! setter {
+    ($name:ident, $t:ty) => {
+        #[doc = concat!("Sets [`Context::", stringify!($name), "`].")]
+        pub fn $name(mut self, value: $t) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
+impl Context {
+    /// Aeron's defaults.
+    pub fn new() -> Self {
+        Context::default()
+    }
+
+    /// Sets the Aeron directory.
+    pub fn aeron_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.aeron_dir = dir.into();
+        self
+    }
+
+    setter!(dir_delete_on_start, bool);
+    setter!(dir_delete_on_shutdown, bool);
+    setter!(threading_mode, ThreadingMode);
+    setter!(conductor_idle_strategy, IdleStrategyKind);
+    setter!(sender_idle_strategy, IdleStrategyKind);
+    setter!(receiver_idle_strategy, IdleStrategyKind);
+    setter!(shared_idle_strategy, IdleStrategyKind);
+    setter!(shared_network_idle_strategy, IdleStrategyKind);
+    setter!(term_buffer_length, i32);
+    setter!(ipc_term_buffer_length, i32);
+    setter!(term_buffer_sparse_file, bool);
+    setter!(mtu_length, i32);
+    setter!(ipc_mtu_length, i32);
+    setter!(publication_term_window_length, i32);
+    setter!(ipc_publication_term_window_length, i32);
+    setter!(publication_linger_timeout, Duration);
+    setter!(client_liveness_timeout, Duration);
+    setter!(driver_timeout, Duration);
+    setter!(image_liveness_timeout, Duration);
+    setter!(publication_unblock_timeout, Duration);
+    setter!(timer_interval, Duration);
+    setter!(counter_free_to_reuse_timeout, Duration);
+    setter!(to_driver_buffer_length, usize);
+    setter!(to_clients_buffer_length, usize);
+    setter!(counters_values_buffer_length, usize);
+    setter!(error_buffer_length, usize);
+    setter!(file_page_size, usize);
+    setter!(spies_simulate_connection, bool);
+    setter!(allow_termination, bool);
+}
