@@ -29,6 +29,26 @@ pub trait IdleStrategy: Send {
     fn alias(&self) -> &'static str;
 }
 
+impl<S: IdleStrategy + ?Sized> IdleStrategy for Box<S> {
+    #[inline]
+    fn idle_work(&mut self, work_count: usize) {
+        (**self).idle_work(work_count)
+    }
+
+    #[inline]
+    fn idle(&mut self) {
+        (**self).idle()
+    }
+
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+
+    fn alias(&self) -> &'static str {
+        (**self).alias()
+    }
+}
+
 /// Spins on the CPU (lowest latency, burns a core).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BusySpinIdleStrategy;

@@ -14,20 +14,15 @@ pub use term_appender::{
 };
 pub use term_reader::{read_term, TermReadOutcome};
 
-/// Offsets and values of the 32-byte data frame header (Aeron's `aeron_data_header_t`).
+/// The 32-byte data frame header layout, under the short names this module uses.
 pub(crate) mod frame {
-    #![allow(dead_code)]
-    pub const FRAME_LENGTH_OFFSET: usize = 0;
-    pub const FLAGS_OFFSET: usize = 5;
-    pub const TYPE_OFFSET: usize = 6;
-    pub const TERM_OFFSET_OFFSET: usize = 8;
-    pub const SESSION_ID_OFFSET: usize = 12;
-    pub const STREAM_ID_OFFSET: usize = 16;
-    pub const TERM_ID_OFFSET: usize = 20;
-    pub const RESERVED_VALUE_OFFSET: usize = 24;
-    pub const TYPE_PAD: u16 = 0x00;
-    pub const TYPE_DATA: u16 = 0x01;
-    pub const BEGIN_FLAG: u8 = 0x80;
-    pub const END_FLAG: u8 = 0x40;
-    pub const UNFRAGMENTED: u8 = BEGIN_FLAG | END_FLAG;
+    pub use oxeron_protocol::frame::data::{
+        BEGIN_FLAG, END_FLAG, RESERVED_VALUE_OFFSET, SESSION_ID_FIELD_OFFSET as SESSION_ID_OFFSET,
+        STREAM_ID_FIELD_OFFSET as STREAM_ID_OFFSET, TERM_ID_FIELD_OFFSET as TERM_ID_OFFSET,
+        TERM_OFFSET_FIELD_OFFSET as TERM_OFFSET_OFFSET, UNFRAGMENTED,
+    };
+    pub use oxeron_protocol::frame::{
+        FLAGS_FIELD_OFFSET as FLAGS_OFFSET, FRAME_LENGTH_FIELD_OFFSET as FRAME_LENGTH_OFFSET,
+        HDR_TYPE_DATA as TYPE_DATA, HDR_TYPE_PAD as TYPE_PAD, TYPE_FIELD_OFFSET as TYPE_OFFSET,
+    };
 }

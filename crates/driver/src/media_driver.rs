@@ -1,0 +1,225 @@
+//! Launching and closing a media driver: the Aeron directory, `cnc.dat`, and the conductor's thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use oxeron_client::cnc_file::{CncError, CncFile, CncSpec};
+use oxeron_concurrent::agent::{default_error_handler, AgentInvoker, AgentRunner};
+use oxeron_concurrent::broadcast::BroadcastTransmitter;
+use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
+use oxeron_concurrent::counters::{CountersError, CountersManager};
+use oxeron_concurrent::error_log::DistinctErrorLog;
+use oxeron_concurrent::ring_buffer::ManyToOneRingBuffer;
+
+use crate::conductor::DriverConductor;
+use crate::context::{Context, ThreadingMode};
+use crate::system_counters::SystemCounters;
+
+/// Why a driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// Another driver is alive in the same directory.
+    #[error("an active media driver is using {dir} (heartbeat {age_ms} ms old); stop it or use another aeron dir")]
+    AlreadyActive {
+        /// The Aeron directory.
+        dir: PathBuf,
+        /// Age of the other driver's heartbeat.
+        age_ms: i64,
+    },
+    /// A file or directory operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// `cnc.dat` could not be created.
+    #[error(transparent)]
+    Cnc(#[from] CncError),
+    /// A buffer in `cnc.dat` has a length its layout does not allow.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Counters could not be set up.
+    #[error(transparent)]
+    Counters(#[from] CountersError),
+}
+
+enum Runner {
+    Thread(AgentRunner),
+    Invoker(AgentInvoker<DriverConductor>),
+}
+
+/// A running media driver.
+///
+/// ```no_run
+/// use oxeron_driver::{Context, MediaDriver, ThreadingMode};
+///
+/// let driver = MediaDriver::launch(
+///     Context::new().aeron_dir("/dev/shm/example").threading_mode(ThreadingMode::Shared).dir_delete_on_start(true),
+/// )?;
+/// // ... clients connect to /dev/shm/example ...
+/// driver.close();
+/// # Ok::<(), oxeron_driver::DriverError>(())
+/// ```
+pub struct MediaDriver {
+    aeron_dir: PathBuf,
+    delete_on_shutdown: bool,
+    runner: Option<Runner>,
+    terminated: Arc<AtomicBool>,
+    _cnc: Arc<CncFile>,
+}
+
+impl std::fmt::Debug for MediaDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaDriver")
+            .field("aeron_dir", &self.aeron_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DriverError + '_ {
+    move |source| DriverError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Heartbeat age of a driver whose `cnc.dat` is in `dir`, if one is there and readable.
+fn existing_driver_heartbeat_age_ms(dir: &Path) -> Option<i64> {
+    let cnc = CncFile::map(dir).ok()?;
+    let ring = ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()).ok()?;
+    let heartbeat = ring.consumer_heartbeat_time();
+    (heartbeat > 0).then(|| system_epoch_ms() - heartbeat)
+}
+
+impl MediaDriver {
+    /// Starts a driver with `ctx`: prepares the Aeron directory and `cnc.dat`, then runs the conductor as
+    /// the threading mode says.
+    pub fn launch(ctx: Context) -> Result<Self, DriverError> {
+        let dir = ctx.aeron_dir.clone();
+        if dir.exists() {
+            if !ctx.dir_delete_on_start {
+                if let Some(age_ms) = existing_driver_heartbeat_age_ms(&dir) {
+                    if age_ms <= ctx.driver_timeout.as_millis() as i64 {
+                        return Err(DriverError::AlreadyActive { dir, age_ms });
+                    }
+                }
+            }
+            std::fs::remove_dir_all(&dir).map_err(io_error("removing stale aeron dir", &dir))?;
+        }
+        for sub in ["publications", "images"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(io_error("creating", &path))?;
+        }
+        let cnc = Arc::new(CncFile::create(
+            &dir,
+            &CncSpec {
+                to_driver_buffer_length: ctx.to_driver_buffer_length,
+                to_clients_buffer_length: ctx.to_clients_buffer_length,
+                counters_values_buffer_length: ctx.counters_values_buffer_length,
+                error_log_buffer_length: ctx.error_buffer_length,
+                client_liveness_timeout_ns: ctx.client_liveness_timeout.as_nanos() as i64,
+                start_timestamp_ms: system_epoch_ms(),
+                pid: i64::from(std::process::id()),
+                file_page_size: ctx.file_page_size,
+            },
+        )?);
+        let config = |e: &dyn std::fmt::Display| DriverError::Config(e.to_string());
+        let to_driver =
+            ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()).map_err(|e| config(&e))?;
+        let to_clients =
+            BroadcastTransmitter::new(cnc.to_clients_buffer().clone()).map_err(|e| config(&e))?;
+        let mut counters = CountersManager::new(
+            cnc.counters_metadata_buffer().clone(),
+            cnc.counters_values_buffer().clone(),
+        )?
+        .with_clock(system_epoch_clock())
+        .with_free_to_reuse_timeout_ms(ctx.counter_free_to_reuse_timeout.as_millis() as i64);
+        let errors = DistinctErrorLog::new(cnc.error_log_buffer().clone(), system_epoch_clock())
+            .map_err(|e| config(&e))?;
+        let system_counters = SystemCounters::allocate(&mut counters)?;
+        to_driver.set_consumer_heartbeat_time(system_epoch_ms());
+        cnc.signal_ready();
+
+        let terminated = Arc::new(AtomicBool::new(false));
+        let conductor = DriverConductor::new(
+            ctx.clone(),
+            Arc::clone(&cnc),
+            to_driver,
+            to_clients,
+            counters,
+            errors,
+            system_counters,
+            Arc::clone(&terminated),
+        );
+        let runner = match ctx.threading_mode {
+            ThreadingMode::Invoker => {
+                let mut invoker = AgentInvoker::new(conductor, default_error_handler());
+                invoker.start();
+                Runner::Invoker(invoker)
+            }
+            ThreadingMode::Dedicated | ThreadingMode::SharedNetwork => Runner::Thread(
+                AgentRunner::start(conductor, ctx.conductor_idle_strategy.build(), default_error_handler())
+                    .map_err(io_error("starting conductor thread", &dir))?,
+            ),
+            ThreadingMode::Shared => Runner::Thread(
+                AgentRunner::start(conductor, ctx.shared_idle_strategy.build(), default_error_handler())
+                    .map_err(io_error("starting driver thread", &dir))?,
+            ),
+        };
+        Ok(MediaDriver {
+            aeron_dir: dir,
+            delete_on_shutdown: ctx.dir_delete_on_shutdown,
+            runner: Some(runner),
+            terminated,
+            _cnc: cnc,
+        })
+    }
+
+    /// The Aeron directory clients connect to.
+    pub fn aeron_dir(&self) -> &Path {
+        &self.aeron_dir
+    }
+
+    /// In invoker mode, runs one duty cycle of the driver's agents; returns the work done. Does nothing in
+    /// the other modes.
+    pub fn invoke(&mut self) -> usize {
+        match &mut self.runner {
+            Some(Runner::Invoker(invoker)) => invoker.invoke(),
+            _ => 0,
+        }
+    }
+
+    /// True once a client's TERMINATE_DRIVER (allowed by [`Context::allow_termination`]) stopped the driver.
+    pub fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Stops the driver's agents, marks the driver gone for clients, and deletes the Aeron directory if
+    /// configured to.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        match self.runner.take() {
+            Some(Runner::Thread(runner)) => runner.close(),
+            Some(Runner::Invoker(mut invoker)) => invoker.close(),
+            None => return,
+        }
+        if self.delete_on_shutdown {
+            let _ = std::fs::remove_dir_all(&self.aeron_dir);
+        }
+    }
+}
+
+impl Drop for MediaDriver {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

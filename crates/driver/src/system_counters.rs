@@ -1,0 +1,49 @@
+//! The driver's system counters (bytes sent, errors, client timeouts, ...), allocated first and in
+//! Aeron's order so that counter id equals system counter id.
+
+use oxeron_concurrent::counters::type_id::{
+    system_counter_id, DRIVER_SYSTEM_COUNTER_TYPE_ID, SYSTEM_COUNTERS,
+};
+use oxeron_concurrent::counters::{AtomicCounter, CountersError, CountersManager};
+
+/// Every system counter, indexed by system counter id.
+#[derive(Debug)]
+pub(crate) struct SystemCounters {
+    counters: Vec<AtomicCounter>,
+}
+
+impl SystemCounters {
+    /// Allocates all system counters: type id 0, key = id, registration id = id, owner id = -1.
+    pub(crate) fn allocate(manager: &mut CountersManager) -> Result<Self, CountersError> {
+        let mut counters = Vec::with_capacity(SYSTEM_COUNTERS.len());
+        for descriptor in SYSTEM_COUNTERS {
+            let label = match descriptor.id {
+                system_counter_id::AERON_VERSION => {
+                    format!("{}: version=1.54.0 commit=oxeron-{}", descriptor.label, env!("CARGO_PKG_VERSION"))
+                }
+                _ => descriptor.label.to_string(),
+            };
+            let counter = manager.new_counter(
+                DRIVER_SYSTEM_COUNTER_TYPE_ID,
+                &descriptor.id.to_le_bytes(),
+                &label,
+            )?;
+            manager.set_counter_registration_id(counter.id(), descriptor.id.into())?;
+            manager.set_counter_owner_id(counter.id(), -1)?;
+            counters.push(counter);
+        }
+        counters[system_counter_id::CONTROL_PROTOCOL_VERSION as usize]
+            .set(oxeron_protocol::semantic_version(1, 0, 0).into());
+        Ok(SystemCounters { counters })
+    }
+
+    /// The counter with system counter id `id`.
+    pub(crate) fn get(&self, id: i32) -> &AtomicCounter {
+        &self.counters[id as usize]
+    }
+
+    /// Adds one to system counter `id`.
+    pub(crate) fn increment(&self, id: i32) {
+        self.counters[id as usize].increment_release();
+    }
+}
