@@ -127,14 +127,14 @@ impl ClientInner {
 
     fn send(&self, command: &Command<'_>) -> Result<(), AeronError> {
         let length = command.encoded_length();
-        let mut claim = match self.to_driver.try_claim(command.msg_type_id(), length) {
+        let claim = match self.to_driver.try_claim(command.msg_type_id(), length) {
             Ok(claim) => claim,
             Err(RingBufferError::InsufficientCapacity) => return Err(AeronError::BufferFull),
             Err(e) => return Err(AeronError::InvalidArgument(e.to_string())),
         };
         let mut bytes = vec![0u8; length];
         command.encode(&mut bytes);
-        claim.buffer().put_bytes(claim.index(), &bytes);
+        claim.buffer().put_bytes(0, &bytes);
         claim
             .commit()
             .map_err(|e| AeronError::InvalidArgument(e.to_string()))
@@ -175,16 +175,16 @@ impl ClientInner {
         let header = self.correlated();
         let command = match kind {
             ResourceKind::Publication => Command::RemovePublication(RemovePublication {
-                header,
+                correlated: header,
                 registration_id,
                 flags: 0,
             }),
             ResourceKind::Subscription => Command::RemoveSubscription(RemoveCommand {
-                header,
+                correlated: header,
                 registration_id,
             }),
             ResourceKind::Counter => Command::RemoveCounter(RemoveCommand {
-                header,
+                correlated: header,
                 registration_id,
             }),
         };
@@ -219,7 +219,8 @@ impl ClientInner {
                         let inner = self;
                         let ClientState { receiver, .. } = &mut *state;
                         let mut message: Option<(i32, Vec<u8>)> = None;
-                        let result = receiver.receive(|type_id, bytes| message = Some((type_id, bytes.to_vec())));
+                        let result = receiver
+                            .receive(|type_id, bytes| message = Some((type_id, bytes.to_vec())));
                         let _ = inner;
                         (result, message)
                     };
@@ -295,7 +296,8 @@ impl ClientInner {
 
     fn on_heartbeat_check(&self, state: &mut ClientState, callbacks: &mut Vec<Callback>) -> usize {
         let now_ms = system_epoch_ms();
-        if now_ms - state.time_of_last_keepalive_ms < self.ctx.keepalive_interval.as_millis() as i64 {
+        if now_ms - state.time_of_last_keepalive_ms < self.ctx.keepalive_interval.as_millis() as i64
+        {
             return 0;
         }
         state.time_of_last_keepalive_ms = now_ms;
@@ -305,7 +307,10 @@ impl ClientInner {
             let e = AeronError::DriverTimeout(if driver_heartbeat < 0 {
                 "the driver has shut down".to_string()
             } else {
-                format!("driver heartbeat is {age} ms old, more than the {} ms driver timeout", self.ctx.driver_timeout.as_millis())
+                format!(
+                    "driver heartbeat is {age} ms old, more than the {} ms driver timeout",
+                    self.ctx.driver_timeout.as_millis()
+                )
             });
             self.terminate(state, e.clone());
             callbacks.push(Callback::Error(e));
@@ -316,7 +321,8 @@ impl ClientInner {
                 .counters
                 .find_by_type_id_and_registration_id(DRIVER_HEARTBEAT_TYPE_ID, self.client_id)
             {
-                state.heartbeat_counter = AtomicCounter::new(self.counters.values_buffer(), id).ok();
+                state.heartbeat_counter =
+                    AtomicCounter::new(self.counters.values_buffer(), id).ok();
             }
         }
         if let Some(counter) = &state.heartbeat_counter {
@@ -332,11 +338,19 @@ impl ClientInner {
             .map_err(|e| AeronError::Cnc(format!("counter {counter_id}: {e}")))
     }
 
-    fn on_response(&self, state: &mut ClientState, type_id: i32, bytes: &[u8], callbacks: &mut Vec<Callback>) {
+    fn on_response(
+        &self,
+        state: &mut ClientState,
+        type_id: i32,
+        bytes: &[u8],
+        callbacks: &mut Vec<Callback>,
+    ) {
         let response = match Response::decode(type_id, bytes) {
             Ok(r) => r,
             Err(e) => {
-                callbacks.push(Callback::Error(AeronError::Cnc(format!("undecodable driver response: {e}"))));
+                callbacks.push(Callback::Error(AeronError::Cnc(format!(
+                    "undecodable driver response: {e}"
+                ))));
                 return;
             }
         };
@@ -366,7 +380,11 @@ impl ClientInner {
                 }
             }
             Response::AvailableImage(r) => {
-                let Some(subscription) = state.subscriptions.get(&r.subscription_registration_id).cloned() else {
+                let Some(subscription) = state
+                    .subscriptions
+                    .get(&r.subscription_registration_id)
+                    .cloned()
+                else {
                     return;
                 };
                 let log = match self.map_log(state, r.correlation_id, r.log_file_name) {
@@ -397,7 +415,8 @@ impl ClientInner {
                 callbacks.push(Callback::AvailableImage(image));
             }
             Response::UnavailableImage(r) => {
-                if let Some(subscription) = state.subscriptions.get(&r.subscription_registration_id) {
+                if let Some(subscription) = state.subscriptions.get(&r.subscription_registration_id)
+                {
                     if let Some(image) = subscription.remove_image(r.correlation_id) {
                         callbacks.push(Callback::UnavailableImage(image));
                     }
@@ -426,7 +445,7 @@ impl ClientInner {
                     code: r.error_code,
                     message: r.error_message.to_string(),
                 };
-                match state.requests.get_mut(&r.offending_correlation_id) {
+                match state.requests.get_mut(&r.offending_command_correlation_id) {
                     Some(request) => request.registration = Registration::Failed(error),
                     None => callbacks.push(Callback::Error(error)),
                 }
@@ -447,7 +466,12 @@ impl ClientInner {
         }
     }
 
-    fn map_log(&self, state: &mut ClientState, id: i64, path: &str) -> Result<Arc<LogBuffers>, AeronError> {
+    fn map_log(
+        &self,
+        state: &mut ClientState,
+        id: i64,
+        path: &str,
+    ) -> Result<Arc<LogBuffers>, AeronError> {
         if let Some(log) = state.logs.get(&id).and_then(Weak::upgrade) {
             return Ok(log);
         }
@@ -457,12 +481,13 @@ impl ClientInner {
         Ok(log)
     }
 
-    /// Sends `command` (built with a fresh correlation id) and records a pending request for it.
-    fn request(
+    /// Sends the command `build` makes with a fresh correlation id, and records a pending request for it
+    /// (`channel` and `stream_id` are kept to build the handle when the driver answers).
+    fn request<'a>(
         &self,
-        build: impl FnOnce(Correlated) -> Command<'static>,
         channel: &str,
         stream_id: i32,
+        build: impl FnOnce(Correlated) -> Command<'a>,
     ) -> Result<i64, AeronError> {
         let mut state = self.lock();
         self.check_open(&state)?;
@@ -485,38 +510,16 @@ impl ClientInner {
         Ok(correlation_id)
     }
 
-    /// Sends a command that borrows `channel` and records a pending request for it.
-    fn request_with_channel(
-        &self,
-        channel: &str,
-        stream_id: i32,
-        build: impl FnOnce(Correlated, &str) -> Command<'_>,
-    ) -> Result<i64, AeronError> {
-        let mut state = self.lock();
-        self.check_open(&state)?;
-        let header = self.correlated();
-        let correlation_id = header.correlation_id;
-        state.requests.insert(
-            correlation_id,
-            PendingRequest {
-                registration: Registration::Pending,
-                channel: channel.to_string(),
-                stream_id,
-            },
-        );
-        drop(state);
-        let command = build(header, channel);
-        if let Err(e) = self.send(&command) {
-            self.lock().requests.remove(&correlation_id);
-            return Err(e);
-        }
-        Ok(correlation_id)
-    }
-
     /// Takes the outcome of request `id` if it has one.
-    fn take(&self, state: &mut ClientState, id: i64) -> Result<Option<(PendingRequest, Registration)>, AeronError> {
+    fn take(
+        &self,
+        state: &mut ClientState,
+        id: i64,
+    ) -> Result<Option<(PendingRequest, Registration)>, AeronError> {
         let Some(request) = state.requests.get_mut(&id) else {
-            return Err(AeronError::InvalidArgument(format!("unknown registration id {id}")));
+            return Err(AeronError::InvalidArgument(format!(
+                "unknown registration id {id}"
+            )));
         };
         if matches!(request.registration, Registration::Pending) {
             if let Some(e) = &state.terminal {
@@ -571,14 +574,19 @@ impl Agent for ConductorAgent {
 #[derive(Debug, Clone)]
 pub struct Aeron {
     inner: Arc<ClientInner>,
-    runner: Arc<RunnerHandle>,
+    _runner: Arc<RunnerHandle>,
 }
 
 /// Owns the conductor thread; stops it when the last [`Aeron`] clone goes.
-#[derive(Debug)]
 struct RunnerHandle {
     runner: Mutex<Option<AgentRunner>>,
     inner: Weak<ClientInner>,
+}
+
+impl std::fmt::Debug for RunnerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerHandle").finish_non_exhaustive()
+    }
 }
 
 impl Drop for RunnerHandle {
@@ -685,19 +693,30 @@ impl Aeron {
             let agent = ConductorAgent {
                 inner: Arc::downgrade(&inner),
             };
-            let idle = BackoffIdleStrategy::new(10, 5, Duration::from_micros(1), idle_sleep.min(Duration::from_millis(1)));
+            let idle = BackoffIdleStrategy::new(
+                10,
+                5,
+                Duration::from_micros(1),
+                idle_sleep.min(Duration::from_millis(1)),
+            );
             let handler = inner.ctx.error_handler.clone();
             Some(
-                AgentRunner::start(agent, idle, Arc::new(move |e: &AgentError| {
-                    if !matches!(e, AgentError::Terminate(_)) {
-                        handler(&AeronError::InvalidArgument(e.to_string()));
-                    }
-                }))
-                .map_err(|e| AeronError::InvalidArgument(format!("could not start the conductor: {e}")))?,
+                AgentRunner::start(
+                    agent,
+                    idle,
+                    Arc::new(move |e: &AgentError| {
+                        if !matches!(e, AgentError::Terminate(_)) {
+                            handler(&AeronError::InvalidArgument(e.to_string()));
+                        }
+                    }),
+                )
+                .map_err(|e| {
+                    AeronError::InvalidArgument(format!("could not start the conductor: {e}"))
+                })?,
             )
         };
         Ok(Aeron {
-            runner: Arc::new(RunnerHandle {
+            _runner: Arc::new(RunnerHandle {
                 runner: Mutex::new(runner),
                 inner: Arc::downgrade(&inner),
             }),
@@ -783,14 +802,26 @@ impl Aeron {
         request: &PendingRequest,
         registration_id: i64,
         ready: &ReadyPublication,
-    ) -> Result<(PublicationInfo, Arc<LogBuffers>, AtomicBuffer, Arc<AtomicBool>), AeronError> {
+    ) -> Result<
+        (
+            PublicationInfo,
+            Arc<LogBuffers>,
+            AtomicBuffer,
+            Arc<AtomicBool>,
+        ),
+        AeronError,
+    > {
         let mut state = self.inner.lock();
         let log = self
             .inner
             .map_log(&mut state, ready.registration_id, &ready.log_file_name)?;
-        let limit = self.inner.sub_position_view(ready.position_limit_counter_id)?;
+        let limit = self
+            .inner
+            .sub_position_view(ready.position_limit_counter_id)?;
         let closed = Arc::new(AtomicBool::new(false));
-        state.closed_flags.insert(registration_id, Arc::clone(&closed));
+        state
+            .closed_flags
+            .insert(registration_id, Arc::clone(&closed));
         Ok((
             PublicationInfo {
                 channel: request.channel.clone(),
@@ -816,9 +847,9 @@ impl Aeron {
     /// Asks the driver for a concurrent publication; returns the registration id to poll with
     /// [`Aeron::poll_publication`].
     pub fn async_add_publication(&self, channel: &str, stream_id: i32) -> Result<i64, AeronError> {
-        self.inner.request_with_channel(channel, stream_id, |header, channel| {
+        self.inner.request(channel, stream_id, |header| {
             Command::AddPublication(PublicationCommand {
-                header,
+                correlated: header,
                 stream_id,
                 channel,
             })
@@ -827,10 +858,14 @@ impl Aeron {
 
     /// Asks the driver for an exclusive publication; returns the registration id to poll with
     /// [`Aeron::poll_exclusive_publication`].
-    pub fn async_add_exclusive_publication(&self, channel: &str, stream_id: i32) -> Result<i64, AeronError> {
-        self.inner.request_with_channel(channel, stream_id, |header, channel| {
+    pub fn async_add_exclusive_publication(
+        &self,
+        channel: &str,
+        stream_id: i32,
+    ) -> Result<i64, AeronError> {
+        self.inner.request(channel, stream_id, |header| {
             Command::AddExclusivePublication(PublicationCommand {
-                header,
+                correlated: header,
                 stream_id,
                 channel,
             })
@@ -840,9 +875,9 @@ impl Aeron {
     /// Asks the driver for a subscription; returns the registration id to poll with
     /// [`Aeron::poll_subscription`].
     pub fn async_add_subscription(&self, channel: &str, stream_id: i32) -> Result<i64, AeronError> {
-        self.inner.request_with_channel(channel, stream_id, |header, channel| {
+        self.inner.request(channel, stream_id, |header| {
             Command::AddSubscription(SubscriptionCommand {
-                header,
+                correlated: header,
                 registration_correlation_id: -1,
                 stream_id,
                 channel,
@@ -851,15 +886,18 @@ impl Aeron {
     }
 
     /// Asks the driver for a counter; returns the registration id to poll with [`Aeron::poll_counter`].
-    pub fn async_add_counter(&self, type_id: i32, key: &[u8], label: &str) -> Result<i64, AeronError> {
-        let key = key.to_vec();
-        let label = label.to_string();
-        self.inner.request_with_channel(&label.clone(), 0, move |header, _| {
+    pub fn async_add_counter(
+        &self,
+        type_id: i32,
+        key: &[u8],
+        label: &str,
+    ) -> Result<i64, AeronError> {
+        self.inner.request(label, 0, |header| {
             Command::AddCounter(AddCounter {
-                header,
+                correlated: header,
                 type_id,
-                key: Box::leak(key.into_boxed_slice()),
-                label: Box::leak(label.into_boxed_str()),
+                key,
+                label,
             })
         })
     }
@@ -872,38 +910,64 @@ impl Aeron {
         self.inner.take(&mut state, id)
     }
 
-    fn finish_publication(&self, id: i64, request: PendingRequest, registration: Registration) -> Result<Publication, AeronError> {
+    fn finish_publication(
+        &self,
+        id: i64,
+        request: PendingRequest,
+        registration: Registration,
+    ) -> Result<Publication, AeronError> {
         let Registration::Publication(ready) = registration else {
-            return Err(AeronError::InvalidArgument(format!("registration {id} is not a publication")));
+            return Err(AeronError::InvalidArgument(format!(
+                "registration {id} is not a publication"
+            )));
         };
         let (info, log, limit, closed) = self.publication_parts(&request, id, &ready)?;
-        Ok(Publication::new(info, log, limit, closed).with_release(self.release_for(ResourceKind::Publication, id)))
+        Ok(Publication::new(info, log, limit, closed)
+            .with_release(self.release_for(ResourceKind::Publication, id)))
     }
 
-    fn finish_exclusive(&self, id: i64, request: PendingRequest, registration: Registration) -> Result<ExclusivePublication, AeronError> {
+    fn finish_exclusive(
+        &self,
+        id: i64,
+        request: PendingRequest,
+        registration: Registration,
+    ) -> Result<ExclusivePublication, AeronError> {
         let Registration::Publication(ready) = registration else {
-            return Err(AeronError::InvalidArgument(format!("registration {id} is not a publication")));
+            return Err(AeronError::InvalidArgument(format!(
+                "registration {id} is not a publication"
+            )));
         };
         let (info, log, limit, closed) = self.publication_parts(&request, id, &ready)?;
         Ok(ExclusivePublication::new(info, log, limit, closed)
             .with_release(self.release_for(ResourceKind::Publication, id)))
     }
 
-    fn finish_subscription(&self, id: i64, registration: Registration) -> Result<Subscription, AeronError> {
+    fn finish_subscription(
+        &self,
+        id: i64,
+        registration: Registration,
+    ) -> Result<Subscription, AeronError> {
         let Registration::Subscription(state) = registration else {
-            return Err(AeronError::InvalidArgument(format!("registration {id} is not a subscription")));
+            return Err(AeronError::InvalidArgument(format!(
+                "registration {id} is not a subscription"
+            )));
         };
         Ok(Subscription::new(state).with_release(self.release_for(ResourceKind::Subscription, id)))
     }
 
     fn finish_counter(&self, id: i64, registration: Registration) -> Result<Counter, AeronError> {
         let Registration::Counter(counter_id) = registration else {
-            return Err(AeronError::InvalidArgument(format!("registration {id} is not a counter")));
+            return Err(AeronError::InvalidArgument(format!(
+                "registration {id} is not a counter"
+            )));
         };
         let counter = AtomicCounter::new(self.inner.counters.values_buffer(), counter_id)
             .map_err(|e| AeronError::Cnc(e.to_string()))?;
         let closed = Arc::new(AtomicBool::new(false));
-        self.inner.lock().closed_flags.insert(id, Arc::clone(&closed));
+        self.inner
+            .lock()
+            .closed_flags
+            .insert(id, Arc::clone(&closed));
         Ok(Counter {
             counter,
             registration_id: id,
@@ -913,25 +977,40 @@ impl Aeron {
     }
 
     /// The publication for `registration_id` once the driver made it ready (`Ok(None)` while pending).
-    pub fn poll_publication(&self, registration_id: i64) -> Result<Option<Publication>, AeronError> {
+    pub fn poll_publication(
+        &self,
+        registration_id: i64,
+    ) -> Result<Option<Publication>, AeronError> {
         match self.poll_take(registration_id)? {
-            Some((request, registration)) => self.finish_publication(registration_id, request, registration).map(Some),
+            Some((request, registration)) => self
+                .finish_publication(registration_id, request, registration)
+                .map(Some),
             None => Ok(None),
         }
     }
 
     /// The exclusive publication for `registration_id` once ready (`Ok(None)` while pending).
-    pub fn poll_exclusive_publication(&self, registration_id: i64) -> Result<Option<ExclusivePublication>, AeronError> {
+    pub fn poll_exclusive_publication(
+        &self,
+        registration_id: i64,
+    ) -> Result<Option<ExclusivePublication>, AeronError> {
         match self.poll_take(registration_id)? {
-            Some((request, registration)) => self.finish_exclusive(registration_id, request, registration).map(Some),
+            Some((request, registration)) => self
+                .finish_exclusive(registration_id, request, registration)
+                .map(Some),
             None => Ok(None),
         }
     }
 
     /// The subscription for `registration_id` once ready (`Ok(None)` while pending).
-    pub fn poll_subscription(&self, registration_id: i64) -> Result<Option<Subscription>, AeronError> {
+    pub fn poll_subscription(
+        &self,
+        registration_id: i64,
+    ) -> Result<Option<Subscription>, AeronError> {
         match self.poll_take(registration_id)? {
-            Some((_, registration)) => self.finish_subscription(registration_id, registration).map(Some),
+            Some((_, registration)) => self
+                .finish_subscription(registration_id, registration)
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -945,28 +1024,45 @@ impl Aeron {
     }
 
     /// Adds a concurrent publication and waits for the driver (up to the driver timeout).
-    pub fn add_publication(&self, channel: &str, stream_id: i32) -> Result<Publication, AeronError> {
+    pub fn add_publication(
+        &self,
+        channel: &str,
+        stream_id: i32,
+    ) -> Result<Publication, AeronError> {
         let id = self.async_add_publication(channel, stream_id)?;
         let (request, registration) = self.await_request(id)?;
         self.finish_publication(id, request, registration)
     }
 
     /// Adds an exclusive publication and waits for the driver.
-    pub fn add_exclusive_publication(&self, channel: &str, stream_id: i32) -> Result<ExclusivePublication, AeronError> {
+    pub fn add_exclusive_publication(
+        &self,
+        channel: &str,
+        stream_id: i32,
+    ) -> Result<ExclusivePublication, AeronError> {
         let id = self.async_add_exclusive_publication(channel, stream_id)?;
         let (request, registration) = self.await_request(id)?;
         self.finish_exclusive(id, request, registration)
     }
 
     /// Adds a subscription and waits for the driver.
-    pub fn add_subscription(&self, channel: &str, stream_id: i32) -> Result<Subscription, AeronError> {
+    pub fn add_subscription(
+        &self,
+        channel: &str,
+        stream_id: i32,
+    ) -> Result<Subscription, AeronError> {
         let id = self.async_add_subscription(channel, stream_id)?;
         let (_, registration) = self.await_request(id)?;
         self.finish_subscription(id, registration)
     }
 
     /// Adds a counter with `type_id`, `key` (at most 112 bytes) and `label` and waits for the driver.
-    pub fn add_counter(&self, type_id: i32, key: &[u8], label: &str) -> Result<Counter, AeronError> {
+    pub fn add_counter(
+        &self,
+        type_id: i32,
+        key: &[u8],
+        label: &str,
+    ) -> Result<Counter, AeronError> {
         let id = self.async_add_counter(type_id, key, label)?;
         let (_, registration) = self.await_request(id)?;
         self.finish_counter(id, registration)

@@ -72,7 +72,10 @@ impl std::fmt::Debug for Context {
             .field("aeron_dir", &self.aeron_dir)
             .field("driver_timeout", &self.driver_timeout)
             .field("keepalive_interval", &self.keepalive_interval)
-            .field("use_conductor_agent_invoker", &self.use_conductor_agent_invoker)
+            .field(
+                "use_conductor_agent_invoker",
+                &self.use_conductor_agent_invoker,
+            )
             .field("client_name", &self.client_name)
             .finish_non_exhaustive()
     }
@@ -151,19 +154,28 @@ impl Context {
     }
 
     /// Sets the unavailable-image handler.
-    pub fn on_unavailable_image(mut self, handler: impl Fn(&Image) + Send + Sync + 'static) -> Self {
+    pub fn on_unavailable_image(
+        mut self,
+        handler: impl Fn(&Image) + Send + Sync + 'static,
+    ) -> Self {
         self.on_unavailable_image = Some(Arc::new(handler));
         self
     }
 
     /// Sets the available-counter handler.
-    pub fn on_available_counter(mut self, handler: impl Fn(i64, i32) + Send + Sync + 'static) -> Self {
+    pub fn on_available_counter(
+        mut self,
+        handler: impl Fn(i64, i32) + Send + Sync + 'static,
+    ) -> Self {
         self.on_available_counter = Some(Arc::new(handler));
         self
     }
 
     /// Sets the unavailable-counter handler.
-    pub fn on_unavailable_counter(mut self, handler: impl Fn(i64, i32) + Send + Sync + 'static) -> Self {
+    pub fn on_unavailable_counter(
+        mut self,
+        handler: impl Fn(i64, i32) + Send + Sync + 'static,
+    ) -> Self {
         self.on_unavailable_counter = Some(Arc::new(handler));
         self
     }

@@ -1,6 +1,9 @@
 //! The Aeron client in safe Rust: publications, subscriptions and images over Aeron 1.54's log buffers.
 
+mod aeron;
 pub mod cnc_file;
+mod context;
+mod error;
 mod fragment_assembler;
 mod image;
 pub mod logbuffer;
@@ -10,6 +13,9 @@ mod subscription;
 #[cfg(test)]
 mod test_support;
 
+pub use aeron::{Aeron, Counter};
+pub use context::{default_aeron_dir, Context, CounterHandler, ErrorHandler, ImageHandler};
+pub use error::AeronError;
 pub use fragment_assembler::{ControlledFragmentAssembler, FragmentAssembler};
 pub use image::{ControlledPollAction, Image, ImageInfo, InvalidPosition};
 pub use logbuffer::Header;

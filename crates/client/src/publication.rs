@@ -11,6 +11,7 @@ use oxeron_protocol::logbuffer::{
     term_id as raw_tail_term_id, DATA_HEADER_LENGTH, FRAME_ALIGNMENT, PARTITION_COUNT,
 };
 
+use crate::aeron::Release;
 use crate::logbuffer::{
     abort_claim, commit_claim, frame, AppendOutcome, ExclusiveTermAppender, LogBuffers,
     LogMetadata, ReservedValueSupplier, TermAppender,
@@ -290,6 +291,7 @@ macro_rules! offer_methods {
 pub struct Publication {
     core: PublicationCore,
     appenders: [TermAppender; PARTITION_COUNT],
+    _release: Option<Release>,
 }
 
 impl Publication {
@@ -315,7 +317,13 @@ impl Publication {
         Publication {
             core: PublicationCore::new(info, log, position_limit, closed),
             appenders,
+            _release: None,
         }
+    }
+
+    pub(crate) fn with_release(mut self, release: Release) -> Self {
+        self._release = Some(release);
+        self
     }
 
     common_accessors!();
@@ -431,6 +439,7 @@ pub struct ExclusivePublication {
     term_count: i32,
     index: usize,
     term_begin_position: i64,
+    _release: Option<Release>,
 }
 
 impl ExclusivePublication {
@@ -470,7 +479,13 @@ impl ExclusivePublication {
             term_count,
             index,
             term_begin_position,
+            _release: None,
         }
+    }
+
+    pub(crate) fn with_release(mut self, release: Release) -> Self {
+        self._release = Some(release);
+        self
     }
 
     common_accessors!();

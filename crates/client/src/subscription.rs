@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::aeron::Release;
 use crate::image::{ControlledPollAction, Image};
 use crate::logbuffer::Header;
 
@@ -37,7 +38,6 @@ impl SubscriptionState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    #[allow(dead_code)] // set by the client conductor from SUBSCRIPTION_READY
     pub(crate) fn set_channel_status_id(&self, id: i32) {
         self.channel_status_id.store(id, Ordering::Release);
     }
@@ -86,6 +86,7 @@ pub struct Subscription {
     images: Vec<Arc<Image>>,
     seen_version: u64,
     round_robin_index: usize,
+    _release: Option<Release>,
 }
 
 impl Subscription {
@@ -95,7 +96,13 @@ impl Subscription {
             images: Vec::new(),
             seen_version: u64::MAX,
             round_robin_index: 0,
+            _release: None,
         }
+    }
+
+    pub(crate) fn with_release(mut self, release: Release) -> Self {
+        self._release = Some(release);
+        self
     }
 
     /// Picks up images the conductor added or removed since the last call.

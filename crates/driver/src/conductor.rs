@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use oxeron_client::cnc_file::CncFile;
 use oxeron_client::logbuffer::LogBuffers;
 use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::broadcast::BroadcastTransmitter;
@@ -23,9 +22,8 @@ use oxeron_concurrent::ring_buffer::ManyToOneRingBuffer;
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::command::*;
 use oxeron_protocol::logbuffer::{
-    check_mtu_length, check_term_length, compute_term_offset_from_position, InitialTails,
-    LogBufferMetadata, DATA_HEADER_LENGTH, LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION,
-    LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION,
+    check_mtu_length, check_term_length, InitialTails, LogBufferMetadata, DATA_HEADER_LENGTH,
+    LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION, LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION,
 };
 use oxeron_protocol::uri::{ChannelUri, Media, SessionIdParam};
 
@@ -120,7 +118,6 @@ pub(crate) struct DriverConductor {
 /// mutably while the ring buffer is being read).
 struct ConductorState {
     ctx: Context,
-    cnc: Arc<CncFile>,
     to_clients: BroadcastTransmitter,
     counters: CountersManager,
     errors: DistinctErrorLog,
@@ -146,7 +143,6 @@ impl DriverConductor {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         ctx: Context,
-        cnc: Arc<CncFile>,
         to_driver: ManyToOneRingBuffer,
         to_clients: BroadcastTransmitter,
         counters: CountersManager,
@@ -159,7 +155,6 @@ impl DriverConductor {
         DriverConductor {
             state: ConductorState {
                 ctx,
-                cnc,
                 to_clients,
                 counters,
                 errors,
@@ -212,19 +207,25 @@ impl Agent for DriverConductor {
         );
         match read {
             Ok(n) => work += n,
-            Err(e) => state.record_error(ErrorCode::MalformedCommand, &format!("to-driver ring buffer: {e}")),
+            Err(e) => state.record_error(
+                ErrorCode::MalformedCommand,
+                &format!("to-driver ring buffer: {e}"),
+            ),
         }
         for publication in &mut state.ipc_publications {
             work += publication.update_publisher_limit();
         }
-        if state.now_ns - state.time_of_last_timer_ns >= state.ctx.timer_interval.as_nanos() as i64 {
+        if state.now_ns - state.time_of_last_timer_ns >= state.ctx.timer_interval.as_nanos() as i64
+        {
             state.time_of_last_timer_ns = state.now_ns;
             self.to_driver.set_consumer_heartbeat_time(state.now_ms);
             state.check_command_buffer(&self.to_driver);
             work += state.on_timer();
         }
         if state.terminate.load(Ordering::Acquire) {
-            return Err(AgentError::Terminate("driver terminated by client request".into()));
+            return Err(AgentError::Terminate(
+                "driver terminated by client request".into(),
+            ));
         }
         Ok(work)
     }
@@ -258,18 +259,23 @@ impl ConductorState {
         self.scratch.clear();
         self.scratch.resize(length, 0);
         response.encode(&mut self.scratch);
-        if let Err(e) = self.to_clients.transmit(response.msg_type_id(), &self.scratch) {
+        if let Err(e) = self
+            .to_clients
+            .transmit(response.msg_type_id(), &self.scratch)
+        {
             self.system_counters.increment(system_counter_id::ERRORS);
-            self.errors
-                .record(ErrorCode::GenericError.as_i32(), &format!("to-clients broadcast: {e}"));
+            self.errors.record(
+                ErrorCode::GenericError.as_i32(),
+                &format!("to-clients broadcast: {e}"),
+            );
         }
     }
 
     fn send_error(&mut self, correlation_id: i64, error: CommandError) {
-        let text = format!("{}", error.message);
+        let text = error.message;
         self.record_error(error.code, &text);
         self.transmit(&Response::Error(ErrorResponse {
-            offending_correlation_id: correlation_id,
+            offending_command_correlation_id: correlation_id,
             error_code: error.code,
             error_message: &text,
         }));
@@ -284,7 +290,9 @@ impl ConductorState {
             Ok(command) => command,
             Err(e) => {
                 let code = match e {
-                    oxeron_protocol::DecodeError::UnknownType { .. } => ErrorCode::UnknownCommandTypeId,
+                    oxeron_protocol::DecodeError::UnknownType { .. } => {
+                        ErrorCode::UnknownCommandTypeId
+                    }
                     _ => ErrorCode::MalformedCommand,
                 };
                 self.record_error(code, &format!("command {msg_type_id:#x}: {e}"));
@@ -294,8 +302,6 @@ impl ConductorState {
         };
         let correlated = command.correlated();
         let result = self.dispatch(&command);
-        // `command` borrows `bytes`; copy out what the error path needs before giving the scratch back.
-        drop(command);
         self.scratch = bytes;
         if let Err(error) = result {
             self.send_error(correlated.correlation_id, error);
@@ -405,9 +411,15 @@ impl ConductorState {
         Ok(())
     }
 
-    fn parse_ipc_channel(&self, channel: &str) -> Result<(ChannelUri, IpcChannelParams), CommandError> {
+    fn parse_ipc_channel(
+        &self,
+        channel: &str,
+    ) -> Result<(ChannelUri, IpcChannelParams), CommandError> {
         let invalid = |e: &dyn std::fmt::Display| {
-            CommandError::new(ErrorCode::InvalidChannel, format!("invalid channel {channel:?}: {e}"))
+            CommandError::new(
+                ErrorCode::InvalidChannel,
+                format!("invalid channel {channel:?}: {e}"),
+            )
         };
         let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
         if uri.media() != Media::Ipc || uri.is_spy() {
@@ -440,30 +452,41 @@ impl ConductorState {
         ) {
             (None, None, None) => None,
             (Some(initial), Some(term_id), Some(offset)) => {
-                let offset = i32::try_from(offset).map_err(|_| invalid(&"term-offset out of range"))?;
+                let offset =
+                    i32::try_from(offset).map_err(|_| invalid(&"term-offset out of range"))?;
                 if offset > term_length {
-                    return Err(invalid(&format!("term-offset {offset} is beyond term-length {term_length}")));
+                    return Err(invalid(&format!(
+                        "term-offset {offset} is beyond term-length {term_length}"
+                    )));
                 }
                 if term_id.wrapping_sub(initial) < 0 {
-                    return Err(invalid(&format!("term-id {term_id} is before init-term-id {initial}")));
+                    return Err(invalid(&format!(
+                        "term-id {term_id} is before init-term-id {initial}"
+                    )));
                 }
                 Some((initial, term_id, offset))
             }
             _ => {
-                return Err(invalid(&"init-term-id, term-id and term-offset must be given together"));
+                return Err(invalid(
+                    &"init-term-id, term-id and term-offset must be given together",
+                ));
             }
         };
         let window = match uri.publication_window().map_err(|e| invalid(&e))? {
             Some(w) => {
                 let w = i64::try_from(w).map_err(|_| invalid(&"pub-wnd out of range"))?;
                 if w < mtu_length.into() || w > (term_length / 2).into() {
-                    return Err(invalid(&format!("pub-wnd {w} must be between mtu and term-length/2")));
+                    return Err(invalid(&format!(
+                        "pub-wnd {w} must be between mtu and term-length/2"
+                    )));
                 }
                 w
             }
-            None if self.ctx.ipc_publication_term_window_length > 0 => {
-                i64::from(self.ctx.ipc_publication_term_window_length.min(term_length / 2))
-            }
+            None if self.ctx.ipc_publication_term_window_length > 0 => i64::from(
+                self.ctx
+                    .ipc_publication_term_window_length
+                    .min(term_length / 2),
+            ),
             None => i64::from(term_length / 2),
         };
         let linger_timeout_ns = match uri.linger().map_err(|e| invalid(&e))? {
@@ -491,9 +514,11 @@ impl ConductorState {
     }
 
     fn session_in_use(&self, stream_id: i32, session_id: i32) -> bool {
-        self.ipc_publications
-            .iter()
-            .any(|p| p.stream_id == stream_id && p.session_id == session_id && p.state != IpcPublicationState::Done)
+        self.ipc_publications.iter().any(|p| {
+            p.stream_id == stream_id
+                && p.session_id == session_id
+                && p.state != IpcPublicationState::Done
+        })
     }
 
     fn next_available_session_id(&mut self, stream_id: i32) -> i32 {
@@ -538,16 +563,9 @@ impl ConductorState {
                     ));
                 }
                 publication.increment_ref();
-                let response = PublicationBuffersReady {
-                    correlation_id,
-                    registration_id: publication.registration_id,
-                    session_id: publication.session_id,
-                    stream_id,
-                    position_limit_counter_id: publication.publisher_limit.id(),
-                    channel_status_indicator_id: -1,
-                    log_file_name: &publication.log_file_name.clone(),
-                };
                 let registration_id = publication.registration_id;
+                let session_id = publication.session_id;
+                let limit_id = publication.publisher_limit.id();
                 let log_file_name = publication.log_file_name.clone();
                 self.publication_links.push(PublicationLink {
                     registration_id: correlation_id,
@@ -555,8 +573,13 @@ impl ConductorState {
                     publication_registration_id: registration_id,
                 });
                 self.transmit(&Response::PublicationReady(PublicationBuffersReady {
+                    correlation_id,
+                    registration_id,
+                    session_id,
+                    stream_id,
+                    position_limit_counter_id: limit_id,
+                    channel_status_indicator_id: -1,
                     log_file_name: &log_file_name,
-                    ..response
                 }));
                 return Ok(());
             }
@@ -574,9 +597,10 @@ impl ConductorState {
             None => self.next_available_session_id(stream_id),
         };
         let (initial_term_id, tails) = match params.initial_position {
-            Some((initial, term_id, offset)) => {
-                (initial, InitialTails::with_position(initial, term_id, offset))
-            }
+            Some((initial, term_id, offset)) => (
+                initial,
+                InitialTails::with_position(initial, term_id, offset),
+            ),
             None => {
                 let initial = initial_session_id();
                 (initial, InitialTails::new(initial))
@@ -610,7 +634,10 @@ impl ConductorState {
         metadata.apply_initial_tails(&tails);
         metadata.fill_default_header(session_id, stream_id, initial_term_id);
         let log = LogBuffers::create_with_metadata(&path, &metadata).map_err(|e| {
-            CommandError::new(ErrorCode::StorageSpace, format!("could not create {}: {e}", path.display()))
+            CommandError::new(
+                ErrorCode::StorageSpace,
+                format!("could not create {}: {e}", path.display()),
+            )
         })?;
         let key = stream_key(registration_id, session_id, stream_id, channel);
         let position_name = if exclusive {
@@ -639,7 +666,6 @@ impl ConductorState {
                 registration_id,
                 session_id,
                 stream_id,
-                channel: channel.to_string(),
                 is_exclusive: exclusive,
                 term_window_length: params.term_window_length,
                 mtu_length: params.mtu_length,
@@ -653,8 +679,6 @@ impl ConductorState {
             publisher_position,
         );
         let limit_id = publication.publisher_limit.id();
-        let start_position = publication.producer_position();
-        let _ = compute_term_offset_from_position(start_position, 0);
         self.ipc_publications.push(publication);
         self.publication_links.push(PublicationLink {
             registration_id: correlation_id,
@@ -701,7 +725,9 @@ impl ConductorState {
             .counters
             .new_counter(type_id, key, label)
             .map_err(|e| CommandError::new(ErrorCode::GenericError, e.to_string()))?;
-        let _ = self.counters.set_counter_registration_id(counter.id(), registration_id);
+        let _ = self
+            .counters
+            .set_counter_registration_id(counter.id(), registration_id);
         let _ = self.counters.set_counter_owner_id(counter.id(), owner_id);
         Ok(counter)
     }
@@ -754,7 +780,12 @@ impl ConductorState {
         Ok(())
     }
 
-    fn remove_publication(&mut self, client_id: i64, correlation_id: i64, registration_id: i64) -> CommandResult {
+    fn remove_publication(
+        &mut self,
+        client_id: i64,
+        correlation_id: i64,
+        registration_id: i64,
+    ) -> CommandResult {
         let index = self
             .publication_links
             .iter()
@@ -767,7 +798,9 @@ impl ConductorState {
             })?;
         let link = self.publication_links.remove(index);
         self.release_publication(link.publication_registration_id);
-        self.transmit(&Response::OperationSuccess(OperationSucceeded { correlation_id }));
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
         Ok(())
     }
 
@@ -781,9 +814,18 @@ impl ConductorState {
         }
     }
 
-    fn add_subscription(&mut self, client_id: i64, correlation_id: i64, stream_id: i32, channel: &str) -> CommandResult {
+    fn add_subscription(
+        &mut self,
+        client_id: i64,
+        correlation_id: i64,
+        stream_id: i32,
+        channel: &str,
+    ) -> CommandResult {
         let invalid = |e: &dyn std::fmt::Display| {
-            CommandError::new(ErrorCode::InvalidChannel, format!("invalid channel {channel:?}: {e}"))
+            CommandError::new(
+                ErrorCode::InvalidChannel,
+                format!("invalid channel {channel:?}: {e}"),
+            )
         };
         let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
         if uri.media() != Media::Ipc || uri.is_spy() {
@@ -794,7 +836,9 @@ impl ConductorState {
         }
         let session_id = match uri.session_id().map_err(|e| invalid(&e))? {
             Some(SessionIdParam::Id(id)) => Some(id),
-            Some(SessionIdParam::Tag(_)) => return Err(invalid(&"session-id tags are for publications")),
+            Some(SessionIdParam::Tag(_)) => {
+                return Err(invalid(&"session-id tags are for publications"))
+            }
             None => None,
         };
         self.subscriptions.push(SubscriptionLink {
@@ -818,7 +862,12 @@ impl ConductorState {
         Ok(())
     }
 
-    fn remove_subscription(&mut self, client_id: i64, correlation_id: i64, registration_id: i64) -> CommandResult {
+    fn remove_subscription(
+        &mut self,
+        client_id: i64,
+        correlation_id: i64,
+        registration_id: i64,
+    ) -> CommandResult {
         let index = self
             .subscriptions
             .iter()
@@ -831,7 +880,9 @@ impl ConductorState {
             })?;
         let link = self.subscriptions.remove(index);
         self.unlink_subscription(link.registration_id);
-        self.transmit(&Response::OperationSuccess(OperationSucceeded { correlation_id }));
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
         Ok(())
     }
 
@@ -847,7 +898,14 @@ impl ConductorState {
         }
     }
 
-    fn add_counter(&mut self, client_id: i64, correlation_id: i64, type_id: i32, key: &[u8], label: &str) -> CommandResult {
+    fn add_counter(
+        &mut self,
+        client_id: i64,
+        correlation_id: i64,
+        type_id: i32,
+        key: &[u8],
+        label: &str,
+    ) -> CommandResult {
         let counter = self.new_client_counter(type_id, key, label, correlation_id, client_id)?;
         self.client_counters.push(ClientCounter {
             registration_id: correlation_id,
@@ -861,7 +919,12 @@ impl ConductorState {
         Ok(())
     }
 
-    fn remove_counter(&mut self, client_id: i64, correlation_id: i64, registration_id: i64) -> CommandResult {
+    fn remove_counter(
+        &mut self,
+        client_id: i64,
+        correlation_id: i64,
+        registration_id: i64,
+    ) -> CommandResult {
         let index = self
             .client_counters
             .iter()
@@ -869,12 +932,16 @@ impl ConductorState {
             .ok_or_else(|| {
                 CommandError::new(
                     ErrorCode::UnknownCounter,
-                    format!("unknown counter client_id={client_id}, registration_id={registration_id}"),
+                    format!(
+                        "unknown counter client_id={client_id}, registration_id={registration_id}"
+                    ),
                 )
             })?;
         let counter = self.client_counters.remove(index);
         let _ = self.counters.free(counter.counter_id);
-        self.transmit(&Response::OperationSuccess(OperationSucceeded { correlation_id }));
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
         self.transmit(&Response::UnavailableCounter(CounterUpdate {
             correlation_id: registration_id,
             counter_id: counter.counter_id,
@@ -896,7 +963,9 @@ impl ConductorState {
             .filter(|&id| reader.counter_owner_id(id).ok() == Some(-1));
         let counter_id = match existing {
             Some(id) => id,
-            None => self.new_client_counter(type_id, key, label, registration_id, -1)?.id(),
+            None => self
+                .new_client_counter(type_id, key, label, registration_id, -1)?
+                .id(),
         };
         self.transmit(&Response::StaticCounter(CounterUpdate {
             correlation_id,
@@ -908,14 +977,17 @@ impl ConductorState {
     /// Unblocks the command ring buffer if a client died between claiming and committing a record.
     fn check_command_buffer(&mut self, to_driver: &ManyToOneRingBuffer) {
         let consumer = to_driver.consumer_position();
-        if consumer != self.last_command_consumer_position || to_driver.producer_position() <= consumer {
+        if consumer != self.last_command_consumer_position
+            || to_driver.producer_position() <= consumer
+        {
             self.last_command_consumer_position = consumer;
             self.time_of_last_command_consumer_change_ns = self.now_ns;
         } else if self.now_ns - self.time_of_last_command_consumer_change_ns
             > self.ctx.client_liveness_timeout.as_nanos() as i64
             && to_driver.unblock()
         {
-            self.system_counters.increment(system_counter_id::UNBLOCKED_COMMANDS);
+            self.system_counters
+                .increment(system_counter_id::UNBLOCKED_COMMANDS);
             self.time_of_last_command_consumer_change_ns = self.now_ns;
         }
     }
@@ -935,7 +1007,12 @@ impl ConductorState {
                 .ipc_publications
                 .iter()
                 .find(|p| p.registration_id == registration_id)
-                .map(|p| p.subscribers.iter().map(|s| s.subscription_registration_id).collect())
+                .map(|p| {
+                    p.subscribers
+                        .iter()
+                        .map(|s| s.subscription_registration_id)
+                        .collect()
+                })
                 .unwrap_or_default();
             for subscription_registration_id in linked {
                 self.transmit(&Response::UnavailableImage(ImageMessage {
@@ -968,9 +1045,12 @@ impl ConductorState {
         let path = publication.log_file_name.clone();
         drop(publication);
         if let Err(e) = std::fs::remove_file(&path) {
-            self.system_counters.increment(system_counter_id::FREE_FAILS);
-            self.errors
-                .record(ErrorCode::GenericError.as_i32(), &format!("could not delete {path}: {e}"));
+            self.system_counters
+                .increment(system_counter_id::FREE_FAILS);
+            self.errors.record(
+                ErrorCode::GenericError.as_i32(),
+                &format!("could not delete {path}: {e}"),
+            );
         }
     }
 
@@ -990,7 +1070,8 @@ impl ConductorState {
         for &(client_id, heartbeat_id, timed_out) in &expired {
             self.clients.retain(|c| c.client_id != client_id);
             if timed_out {
-                self.system_counters.increment(system_counter_id::CLIENT_TIMEOUTS);
+                self.system_counters
+                    .increment(system_counter_id::CLIENT_TIMEOUTS);
                 self.transmit(&Response::ClientTimeout(ClientTimeout { client_id }));
             }
             let _ = self.counters.free(heartbeat_id);

@@ -37,7 +37,6 @@ pub(crate) struct IpcPublication {
     pub registration_id: i64,
     pub session_id: i32,
     pub stream_id: i32,
-    pub channel: String,
     pub is_exclusive: bool,
     pub log: LogBuffers,
     pub log_file_name: String,
@@ -76,7 +75,6 @@ pub(crate) struct IpcPublicationParams {
     pub registration_id: i64,
     pub session_id: i32,
     pub stream_id: i32,
-    pub channel: String,
     pub is_exclusive: bool,
     pub term_window_length: i64,
     pub mtu_length: i32,
@@ -99,7 +97,6 @@ impl IpcPublication {
             registration_id: params.registration_id,
             session_id: params.session_id,
             stream_id: params.stream_id,
-            channel: params.channel,
             is_exclusive: params.is_exclusive,
             log,
             log_file_name,
@@ -166,7 +163,10 @@ impl IpcPublication {
     }
 
     /// Detaches the subscriber of `subscription_registration_id`; returns its position counter.
-    pub(crate) fn remove_subscriber(&mut self, subscription_registration_id: i64) -> Option<AtomicCounter> {
+    pub(crate) fn remove_subscriber(
+        &mut self,
+        subscription_registration_id: i64,
+    ) -> Option<AtomicCounter> {
         let index = self
             .subscribers
             .iter()
@@ -300,7 +300,12 @@ impl IpcPublication {
         let consumer = self.consumer_position;
         if consumer == self.last_consumer_position && self.is_possibly_blocked(producer, consumer) {
             if now_ns > self.time_of_last_consumer_position_change_ns + self.unblock_timeout_ns {
-                unblock_log(self.log.terms(), self.log.metadata(), consumer, self.term_length);
+                unblock_log(
+                    self.log.terms(),
+                    self.log.metadata(),
+                    consumer,
+                    self.term_length,
+                );
             }
         } else {
             self.time_of_last_consumer_position_change_ns = now_ns;

@@ -81,12 +81,9 @@ impl std::fmt::Debug for MediaDriver {
     }
 }
 
-fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DriverError + '_ {
-    move |source| DriverError::Io {
-        what,
-        path: path.to_path_buf(),
-        source,
-    }
+fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DriverError {
+    let path = path.to_path_buf();
+    move |source| DriverError::Io { what, path, source }
 }
 
 /// Heartbeat age of a driver whose `cnc.dat` is in `dir`, if one is there and readable.
@@ -149,7 +146,6 @@ impl MediaDriver {
         let terminated = Arc::new(AtomicBool::new(false));
         let conductor = DriverConductor::new(
             ctx.clone(),
-            Arc::clone(&cnc),
             to_driver,
             to_clients,
             counters,
@@ -164,12 +160,20 @@ impl MediaDriver {
                 Runner::Invoker(invoker)
             }
             ThreadingMode::Dedicated | ThreadingMode::SharedNetwork => Runner::Thread(
-                AgentRunner::start(conductor, ctx.conductor_idle_strategy.build(), default_error_handler())
-                    .map_err(io_error("starting conductor thread", &dir))?,
+                AgentRunner::start(
+                    conductor,
+                    ctx.conductor_idle_strategy.build(),
+                    default_error_handler(),
+                )
+                .map_err(io_error("starting conductor thread", &dir))?,
             ),
             ThreadingMode::Shared => Runner::Thread(
-                AgentRunner::start(conductor, ctx.shared_idle_strategy.build(), default_error_handler())
-                    .map_err(io_error("starting driver thread", &dir))?,
+                AgentRunner::start(
+                    conductor,
+                    ctx.shared_idle_strategy.build(),
+                    default_error_handler(),
+                )
+                .map_err(io_error("starting driver thread", &dir))?,
             ),
         };
         Ok(MediaDriver {

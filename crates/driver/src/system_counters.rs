@@ -19,7 +19,11 @@ impl SystemCounters {
         for descriptor in SYSTEM_COUNTERS {
             let label = match descriptor.id {
                 system_counter_id::AERON_VERSION => {
-                    format!("{}: version=1.54.0 commit=oxeron-{}", descriptor.label, env!("CARGO_PKG_VERSION"))
+                    format!(
+                        "{}: version=1.54.0 commit=oxeron-{}",
+                        descriptor.label,
+                        env!("CARGO_PKG_VERSION")
+                    )
                 }
                 _ => descriptor.label.to_string(),
             };
@@ -35,11 +39,6 @@ impl SystemCounters {
         counters[system_counter_id::CONTROL_PROTOCOL_VERSION as usize]
             .set(oxeron_protocol::semantic_version(1, 0, 0).into());
         Ok(SystemCounters { counters })
-    }
-
-    /// The counter with system counter id `id`.
-    pub(crate) fn get(&self, id: i32) -> &AtomicCounter {
-        &self.counters[id as usize]
     }
 
     /// Adds one to system counter `id`.

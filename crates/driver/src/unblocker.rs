@@ -3,8 +3,8 @@
 use oxeron_client::logbuffer::LogMetadata;
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::logbuffer::{
-    compute_term_count, index_by_position, padding_frame_header, term_id, term_offset, PaddingFrame,
-    FRAME_ALIGNMENT,
+    compute_term_count, index_by_position, padding_frame_header, term_id, term_offset,
+    PaddingFrame, FRAME_ALIGNMENT,
 };
 
 /// What unblocking a term did.
@@ -43,7 +43,13 @@ pub(crate) fn unblock_term(
 ) -> UnblockStatus {
     let frame_length = term.get_i32_acquire(blocked_offset);
     if frame_length < 0 {
-        pad(term, default_header, term_id, blocked_offset, (-frame_length) as usize);
+        pad(
+            term,
+            default_header,
+            term_id,
+            blocked_offset,
+            (-frame_length) as usize,
+        );
         return UnblockStatus::Unblocked;
     }
     if frame_length > 0 {
@@ -54,15 +60,30 @@ pub(crate) fn unblock_term(
     while offset < tail_offset.min(capacity) {
         if term.get_i32_acquire(offset) != 0 {
             if is_zeroed(term, blocked_offset, offset) {
-                pad(term, default_header, term_id, blocked_offset, offset - blocked_offset);
+                pad(
+                    term,
+                    default_header,
+                    term_id,
+                    blocked_offset,
+                    offset - blocked_offset,
+                );
                 return UnblockStatus::Unblocked;
             }
             return UnblockStatus::NoAction;
         }
         offset += FRAME_ALIGNMENT;
     }
-    if offset >= capacity && term.get_i32_acquire(blocked_offset) == 0 && is_zeroed(term, blocked_offset, capacity) {
-        pad(term, default_header, term_id, blocked_offset, capacity - blocked_offset);
+    if offset >= capacity
+        && term.get_i32_acquire(blocked_offset) == 0
+        && is_zeroed(term, blocked_offset, capacity)
+    {
+        pad(
+            term,
+            default_header,
+            term_id,
+            blocked_offset,
+            capacity - blocked_offset,
+        );
         return UnblockStatus::UnblockedToEnd;
     }
     UnblockStatus::NoAction
@@ -114,7 +135,10 @@ mod tests {
     fn stuck_claim_becomes_padding() {
         let term = AtomicBuffer::new_zeroed(65536);
         term.put_i32(64, -96);
-        assert_eq!(unblock_term(&term, &header(), 0, 64, 160), UnblockStatus::Unblocked);
+        assert_eq!(
+            unblock_term(&term, &header(), 0, 64, 160),
+            UnblockStatus::Unblocked
+        );
         assert_eq!(term.get_i32(64), 96);
         assert_eq!(term.get_u16(64 + 6), 0, "PAD");
         assert_eq!(term.get_i32(64 + 8), 64, "term offset");
@@ -124,9 +148,15 @@ mod tests {
     fn zeroed_gap_before_a_written_frame_becomes_padding() {
         let term = AtomicBuffer::new_zeroed(65536);
         term.put_i32(128, 40);
-        assert_eq!(unblock_term(&term, &header(), 0, 32, 192), UnblockStatus::Unblocked);
+        assert_eq!(
+            unblock_term(&term, &header(), 0, 32, 192),
+            UnblockStatus::Unblocked
+        );
         assert_eq!(term.get_i32(32), 96);
-        assert_eq!(unblock_term(&term, &header(), 0, 32, 192), UnblockStatus::NoAction);
+        assert_eq!(
+            unblock_term(&term, &header(), 0, 32, 192),
+            UnblockStatus::NoAction
+        );
     }
 
     #[test]
