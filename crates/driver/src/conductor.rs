@@ -422,6 +422,7 @@ impl ConductorState {
             )
         };
         let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
+        uri.validate().map_err(|e| invalid(&e))?;
         if uri.media() != Media::Ipc || uri.is_spy() {
             return Err(CommandError::new(
                 ErrorCode::NotSupported,
@@ -828,6 +829,7 @@ impl ConductorState {
             )
         };
         let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
+        uri.validate_params().map_err(|e| invalid(&e))?;
         if uri.media() != Media::Ipc || uri.is_spy() {
             return Err(CommandError::new(
                 ErrorCode::NotSupported,

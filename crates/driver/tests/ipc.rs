@@ -1,36 +1,22 @@
-//! A real embedded driver and client over IPC: each test has its own Aeron directory and bounded waits.
+//! A real embedded driver and client over IPC: each test has its own Aeron directory (under /dev/shm,
+//! removed afterwards) and every wait has a deadline.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxeron_client::{Aeron, Context as ClientContext, Header, OfferError};
+use oxeron_client::{
+    Aeron, AeronError, Context as ClientContext, ExclusivePublication, FragmentAssembler, Header,
+    OfferError, Publication, Subscription,
+};
 use oxeron_driver::{Context, MediaDriver, ThreadingMode};
+use oxeron_protocol::command::ErrorCode;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    driver: MediaDriver,
+    aeron_dir: std::path::PathBuf,
+    driver: Option<MediaDriver>,
     aeron: Aeron,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::Builder::new()
-        .prefix("oxeron-test-")
-        .tempdir_in(shm())
-        .unwrap();
-    let aeron_dir = dir.path().join("aeron");
-    let driver = MediaDriver::launch(
-        Context::new()
-            .aeron_dir(&aeron_dir)
-            .threading_mode(ThreadingMode::Shared)
-            .ipc_term_buffer_length(64 * 1024)
-            .dir_delete_on_shutdown(true),
-    )
-    .unwrap();
-    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap();
-    Fixture {
-        _dir: dir,
-        driver,
-        aeron,
-    }
 }
 
 fn shm() -> &'static str {
@@ -41,40 +27,551 @@ fn shm() -> &'static str {
     }
 }
 
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+fn fixture_with(configure: impl FnOnce(Context) -> Context) -> Fixture {
+    let dir = tempfile::Builder::new()
+        .prefix("oxeron-test-")
+        .tempdir_in(shm())
+        .unwrap();
+    let aeron_dir = dir.path().join("aeron");
+    let ctx = Context::new()
+        .aeron_dir(&aeron_dir)
+        .threading_mode(ThreadingMode::Shared)
+        .ipc_term_buffer_length(64 * 1024)
+        .dir_delete_on_shutdown(true);
+    let driver = MediaDriver::launch(configure(ctx)).unwrap();
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap();
+    Fixture {
+        _dir: dir,
+        aeron_dir,
+        driver: Some(driver),
+        aeron,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(|ctx| ctx)
+}
+
+fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn connected(publication_connected: impl Fn() -> bool, subscription: &mut Subscription) {
+    wait_until("the image", Duration::from_secs(10), || {
+        subscription.is_connected()
+    });
+    wait_until(
+        "the publication to connect",
+        Duration::from_secs(10),
+        &publication_connected,
+    );
+}
+
+/// Offers until accepted, yielding on back pressure; fails after 30 s.
+fn offer_concurrent(publication: &Publication, message: &[u8]) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match publication.offer(message) {
+            Ok(position) => return position,
+            Err(OfferError::BackPressured | OfferError::AdminAction) => {
+                assert!(Instant::now() < deadline, "offer stuck in back pressure");
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("offer failed: {e}"),
+        }
+    }
+}
+
+fn offer_exclusive(publication: &mut ExclusivePublication, message: &[u8]) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match publication.offer(message) {
+            Ok(position) => return position,
+            Err(OfferError::BackPressured | OfferError::AdminAction) => {
+                assert!(Instant::now() < deadline, "offer stuck in back pressure");
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("offer failed: {e}"),
+        }
+    }
+}
+
+fn message_count() -> u64 {
+    if cfg!(debug_assertions) {
+        100_000
+    } else {
+        1_000_000
+    }
+}
+
+/// A 32-byte payload carrying (publisher, sequence) and a filler derived from both.
+fn payload(publisher: u32, sequence: u64) -> [u8; 32] {
+    let mut m = [0u8; 32];
+    m[..4].copy_from_slice(&publisher.to_le_bytes());
+    m[4..12].copy_from_slice(&sequence.to_le_bytes());
+    for (i, b) in m[12..].iter_mut().enumerate() {
+        *b = (sequence as u8).wrapping_mul(31).wrapping_add(i as u8) ^ publisher as u8;
+    }
+    m
+}
+
+fn check_payload(m: &[u8]) -> (u32, u64) {
+    assert_eq!(m.len(), 32, "payload length");
+    let publisher = u32::from_le_bytes(m[..4].try_into().unwrap());
+    let sequence = u64::from_le_bytes(m[4..12].try_into().unwrap());
+    assert_eq!(
+        m,
+        payload(publisher, sequence),
+        "payload bytes of {publisher}/{sequence}"
+    );
+    (publisher, sequence)
+}
+
+#[test]
+fn one_million_messages_from_one_publisher() {
+    let f = fixture();
+    let publication = f.aeron.add_publication("aeron:ipc", 1001).unwrap();
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1001).unwrap();
+    connected(|| publication.is_connected(), &mut subscription);
+    let count = message_count();
+    let consumer = std::thread::spawn(move || {
+        let mut next = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while next < count {
+            let n = subscription.poll(
+                |m: &[u8], _: &Header| {
+                    let (publisher, sequence) = check_payload(m);
+                    assert_eq!((publisher, sequence), (0, next), "order");
+                    next += 1;
+                },
+                256,
+            );
+            if n == 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "only {next} of {count} messages arrived"
+                );
+                std::thread::yield_now();
+            }
+        }
+        next
+    });
+    for sequence in 0..count {
+        offer_concurrent(&publication, &payload(0, sequence));
+    }
+    assert_eq!(consumer.join().unwrap(), count);
+}
+
+#[test]
+fn four_concurrent_publishers_keep_their_own_order() {
+    let f = fixture();
+    let publication = Arc::new(f.aeron.add_publication("aeron:ipc", 1002).unwrap());
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1002).unwrap();
+    connected(|| publication.is_connected(), &mut subscription);
+    let per_publisher = message_count() / 4;
+    let publishers: Vec<_> = (0..4u32)
+        .map(|p| {
+            let publication = Arc::clone(&publication);
+            std::thread::spawn(move || {
+                for sequence in 0..per_publisher {
+                    offer_concurrent(&publication, &payload(p, sequence));
+                }
+            })
+        })
+        .collect();
+    let mut next = [0u64; 4];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while next.iter().sum::<u64>() < 4 * per_publisher {
+        let n = subscription.poll(
+            |m: &[u8], _: &Header| {
+                let (p, sequence) = check_payload(m);
+                assert_eq!(sequence, next[p as usize], "publisher {p} order");
+                next[p as usize] += 1;
+            },
+            256,
+        );
+        if n == 0 {
+            assert!(Instant::now() < deadline, "received only {next:?}");
+            std::thread::yield_now();
+        }
+    }
+    for p in publishers {
+        p.join().unwrap();
+    }
+    assert_eq!(next, [per_publisher; 4]);
+}
+
+#[test]
+fn messages_four_times_the_mtu_are_reassembled() {
+    let f = fixture();
+    let mut publication = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc", 1003)
+        .unwrap();
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1003).unwrap();
+    connected(|| publication.is_connected(), &mut subscription);
+    let length = 4 * 1408;
+    let messages: Vec<Vec<u8>> = (0..50u32)
+        .map(|i| (0..length).map(|j| (i as usize * 7 + j) as u8).collect())
+        .collect();
+    let mut received: Vec<Vec<u8>> = Vec::new();
+    let counted = std::cell::Cell::new(0usize);
+    let mut assembler = FragmentAssembler::new(|m: &[u8], h: &Header| {
+        assert_eq!(h.flags(), 0xC0);
+        received.push(m.to_vec());
+        counted.set(counted.get() + 1);
+    });
+    let received_count = |_: &mut _| counted.get();
+    for m in &messages {
+        offer_exclusive(&mut publication, m);
+        subscription.poll(assembler.handler(), 100);
+    }
+    wait_until("all fragments", Duration::from_secs(10), || {
+        subscription.poll(assembler.handler(), 100);
+        received_count(&mut assembler) == messages.len()
+    });
+    drop(assembler);
+    assert_eq!(received, messages);
+}
+
+#[test]
+fn tiny_terms_rotate_thousands_of_times() {
+    let f = fixture();
+    let mut publication = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc?term-length=64k", 1004)
+        .unwrap();
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1004).unwrap();
+    connected(|| publication.is_connected(), &mut subscription);
+    let message = vec![7u8; 1000];
+    let count = if cfg!(debug_assertions) {
+        70_000
+    } else {
+        300_000
+    };
+    let consumer = std::thread::spawn(move || {
+        let mut received = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while received < count {
+            if subscription.poll(
+                |m: &[u8], _: &Header| {
+                    assert!(m.iter().all(|&b| b == 7));
+                    received += 1;
+                },
+                100,
+            ) == 0
+            {
+                assert!(Instant::now() < deadline, "received {received}");
+                std::thread::yield_now();
+            }
+        }
+        subscription
+    });
+    let mut last = 0;
+    for _ in 0..count {
+        last = offer_exclusive(&mut publication, &message);
+    }
+    let subscription = consumer.join().unwrap();
+    let terms = last / (64 * 1024);
+    assert!(terms > 1000, "rotated through {terms} terms");
+    drop(subscription);
+}
+
+#[test]
+fn slow_subscriber_back_pressures_then_recovers_without_loss() {
+    let f = fixture();
+    let publication = f.aeron.add_publication("aeron:ipc", 1005).unwrap();
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1005).unwrap();
+    connected(|| publication.is_connected(), &mut subscription);
+    let mut sent = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match publication.offer(&payload(0, sent)) {
+            Ok(_) => sent += 1,
+            Err(OfferError::BackPressured) => break,
+            Err(OfferError::AdminAction) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never back pressured after {sent} messages"
+        );
+    }
+    assert!(sent > 100, "a window's worth went out first: {sent}");
+    let mut next = 0u64;
+    let total = sent + 5000;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while next < total {
+        subscription.poll(
+            |m: &[u8], _: &Header| {
+                assert_eq!(check_payload(m), (0, next));
+                next += 1;
+            },
+            10,
+        );
+        if sent < total {
+            match publication.offer(&payload(0, sent)) {
+                Ok(_) => sent += 1,
+                Err(OfferError::BackPressured | OfferError::AdminAction) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(Instant::now() < deadline, "stalled at {next}/{total}");
     }
 }
 
 #[test]
-fn publish_and_subscribe_over_ipc() {
+fn try_claim_on_concurrent_and_exclusive_publications() {
     let f = fixture();
-    let publication = f.aeron.add_publication("aeron:ipc", 1001).unwrap();
-    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1001).unwrap();
-    wait_until("the image", || subscription.is_connected());
-    wait_until("the publication to connect", || publication.is_connected());
-    for i in 0..100u32 {
-        loop {
-            match publication.offer(&i.to_le_bytes()) {
-                Ok(_) => break,
-                Err(OfferError::BackPressured | OfferError::AdminAction) => {
-                    std::thread::yield_now()
-                }
-                Err(e) => panic!("offer {i}: {e}"),
-            }
+    let concurrent = f.aeron.add_publication("aeron:ipc", 1006).unwrap();
+    let mut exclusive = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc", 1006)
+        .unwrap();
+    let mut subscription = f.aeron.add_subscription("aeron:ipc", 1006).unwrap();
+    wait_until("two images", Duration::from_secs(10), || {
+        subscription.image_count() == 2
+    });
+    assert_ne!(concurrent.session_id(), exclusive.session_id());
+    wait_until("connected", Duration::from_secs(10), || {
+        concurrent.is_connected() && exclusive.is_connected()
+    });
+    for i in 0..100u8 {
+        let (_, mut claim) = concurrent.try_claim(16).unwrap();
+        claim.put_bytes(0, &[i; 16]);
+        claim.commit();
+        let (_, mut claim) = exclusive.try_claim(8).unwrap();
+        claim.put_bytes(0, &[i; 8]);
+        if i % 2 == 0 {
+            claim.commit();
+        } else {
+            claim.abort();
         }
     }
-    let mut received = Vec::new();
-    wait_until("100 messages", || {
+    let mut by_session: std::collections::HashMap<i32, Vec<Vec<u8>>> = Default::default();
+    wait_until("150 messages", Duration::from_secs(10), || {
         subscription.poll(
-            |m: &[u8], _: &Header| received.push(u32::from_le_bytes(m.try_into().unwrap())),
+            |m: &[u8], h: &Header| {
+                by_session
+                    .entry(h.session_id())
+                    .or_default()
+                    .push(m.to_vec())
+            },
+            50,
+        );
+        by_session.values().map(Vec::len).sum::<usize>() == 150
+    });
+    let from_concurrent = &by_session[&concurrent.session_id()];
+    assert_eq!(from_concurrent.len(), 100);
+    let from_exclusive = &by_session[&exclusive.session_id()];
+    assert_eq!(
+        from_exclusive,
+        &(0..100u8)
+            .step_by(2)
+            .map(|i| vec![i; 8])
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn bad_channels_and_unknown_removals_are_typed_errors() {
+    let f = fixture();
+    let err = f
+        .aeron
+        .add_publication("aeron:tcp?endpoint=x", 1)
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(ErrorCode::InvalidChannel), "{err}");
+    let err = f
+        .aeron
+        .add_subscription("aeron:ipc?term-length=1000", 1)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AeronError::Driver { .. } | AeronError::InvalidArgument(_)
+        ) || err.error_code().is_some(),
+        "{err}"
+    );
+    let err = f
+        .aeron
+        .add_publication("aeron:ipc?term-length=1000", 1)
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(ErrorCode::InvalidChannel), "{err}");
+    assert!(
+        err.to_string().contains("term-length"),
+        "names the bad part: {err}"
+    );
+    // The client still works after errors.
+    let publication = f.aeron.add_publication("aeron:ipc", 1).unwrap();
+    assert!(!publication.is_connected());
+    assert_eq!(publication.offer(b"x"), Err(OfferError::NotConnected));
+}
+
+#[test]
+fn counters_are_added_seen_and_removed() {
+    let available = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let f = fixture();
+    let (a, u) = (Arc::clone(&available), Arc::clone(&unavailable));
+    let observer = Aeron::connect(
+        ClientContext::new()
+            .aeron_dir(&f.aeron_dir)
+            .on_available_counter(move |_, _| {
+                a.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_unavailable_counter(move |_, _| {
+                u.fetch_add(1, Ordering::SeqCst);
+            }),
+    )
+    .unwrap();
+    let counter = f.aeron.add_counter(1001, b"key", "my counter").unwrap();
+    counter.increment();
+    counter.get_and_add(41);
+    assert_eq!(counter.get(), 42);
+    let reader = f.aeron.counters_reader();
+    assert_eq!(reader.counter_label(counter.id()).unwrap(), "my counter");
+    assert_eq!(reader.counter_value(counter.id()).unwrap(), 42);
+    assert_eq!(reader.counter_type_id(counter.id()).unwrap(), 1001);
+    wait_until("available counter seen", Duration::from_secs(10), || {
+        available.load(Ordering::SeqCst) >= 1
+    });
+    drop(counter);
+    wait_until("unavailable counter seen", Duration::from_secs(10), || {
+        unavailable.load(Ordering::SeqCst) >= 1
+    });
+    drop(observer);
+}
+
+#[test]
+fn image_callbacks_and_end_of_stream() {
+    let available = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let (a, u) = (Arc::clone(&available), Arc::clone(&unavailable));
+    let f = fixture_with(|ctx| {
+        ctx.publication_linger_timeout(Duration::from_millis(100))
+            .timer_interval(Duration::from_millis(20))
+    });
+    let aeron = Aeron::connect(
+        ClientContext::new()
+            .aeron_dir(&f.aeron_dir)
+            .on_available_image(move |_| {
+                a.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_unavailable_image(move |_| {
+                u.fetch_add(1, Ordering::SeqCst);
+            }),
+    )
+    .unwrap();
+    let mut subscription = aeron.add_subscription("aeron:ipc", 1007).unwrap();
+    let mut publication = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc", 1007)
+        .unwrap();
+    wait_until("available image", Duration::from_secs(10), || {
+        available.load(Ordering::SeqCst) == 1
+    });
+    let end = offer_exclusive(&mut publication, b"last words");
+    let image = subscription.images()[0].clone();
+    drop(publication);
+    let mut got = Vec::new();
+    wait_until("end of stream", Duration::from_secs(10), || {
+        subscription.poll(|m: &[u8], _: &Header| got.push(m.to_vec()), 10);
+        image.is_end_of_stream()
+    });
+    assert_eq!(got, [b"last words".to_vec()]);
+    assert_eq!(image.position(), end);
+    wait_until("unavailable image", Duration::from_secs(10), || {
+        unavailable.load(Ordering::SeqCst) == 1
+    });
+    assert!(image.is_closed());
+    assert_eq!(subscription.image_count(), 0);
+}
+
+#[test]
+fn driver_death_surfaces_as_a_driver_timeout() {
+    let mut f = fixture();
+    let aeron = Aeron::connect(
+        ClientContext::new()
+            .aeron_dir(&f.aeron_dir)
+            .driver_timeout(Duration::from_millis(500))
+            .keepalive_interval(Duration::from_millis(50))
+            .error_handler(|_| {}),
+    )
+    .unwrap();
+    let publication = aeron.add_publication("aeron:ipc", 1008).unwrap();
+    f.driver.take().unwrap().close();
+    let started = Instant::now();
+    wait_until("the client to notice", Duration::from_secs(5), || {
+        publication.is_closed()
+    });
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(publication.offer(b"x"), Err(OfferError::Closed));
+    let err = aeron.add_subscription("aeron:ipc", 1).unwrap_err();
+    assert!(matches!(err, AeronError::DriverTimeout(_)), "{err}");
+}
+
+#[test]
+fn a_second_driver_refuses_a_live_directory() {
+    let f = fixture();
+    let err = MediaDriver::launch(Context::new().aeron_dir(&f.aeron_dir)).unwrap_err();
+    assert!(err.to_string().contains("active media driver"), "{err}");
+}
+
+#[test]
+fn invoker_mode_driver_and_client() {
+    let dir = tempfile::Builder::new()
+        .prefix("oxeron-test-")
+        .tempdir_in(shm())
+        .unwrap();
+    let aeron_dir = dir.path().join("aeron");
+    let mut driver = MediaDriver::launch(
+        Context::new()
+            .aeron_dir(&aeron_dir)
+            .threading_mode(ThreadingMode::Invoker)
+            .ipc_term_buffer_length(64 * 1024),
+    )
+    .unwrap();
+    let driver_thread_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::clone(&driver_thread_stop);
+    let driver_thread = std::thread::spawn(move || {
+        while !stop.load(Ordering::Acquire) {
+            if driver.invoke() == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+        driver
+    });
+    let aeron = Aeron::connect(
+        ClientContext::new()
+            .aeron_dir(&aeron_dir)
+            .use_conductor_agent_invoker(true),
+    )
+    .unwrap();
+    let mut publication = aeron.add_exclusive_publication("aeron:ipc", 9).unwrap();
+    let mut subscription = aeron.add_subscription("aeron:ipc", 9).unwrap();
+    wait_until("connected", Duration::from_secs(10), || {
+        aeron.invoke();
+        subscription.is_connected() && publication.is_connected()
+    });
+    offer_exclusive(&mut publication, b"invoked");
+    let mut got = 0;
+    wait_until("message", Duration::from_secs(10), || {
+        subscription.poll(
+            |m: &[u8], _: &Header| {
+                assert_eq!(m, b"invoked");
+                got += 1;
+            },
             10,
         );
-        received.len() == 100
+        got == 1
     });
-    assert_eq!(received, (0..100).collect::<Vec<_>>());
-    drop(f.driver);
+    driver_thread_stop.store(true, Ordering::Release);
+    driver_thread.join().unwrap().close();
 }
