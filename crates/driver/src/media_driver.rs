@@ -139,7 +139,13 @@ impl MediaDriver {
         .with_free_to_reuse_timeout_ms(ctx.counter_free_to_reuse_timeout.as_millis() as i64);
         let errors = DistinctErrorLog::new(cnc.error_log_buffer().clone(), system_epoch_clock())
             .map_err(|e| config(&e))?;
-        let system_counters = SystemCounters::allocate(&mut counters)?;
+        let mode_name = match ctx.threading_mode {
+            ThreadingMode::Dedicated => "DEDICATED",
+            ThreadingMode::SharedNetwork => "SHARED_NETWORK",
+            ThreadingMode::Shared => "SHARED",
+            ThreadingMode::Invoker => "INVOKER",
+        };
+        let system_counters = SystemCounters::allocate(&mut counters, mode_name)?;
         to_driver.set_consumer_heartbeat_time(system_epoch_ms());
         cnc.signal_ready();
 

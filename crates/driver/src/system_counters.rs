@@ -13,19 +13,33 @@ pub(crate) struct SystemCounters {
 }
 
 impl SystemCounters {
-    /// Allocates all system counters: type id 0, key = id, registration id = id, owner id = -1.
-    pub(crate) fn allocate(manager: &mut CountersManager) -> Result<Self, CountersError> {
+    /// Allocates all system counters: type id 0, key = id, registration id = id, owner id = -1. Labels
+    /// carry the suffixes Aeron's driver adds (version, threading mode, thresholds), so tools that read them
+    /// see the same shape.
+    pub(crate) fn allocate(
+        manager: &mut CountersManager,
+        threading_mode: &str,
+    ) -> Result<Self, CountersError> {
+        use system_counter_id as id;
+        let version = format!("version=1.54.0 commit=oxeron-{}", env!("CARGO_PKG_VERSION"));
         let mut counters = Vec::with_capacity(SYSTEM_COUNTERS.len());
         for descriptor in SYSTEM_COUNTERS {
+            let base = descriptor.label;
             let label = match descriptor.id {
-                system_counter_id::AERON_VERSION => {
-                    format!(
-                        "{}: version=1.54.0 commit=oxeron-{}",
-                        descriptor.label,
-                        env!("CARGO_PKG_VERSION")
-                    )
+                id::ERRORS | id::AERON_VERSION => format!("{base}: {version}"),
+                id::RESOLUTION_CHANGES => format!("{base}: driverName="),
+                id::CONDUCTOR_MAX_CYCLE_TIME
+                | id::SENDER_MAX_CYCLE_TIME
+                | id::RECEIVER_MAX_CYCLE_TIME => {
+                    format!("{base}: {threading_mode}")
                 }
-                _ => descriptor.label.to_string(),
+                id::CONDUCTOR_CYCLE_TIME_THRESHOLD_EXCEEDED
+                | id::SENDER_CYCLE_TIME_THRESHOLD_EXCEEDED
+                | id::RECEIVER_CYCLE_TIME_THRESHOLD_EXCEEDED => {
+                    format!("{base}: threshold=100ms {threading_mode}")
+                }
+                id::NAME_RESOLVER_TIME_THRESHOLD_EXCEEDED => format!("{base}: threshold=5s"),
+                _ => base.to_string(),
             };
             let counter = manager.new_counter(
                 DRIVER_SYSTEM_COUNTER_TYPE_ID,
@@ -36,8 +50,10 @@ impl SystemCounters {
             manager.set_counter_owner_id(counter.id(), -1)?;
             counters.push(counter);
         }
-        counters[system_counter_id::CONTROL_PROTOCOL_VERSION as usize]
+        counters[id::CONTROL_PROTOCOL_VERSION as usize]
             .set(oxeron_protocol::semantic_version(1, 0, 0).into());
+        counters[id::AERON_VERSION as usize]
+            .set(oxeron_protocol::semantic_version(1, 54, 0).into());
         Ok(SystemCounters { counters })
     }
 

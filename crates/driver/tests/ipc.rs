@@ -11,6 +11,7 @@ use oxeron_client::{
 };
 use oxeron_driver::{Context, MediaDriver, ThreadingMode};
 use oxeron_protocol::command::ErrorCode;
+use oxeron_testkit::{temp_aeron_dir, wait_until};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -19,19 +20,8 @@ struct Fixture {
     aeron: Aeron,
 }
 
-fn shm() -> &'static str {
-    if std::path::Path::new("/dev/shm").is_dir() {
-        "/dev/shm"
-    } else {
-        "/tmp"
-    }
-}
-
 fn fixture_with(configure: impl FnOnce(Context) -> Context) -> Fixture {
-    let dir = tempfile::Builder::new()
-        .prefix("oxeron-test-")
-        .tempdir_in(shm())
-        .unwrap();
+    let dir = temp_aeron_dir();
     let aeron_dir = dir.path().join("aeron");
     let ctx = Context::new()
         .aeron_dir(&aeron_dir)
@@ -50,17 +40,6 @@ fn fixture_with(configure: impl FnOnce(Context) -> Context) -> Fixture {
 
 fn fixture() -> Fixture {
     fixture_with(|ctx| ctx)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_micros(200));
-    }
 }
 
 fn connected(publication_connected: impl Fn() -> bool, subscription: &mut Subscription) {
@@ -526,10 +505,7 @@ fn a_second_driver_refuses_a_live_directory() {
 
 #[test]
 fn invoker_mode_driver_and_client() {
-    let dir = tempfile::Builder::new()
-        .prefix("oxeron-test-")
-        .tempdir_in(shm())
-        .unwrap();
+    let dir = temp_aeron_dir();
     let aeron_dir = dir.path().join("aeron");
     let mut driver = MediaDriver::launch(
         Context::new()
