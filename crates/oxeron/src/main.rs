@@ -1,0 +1,349 @@
+//! The `oxeron` command: a media driver and tools to publish, subscribe and read counters.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use oxeron::client::{Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError};
+use oxeron::concurrent::idle::IdleStrategyKind;
+use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron::sample;
+
+#[derive(Parser)]
+#[command(
+    name = "oxeron",
+    version,
+    about = "The Aeron messaging stack in pure Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a standalone media driver until SIGINT or SIGTERM (like Aeron's `aeronmd`).
+    Driver {
+        /// Aeron directory.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
+        /// DEDICATED, SHARED_NETWORK, SHARED or INVOKER.
+        #[arg(long, env = "AERON_THREADING_MODE", default_value = "SHARED")]
+        threading_mode: String,
+        /// Idle strategy of the driver's threads (spin, yield, backoff, sleep-ns, noop).
+        #[arg(long, env = "AERON_SHARED_IDLE_STRATEGY", default_value = "backoff")]
+        idle_strategy: String,
+        /// Term length of IPC publications, in bytes.
+        #[arg(long, env = "AERON_IPC_TERM_BUFFER_LENGTH")]
+        ipc_term_length: Option<i32>,
+        /// Client liveness timeout in milliseconds.
+        #[arg(long, env = "AERON_CLIENT_LIVENESS_TIMEOUT_MS")]
+        client_liveness_timeout_ms: Option<u64>,
+        /// Delete the directory first, even if a driver seems alive there.
+        #[arg(long, env = "AERON_DIR_DELETE_ON_START")]
+        delete_dir: bool,
+    },
+    /// Publishes `count` verifiable messages (message n carries n) and exits.
+    Publish {
+        /// Aeron directory of the driver.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
+        /// Channel URI.
+        #[arg(long, default_value = "aeron:ipc")]
+        channel: String,
+        /// Stream id.
+        #[arg(long, default_value_t = 1001)]
+        stream: i32,
+        /// Number of messages.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Message length in bytes.
+        #[arg(long, default_value_t = 32)]
+        length: usize,
+        /// Use an exclusive publication.
+        #[arg(long)]
+        exclusive: bool,
+        /// Wait for a subscriber before publishing, at most this many seconds.
+        #[arg(long, default_value_t = 30)]
+        connect_timeout_s: u64,
+    },
+    /// Receives and checks `count` messages from `publish`, then exits (1 on a bad message, 2 on timeout).
+    Subscribe {
+        /// Aeron directory of the driver.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
+        /// Channel URI.
+        #[arg(long, default_value = "aeron:ipc")]
+        channel: String,
+        /// Stream id.
+        #[arg(long, default_value_t = 1001)]
+        stream: i32,
+        /// Number of messages to expect.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Expected message length in bytes.
+        #[arg(long, default_value_t = 32)]
+        length: usize,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+    },
+    /// Prints the driver's counters (like Aeron's `AeronStat`), once.
+    Stat {
+        /// Aeron directory of the driver, or a `cnc.dat` file.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn client_context(dir: Option<PathBuf>) -> ClientContext {
+    let ctx = ClientContext::new();
+    match dir {
+        Some(dir) => ctx.aeron_dir(dir),
+        None => ctx,
+    }
+}
+
+fn run_driver(
+    dir: Option<PathBuf>,
+    threading_mode: &str,
+    idle_strategy: &str,
+    ipc_term_length: Option<i32>,
+    client_liveness_timeout_ms: Option<u64>,
+    delete_dir: bool,
+) -> Result<(), String> {
+    let mode: ThreadingMode = threading_mode.parse().map_err(|e| format!("{e}"))?;
+    let idle: IdleStrategyKind = idle_strategy.parse().map_err(|e| format!("{e}"))?;
+    let mut ctx = DriverContext::new()
+        .threading_mode(mode)
+        .shared_idle_strategy(idle)
+        .conductor_idle_strategy(idle)
+        .dir_delete_on_start(delete_dir)
+        .dir_delete_on_shutdown(true);
+    if let Some(dir) = dir {
+        ctx = ctx.aeron_dir(dir);
+    }
+    if let Some(t) = ipc_term_length {
+        ctx = ctx.ipc_term_buffer_length(t);
+    }
+    if let Some(ms) = client_liveness_timeout_ms {
+        ctx = ctx.client_liveness_timeout(Duration::from_millis(ms));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|e| e.to_string())?;
+    }
+    let mut driver = MediaDriver::launch(ctx).map_err(|e| e.to_string())?;
+    println!("oxeron driver running in {}", driver.aeron_dir().display());
+    while !stop.load(Ordering::Relaxed) && !driver.is_terminated() {
+        if mode == ThreadingMode::Invoker {
+            if driver.invoke() == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    driver.close();
+    println!("oxeron driver stopped");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_publish(
+    dir: Option<PathBuf>,
+    channel: &str,
+    stream: i32,
+    count: u64,
+    length: usize,
+    exclusive: bool,
+    connect_timeout: Duration,
+) -> Result<(), String> {
+    let aeron = Aeron::connect(client_context(dir)).map_err(|e| e.to_string())?;
+    let mut buffer = vec![0u8; length];
+    let start = Instant::now();
+    let deadline = Instant::now() + connect_timeout;
+    let mut offer: Box<dyn FnMut(&[u8]) -> Result<i64, OfferError>> = if exclusive {
+        let mut publication = aeron
+            .add_exclusive_publication(channel, stream)
+            .map_err(|e| e.to_string())?;
+        while !publication.is_connected() {
+            if Instant::now() > deadline {
+                return Err("no subscriber connected".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Box::new(move |m| publication.offer(m))
+    } else {
+        let publication = aeron
+            .add_publication(channel, stream)
+            .map_err(|e| e.to_string())?;
+        while !publication.is_connected() {
+            if Instant::now() > deadline {
+                return Err("no subscriber connected".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Box::new(move |m| publication.offer(m))
+    };
+    for sequence in 0..count {
+        sample::fill(&mut buffer, sequence);
+        loop {
+            match offer(&buffer) {
+                Ok(_) => break,
+                Err(OfferError::BackPressured | OfferError::AdminAction) => {
+                    std::thread::yield_now()
+                }
+                Err(e) => return Err(format!("offer {sequence}: {e}")),
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "published {count} messages of {length} bytes in {:.3} s ({:.0} msg/s)",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_subscribe(
+    dir: Option<PathBuf>,
+    channel: &str,
+    stream: i32,
+    count: u64,
+    length: usize,
+    timeout: Duration,
+) -> Result<(), (u8, String)> {
+    let aeron = Aeron::connect(client_context(dir)).map_err(|e| (2, e.to_string()))?;
+    let mut subscription = aeron
+        .add_subscription(channel, stream)
+        .map_err(|e| (2, e.to_string()))?;
+    println!("subscribed to {channel} stream {stream}");
+    let deadline = Instant::now() + timeout;
+    let next = std::cell::Cell::new(0u64);
+    let failure = std::cell::RefCell::new(None::<String>);
+    let mut assembler = FragmentAssembler::new(|message: &[u8], _: &Header| {
+        let expected = next.get();
+        if failure.borrow().is_none() {
+            if let Err(e) = sample::check(message, expected, length) {
+                *failure.borrow_mut() = Some(e);
+            }
+        }
+        next.set(expected + 1);
+    });
+    let mut start = None;
+    while next.get() < count {
+        let fragments = subscription.poll(assembler.handler(), 256);
+        if fragments == 0 {
+            if Instant::now() > deadline {
+                return Err((
+                    2,
+                    format!("timed out with {} of {count} messages", next.get()),
+                ));
+            }
+            std::thread::yield_now();
+        } else if start.is_none() {
+            start = Some(Instant::now());
+        }
+    }
+    drop(assembler);
+    if let Some(e) = failure.into_inner() {
+        return Err((1, e));
+    }
+    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    println!(
+        "received and checked {count} messages in {:.3} s ({:.0} msg/s)",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    Ok(())
+}
+
+fn run_stat(dir: Option<PathBuf>) -> Result<(), String> {
+    use oxeron::client::cnc_file::CncFile;
+    use oxeron::concurrent::counters::CountersReader;
+    let dir = dir.unwrap_or_else(oxeron::client::default_aeron_dir);
+    let cnc = if dir.is_file() {
+        CncFile::map_private(&dir)
+    } else {
+        CncFile::map_private(&CncFile::path_in(&dir))
+    }
+    .map_err(|e| e.to_string())?;
+    let reader = CountersReader::new(
+        cnc.counters_metadata_buffer().clone(),
+        cnc.counters_values_buffer().clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("CnC v0.2.0, pid {}", cnc.header().pid);
+    reader.for_each_counter(|value, id, _type_id, _key, label| {
+        println!("{id:4}: {value:>26} - {label}");
+    });
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Driver {
+            dir,
+            threading_mode,
+            idle_strategy,
+            ipc_term_length,
+            client_liveness_timeout_ms,
+            delete_dir,
+        } => run_driver(
+            dir,
+            &threading_mode,
+            &idle_strategy,
+            ipc_term_length,
+            client_liveness_timeout_ms,
+            delete_dir,
+        )
+        .map_err(|e| (1, e)),
+        Command::Publish {
+            dir,
+            channel,
+            stream,
+            count,
+            length,
+            exclusive,
+            connect_timeout_s,
+        } => run_publish(
+            dir,
+            &channel,
+            stream,
+            count,
+            length,
+            exclusive,
+            Duration::from_secs(connect_timeout_s),
+        )
+        .map_err(|e| (1, e)),
+        Command::Subscribe {
+            dir,
+            channel,
+            stream,
+            count,
+            length,
+            timeout_s,
+        } => run_subscribe(
+            dir,
+            &channel,
+            stream,
+            count,
+            length,
+            Duration::from_secs(timeout_s),
+        ),
+        Command::Stat { dir } => run_stat(dir).map_err(|e| (1, e)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("oxeron: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
