@@ -50,7 +50,7 @@ pub enum DriverError {
 
 enum Runner {
     Thread(AgentRunner),
-    Invoker(AgentInvoker<DriverConductor>),
+    Invoker(Box<AgentInvoker<DriverConductor>>),
 }
 
 /// A running media driver.
@@ -163,7 +163,7 @@ impl MediaDriver {
             ThreadingMode::Invoker => {
                 let mut invoker = AgentInvoker::new(conductor, default_error_handler());
                 invoker.start();
-                Runner::Invoker(invoker)
+                Runner::Invoker(Box::new(invoker))
             }
             ThreadingMode::Dedicated | ThreadingMode::SharedNetwork => Runner::Thread(
                 AgentRunner::start(

@@ -152,6 +152,9 @@ fn run_driver(
     Ok(())
 }
 
+/// Offers one message to whichever kind of publication was created.
+type OfferFn = dyn FnMut(&[u8]) -> Result<i64, OfferError>;
+
 #[allow(clippy::too_many_arguments)]
 fn run_publish(
     dir: Option<PathBuf>,
@@ -166,7 +169,7 @@ fn run_publish(
     let mut buffer = vec![0u8; length];
     let start = Instant::now();
     let deadline = Instant::now() + connect_timeout;
-    let mut offer: Box<dyn FnMut(&[u8]) -> Result<i64, OfferError>> = if exclusive {
+    let mut offer: Box<OfferFn> = if exclusive {
         let mut publication = aeron
             .add_exclusive_publication(channel, stream)
             .map_err(|e| e.to_string())?;
