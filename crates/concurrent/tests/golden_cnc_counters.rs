@@ -1,8 +1,7 @@
 //! Reads the counters and error log of a real Aeron C 1.54 driver's `cnc.dat` and compares them with what
 //! Aeron's own `AeronStat` printed for the same file.
 
-#[path = "common/golden_dir.rs"]
-mod golden_dir;
+use oxeron_testkit as golden_dir;
 
 use oxeron_concurrent::counters::type_id::*;
 use oxeron_concurrent::counters::{

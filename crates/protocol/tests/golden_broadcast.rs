@@ -3,8 +3,7 @@
 //!
 //! The section arithmetic is done here with plain slices so the test depends only on `command`.
 
-mod common;
-use common as golden_dir;
+use oxeron_testkit as golden_dir;
 
 use oxeron_protocol::command::{
     Command, Correlated, CounterUpdate, ImageBuffersReady, PublicationBuffersReady,

@@ -1,7 +1,6 @@
 //! CnC headers written by the real Aeron 1.54 C driver.
 
-mod common;
-use common as golden;
+use oxeron_testkit as golden;
 
 use std::collections::HashMap;
 

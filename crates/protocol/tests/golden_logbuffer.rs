@@ -1,8 +1,7 @@
 //! Log buffers written by the real Aeron 1.54 C driver and client: a UDP publication and the matching image
 //! after `basic_publisher` sent `Hello World! 0..2` on stream 1001 (see `pub.log` / `sub.log`).
 
-mod common;
-use common as golden;
+use oxeron_testkit as golden;
 
 use oxeron_protocol::le;
 use oxeron_protocol::logbuffer::*;

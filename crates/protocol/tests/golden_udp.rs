@@ -1,8 +1,6 @@
 //! Decodes every datagram of a capture of real Aeron 1.54 C drivers (`udp-basic.pcap`) and checks it against the
 //! capture's listing (`udp-basic-frames.txt`) and what the exchange must contain.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use oxeron_protocol::frame::{self, data_frames, DataFrame, Frame};
@@ -241,7 +239,7 @@ fn summarize(datagram: &[u8]) -> Vec<(u16, i32, u8)> {
 }
 
 fn load() -> (Vec<Datagram>, Listing) {
-    let dir = common::golden_dir().join("aeron-c-1.54");
+    let dir = oxeron_testkit::golden_dir().join("aeron-c-1.54");
     let pcap = std::fs::read(dir.join("udp-basic.pcap")).expect("read udp-basic.pcap");
     let text = std::fs::read_to_string(dir.join("udp-basic-frames.txt"))
         .expect("read udp-basic-frames.txt");
