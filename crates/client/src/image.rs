@@ -4,11 +4,11 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use oxeron_concurrent::AtomicBuffer;
-use oxeron_protocol::align;
 use oxeron_protocol::logbuffer::{
     index_by_position, position_bits_to_shift, DATA_HEADER_LENGTH, FRAME_ALIGNMENT,
 };
 
+use crate::logbuffer::term_reader::{committed_frame, is_padding};
 use crate::logbuffer::{frame, read_term, Header, LogBuffers};
 
 /// What a controlled fragment handler asks the poll to do next.
@@ -233,18 +233,12 @@ impl Image {
         let capacity = term.capacity();
         let mut fragments_read = 0;
         while fragments_read < fragment_limit && offset < capacity {
-            let frame_length = term.get_i32_acquire(offset + frame::FRAME_LENGTH_OFFSET);
-            if frame_length <= 0 {
+            let Some((frame_length, aligned)) = committed_frame(term, offset) else {
                 break;
-            }
-            let frame_length = frame_length as usize;
-            let aligned = align(frame_length, FRAME_ALIGNMENT);
-            if frame_length < DATA_HEADER_LENGTH || aligned > capacity - offset {
-                break;
-            }
+            };
             let frame_offset = offset;
             offset += aligned;
-            if term.get_u16(frame_offset + frame::TYPE_OFFSET) == frame::TYPE_PAD {
+            if is_padding(term, frame_offset) {
                 continue;
             }
             let mut header_bytes = [0u8; DATA_HEADER_LENGTH];
@@ -320,15 +314,10 @@ impl Image {
 pub(crate) fn scan_for_block(term: &AtomicBuffer, offset: usize, limit: usize) -> usize {
     let mut cursor = offset;
     while cursor < limit {
-        let frame_length = term.get_i32_acquire(cursor + frame::FRAME_LENGTH_OFFSET);
-        if frame_length <= 0 {
+        let Some((_, aligned)) = committed_frame(term, cursor) else {
             break;
-        }
-        let aligned = align(frame_length as usize, FRAME_ALIGNMENT);
-        if (frame_length as usize) < DATA_HEADER_LENGTH || aligned > term.capacity() - cursor {
-            break;
-        }
-        if term.get_u16(cursor + frame::TYPE_OFFSET) == frame::TYPE_PAD {
+        };
+        if is_padding(term, cursor) {
             if cursor == offset {
                 cursor += aligned;
             }

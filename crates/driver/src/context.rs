@@ -1,9 +1,10 @@
 //! Driver configuration: Aeron's settings, defaults and environment variable names.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use oxeron_client::default_aeron_dir;
 use oxeron_concurrent::idle::IdleStrategyKind;
 
 /// How the driver's agents (conductor, sender, receiver) are spread over threads.
@@ -37,19 +38,6 @@ impl FromStr for ThreadingMode {
             _ => Err(UnknownThreadingMode(s.to_string())),
         }
     }
-}
-
-/// The default Aeron directory: `/dev/shm/aeron-<user>` on Linux, `<tmp>/aeron-<user>` elsewhere.
-pub fn default_aeron_dir() -> PathBuf {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "default".to_string());
-    let base = if cfg!(target_os = "linux") && Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    base.join(format!("aeron-{user}"))
 }
 
 /// Media driver settings, with Aeron's defaults.

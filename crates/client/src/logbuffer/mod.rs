@@ -4,7 +4,7 @@
 mod header;
 mod log_buffers;
 mod term_appender;
-mod term_reader;
+pub(crate) mod term_reader;
 
 pub use header::Header;
 pub use log_buffers::{LogBuffers, LogBuffersError, LogMetadata};

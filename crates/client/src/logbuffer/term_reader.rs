@@ -14,6 +14,28 @@ pub struct TermReadOutcome {
     pub offset: usize,
 }
 
+/// Length and aligned length of the committed frame at `offset`, or `None` if there is none yet (zero or
+/// negative length) or its length cannot be right (shorter than a header, or past the term's end).
+#[inline]
+pub(crate) fn committed_frame(term: &AtomicBuffer, offset: usize) -> Option<(usize, usize)> {
+    let frame_length = term.get_i32_acquire(offset + frame::FRAME_LENGTH_OFFSET);
+    if frame_length <= 0 {
+        return None;
+    }
+    let frame_length = frame_length as usize;
+    let aligned = align(frame_length, FRAME_ALIGNMENT);
+    if frame_length < DATA_HEADER_LENGTH || aligned > term.capacity() - offset {
+        return None;
+    }
+    Some((frame_length, aligned))
+}
+
+/// True if the frame at `offset` is padding.
+#[inline]
+pub(crate) fn is_padding(term: &AtomicBuffer, offset: usize) -> bool {
+    term.get_u16(offset + frame::TYPE_OFFSET) == frame::TYPE_PAD
+}
+
 /// Reads committed frames from `term` starting at `offset`, handing each DATA frame's payload and header to
 /// `handler`, until `fragments_limit` fragments were delivered, an uncommitted frame is reached, or the term
 /// ends. PAD frames are consumed but not delivered.
@@ -35,18 +57,12 @@ where
     let capacity = term.capacity();
     let mut fragments_read = 0;
     while fragments_read < fragments_limit && offset < capacity {
-        let frame_length = term.get_i32_acquire(offset + frame::FRAME_LENGTH_OFFSET);
-        if frame_length <= 0 {
+        let Some((frame_length, aligned)) = committed_frame(term, offset) else {
             break;
-        }
-        let frame_length = frame_length as usize;
-        let aligned = align(frame_length, FRAME_ALIGNMENT);
-        if frame_length < DATA_HEADER_LENGTH || aligned > capacity - offset {
-            break;
-        }
+        };
         let frame_offset = offset;
         offset += aligned;
-        if term.get_u16(frame_offset + frame::TYPE_OFFSET) == frame::TYPE_PAD {
+        if is_padding(term, frame_offset) {
             continue;
         }
         let mut header_bytes = [0u8; DATA_HEADER_LENGTH];
