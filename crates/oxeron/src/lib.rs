@@ -20,4 +20,5 @@ pub use oxeron_concurrent as concurrent;
 pub use oxeron_driver as driver;
 pub use oxeron_protocol as protocol;
 
+pub mod bench;
 pub mod sample;
