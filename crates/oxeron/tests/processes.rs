@@ -207,3 +207,19 @@ fn stat_lists_the_drivers_counters() {
     assert!(text.contains("  43:"), "{text}");
     assert!(text.contains("Control protocol version"), "{text}");
 }
+
+#[test]
+fn demo_exits_zero_after_every_message_matched() {
+    let output = Command::new(BIN)
+        .args(["demo", "--count", "20000", "--length", "100"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("every one matched"), "{text}");
+    assert!(text.contains("demo passed"), "{text}");
+}
