@@ -22,3 +22,8 @@ pub use oxeron_protocol as protocol;
 
 pub mod bench;
 pub mod sample;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
