@@ -105,6 +105,26 @@ impl Context {
         Context::default()
     }
 
+    /// Aeron's defaults overridden by Aeron's environment variables: `AERON_DIR`, `AERON_DRIVER_TIMEOUT`,
+    /// `AERON_CLIENT_NAME`, `AERON_USE_CONDUCTOR_AGENT_INVOKER`.
+    pub fn from_env() -> Result<Self, crate::env::EnvError> {
+        use crate::env;
+        let mut ctx = Context::default();
+        if let Some(dir) = env::path("AERON_DIR") {
+            ctx.aeron_dir = dir;
+        }
+        if let Some(t) = env::duration("AERON_DRIVER_TIMEOUT")? {
+            ctx.driver_timeout = t;
+        }
+        if let Some(name) = env::string("AERON_CLIENT_NAME") {
+            ctx.client_name = name;
+        }
+        if let Some(invoker) = env::boolean("AERON_USE_CONDUCTOR_AGENT_INVOKER")? {
+            ctx.use_conductor_agent_invoker = invoker;
+        }
+        Ok(ctx)
+    }
+
     /// Sets the Aeron directory.
     pub fn aeron_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.aeron_dir = dir.into();

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use oxeron_client::default_aeron_dir;
+use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 
 /// How the driver's agents (conductor, sender, receiver) are spread over threads.
@@ -169,6 +170,121 @@ impl Context {
     /// Aeron's defaults.
     pub fn new() -> Self {
         Context::default()
+    }
+
+    /// Aeron's defaults overridden by Aeron's environment variable names (`AERON_DIR`,
+    /// `AERON_THREADING_MODE`, `AERON_TERM_BUFFER_LENGTH`, `AERON_IPC_TERM_BUFFER_LENGTH`,
+    /// `AERON_CLIENT_LIVENESS_TIMEOUT`, ...; one per field, named in the field's doc). Sizes take `k`/`m`/`g`,
+    /// durations `s`/`ms`/`us`/`ns` (a plain number is nanoseconds), as in Aeron.
+    pub fn from_env() -> Result<Self, EnvError> {
+        let mut c = Context::default();
+        if let Some(v) = env::path("AERON_DIR") {
+            c.aeron_dir = v;
+        }
+        macro_rules! set {
+            ($field:ident, $reader:ident, $name:literal) => {
+                if let Some(v) = env::$reader($name)? {
+                    c.$field = v;
+                }
+            };
+        }
+        set!(dir_delete_on_start, boolean, "AERON_DIR_DELETE_ON_START");
+        set!(
+            dir_delete_on_shutdown,
+            boolean,
+            "AERON_DIR_DELETE_ON_SHUTDOWN"
+        );
+        set!(threading_mode, parsed, "AERON_THREADING_MODE");
+        set!(
+            conductor_idle_strategy,
+            parsed,
+            "AERON_CONDUCTOR_IDLE_STRATEGY"
+        );
+        set!(sender_idle_strategy, parsed, "AERON_SENDER_IDLE_STRATEGY");
+        set!(
+            receiver_idle_strategy,
+            parsed,
+            "AERON_RECEIVER_IDLE_STRATEGY"
+        );
+        set!(shared_idle_strategy, parsed, "AERON_SHARED_IDLE_STRATEGY");
+        set!(
+            shared_network_idle_strategy,
+            parsed,
+            "AERON_SHAREDNETWORK_IDLE_STRATEGY"
+        );
+        set!(term_buffer_length, size_i32, "AERON_TERM_BUFFER_LENGTH");
+        set!(
+            ipc_term_buffer_length,
+            size_i32,
+            "AERON_IPC_TERM_BUFFER_LENGTH"
+        );
+        set!(
+            term_buffer_sparse_file,
+            boolean,
+            "AERON_TERM_BUFFER_SPARSE_FILE"
+        );
+        set!(mtu_length, size_i32, "AERON_MTU_LENGTH");
+        set!(ipc_mtu_length, size_i32, "AERON_IPC_MTU_LENGTH");
+        set!(
+            publication_term_window_length,
+            size_i32,
+            "AERON_PUBLICATION_TERM_WINDOW_LENGTH"
+        );
+        set!(
+            ipc_publication_term_window_length,
+            size_i32,
+            "AERON_IPC_PUBLICATION_TERM_WINDOW_LENGTH"
+        );
+        set!(
+            publication_linger_timeout,
+            duration,
+            "AERON_PUBLICATION_LINGER_TIMEOUT"
+        );
+        set!(
+            client_liveness_timeout,
+            duration,
+            "AERON_CLIENT_LIVENESS_TIMEOUT"
+        );
+        set!(driver_timeout, duration, "AERON_DRIVER_TIMEOUT");
+        set!(
+            image_liveness_timeout,
+            duration,
+            "AERON_IMAGE_LIVENESS_TIMEOUT"
+        );
+        set!(
+            publication_unblock_timeout,
+            duration,
+            "AERON_PUBLICATION_UNBLOCK_TIMEOUT"
+        );
+        set!(timer_interval, duration, "AERON_TIMER_INTERVAL");
+        set!(
+            counter_free_to_reuse_timeout,
+            duration,
+            "AERON_COUNTERS_FREE_TO_REUSE_TIMEOUT"
+        );
+        set!(
+            to_driver_buffer_length,
+            size_usize,
+            "AERON_CONDUCTOR_BUFFER_LENGTH"
+        );
+        set!(
+            to_clients_buffer_length,
+            size_usize,
+            "AERON_CLIENTS_BUFFER_LENGTH"
+        );
+        set!(
+            counters_values_buffer_length,
+            size_usize,
+            "AERON_COUNTERS_BUFFER_LENGTH"
+        );
+        set!(error_buffer_length, size_usize, "AERON_ERROR_BUFFER_LENGTH");
+        set!(file_page_size, size_usize, "AERON_FILE_PAGE_SIZE");
+        set!(
+            spies_simulate_connection,
+            boolean,
+            "AERON_SPIES_SIMULATE_CONNECTION"
+        );
+        Ok(c)
     }
 
     /// Sets the Aeron directory.

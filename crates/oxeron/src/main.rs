@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use oxeron::client::{Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError};
 use oxeron::concurrent::idle::IdleStrategyKind;
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron::protocol::uri::{parse_duration, parse_size};
 use oxeron::sample;
 
 #[derive(Parser)]
@@ -25,25 +26,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a standalone media driver until SIGINT or SIGTERM (like Aeron's `aeronmd`).
+    /// Runs a standalone media driver until SIGINT or SIGTERM (like Aeron's `aeronmd`). Reads Aeron's
+    /// `AERON_*` environment variables; the flags below override them.
     Driver {
-        /// Aeron directory.
-        #[arg(long, env = "AERON_DIR")]
+        /// Aeron directory (`AERON_DIR`).
+        #[arg(long)]
         dir: Option<PathBuf>,
-        /// DEDICATED, SHARED_NETWORK, SHARED or INVOKER.
-        #[arg(long, env = "AERON_THREADING_MODE", default_value = "SHARED")]
-        threading_mode: String,
-        /// Idle strategy of the driver's threads (spin, yield, backoff, sleep-ns, noop).
-        #[arg(long, env = "AERON_SHARED_IDLE_STRATEGY", default_value = "backoff")]
-        idle_strategy: String,
-        /// Term length of IPC publications, in bytes.
-        #[arg(long, env = "AERON_IPC_TERM_BUFFER_LENGTH")]
-        ipc_term_length: Option<i32>,
-        /// Client liveness timeout in milliseconds.
-        #[arg(long, env = "AERON_CLIENT_LIVENESS_TIMEOUT_MS")]
-        client_liveness_timeout_ms: Option<u64>,
-        /// Delete the directory first, even if a driver seems alive there.
-        #[arg(long, env = "AERON_DIR_DELETE_ON_START")]
+        /// DEDICATED, SHARED_NETWORK, SHARED or INVOKER (`AERON_THREADING_MODE`; default here SHARED).
+        #[arg(long)]
+        threading_mode: Option<String>,
+        /// Idle strategy of the driver's threads: spin, yield, backoff, sleep-ns, noop.
+        #[arg(long)]
+        idle_strategy: Option<String>,
+        /// Term length of IPC publications, e.g. `64m` (`AERON_IPC_TERM_BUFFER_LENGTH`).
+        #[arg(long)]
+        ipc_term_length: Option<String>,
+        /// Client liveness timeout, e.g. `10s` (`AERON_CLIENT_LIVENESS_TIMEOUT`).
+        #[arg(long)]
+        client_liveness_timeout: Option<String>,
+        /// Delete the directory first, even if a driver seems alive there (`AERON_DIR_DELETE_ON_START`).
+        #[arg(long)]
         delete_dir: bool,
     },
     /// Publishes `count` verifiable messages (message n carries n) and exits.
@@ -109,39 +111,59 @@ enum Command {
     },
 }
 
-fn client_context(dir: Option<PathBuf>) -> ClientContext {
-    let ctx = ClientContext::new();
-    match dir {
+fn client_context(dir: Option<PathBuf>) -> Result<ClientContext, String> {
+    let ctx = ClientContext::from_env().map_err(|e| e.to_string())?;
+    Ok(match dir {
         Some(dir) => ctx.aeron_dir(dir),
         None => ctx,
-    }
+    })
 }
 
 fn run_driver(
     dir: Option<PathBuf>,
-    threading_mode: &str,
-    idle_strategy: &str,
-    ipc_term_length: Option<i32>,
-    client_liveness_timeout_ms: Option<u64>,
+    threading_mode: Option<String>,
+    idle_strategy: Option<String>,
+    ipc_term_length: Option<String>,
+    client_liveness_timeout: Option<String>,
     delete_dir: bool,
 ) -> Result<(), String> {
-    let mode: ThreadingMode = threading_mode.parse().map_err(|e| format!("{e}"))?;
-    let idle: IdleStrategyKind = idle_strategy.parse().map_err(|e| format!("{e}"))?;
-    let mut ctx = DriverContext::new()
-        .threading_mode(mode)
-        .shared_idle_strategy(idle)
-        .conductor_idle_strategy(idle)
-        .dir_delete_on_start(delete_dir)
+    let threading_from_env = std::env::var_os("AERON_THREADING_MODE").is_some();
+    let mut ctx = DriverContext::from_env()
+        .map_err(|e| e.to_string())?
         .dir_delete_on_shutdown(true);
+    if !threading_from_env {
+        ctx = ctx.threading_mode(ThreadingMode::Shared);
+    }
     if let Some(dir) = dir {
         ctx = ctx.aeron_dir(dir);
     }
-    if let Some(t) = ipc_term_length {
-        ctx = ctx.ipc_term_buffer_length(t);
+    if let Some(mode) = threading_mode {
+        ctx = ctx.threading_mode(mode.parse().map_err(|e| format!("--threading-mode: {e}"))?);
     }
-    if let Some(ms) = client_liveness_timeout_ms {
-        ctx = ctx.client_liveness_timeout(Duration::from_millis(ms));
+    if let Some(idle) = idle_strategy {
+        let idle: IdleStrategyKind = idle.parse().map_err(|e| format!("--idle-strategy: {e}"))?;
+        ctx = ctx
+            .shared_idle_strategy(idle)
+            .conductor_idle_strategy(idle)
+            .sender_idle_strategy(idle)
+            .receiver_idle_strategy(idle)
+            .shared_network_idle_strategy(idle);
     }
+    if let Some(length) = ipc_term_length {
+        let length = parse_size(&length).map_err(|e| format!("--ipc-term-length {length}: {e}"))?;
+        ctx = ctx.ipc_term_buffer_length(
+            i32::try_from(length).map_err(|_| "--ipc-term-length too large")?,
+        );
+    }
+    if let Some(timeout) = client_liveness_timeout {
+        let timeout = parse_duration(&timeout)
+            .map_err(|e| format!("--client-liveness-timeout {timeout}: {e}"))?;
+        ctx = ctx.client_liveness_timeout(timeout);
+    }
+    if delete_dir {
+        ctx = ctx.dir_delete_on_start(true);
+    }
+    let mode = ctx.threading_mode;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(|e| e.to_string())?;
@@ -175,7 +197,7 @@ fn run_publish(
     exclusive: bool,
     connect_timeout: Duration,
 ) -> Result<(), String> {
-    let aeron = Aeron::connect(client_context(dir)).map_err(|e| e.to_string())?;
+    let aeron = Aeron::connect(client_context(dir)?).map_err(|e| e.to_string())?;
     let mut buffer = vec![0u8; length];
     let start = Instant::now();
     let deadline = Instant::now() + connect_timeout;
@@ -231,7 +253,8 @@ fn run_subscribe(
     length: usize,
     timeout: Duration,
 ) -> Result<(), (u8, String)> {
-    let aeron = Aeron::connect(client_context(dir)).map_err(|e| (2, e.to_string()))?;
+    let aeron =
+        Aeron::connect(client_context(dir).map_err(|e| (2, e))?).map_err(|e| (2, e.to_string()))?;
     let mut subscription = aeron
         .add_subscription(channel, stream)
         .map_err(|e| (2, e.to_string()))?;
@@ -421,14 +444,14 @@ fn main() -> ExitCode {
             threading_mode,
             idle_strategy,
             ipc_term_length,
-            client_liveness_timeout_ms,
+            client_liveness_timeout,
             delete_dir,
         } => run_driver(
             dir,
-            &threading_mode,
-            &idle_strategy,
+            threading_mode,
+            idle_strategy,
             ipc_term_length,
-            client_liveness_timeout_ms,
+            client_liveness_timeout,
             delete_dir,
         )
         .map_err(|e| (1, e)),

@@ -56,7 +56,7 @@ fn spawn(args: &[&str]) -> Process {
 
 fn start_driver(dir: &Path, extra: &[&str]) -> Process {
     let dir_arg = dir.to_str().unwrap();
-    let mut args = vec!["driver", "--dir", dir_arg, "--ipc-term-length", "1048576"];
+    let mut args = vec!["driver", "--dir", dir_arg, "--ipc-term-length", "1m"];
     args.extend_from_slice(extra);
     let driver = spawn(&args);
     wait_until("the driver's cnc.dat", Duration::from_secs(10), || {
@@ -99,7 +99,7 @@ fn driver_publisher_and_subscriber_processes_exchange_a_million_messages() {
 fn a_killed_client_is_timed_out_and_its_resources_reclaimed() {
     let tmp = temp_aeron_dir();
     let dir = tmp.path().join("aeron");
-    let _driver = start_driver(&dir, &["--client-liveness-timeout-ms", "1000"]);
+    let _driver = start_driver(&dir, &["--client-liveness-timeout", "1s"]);
     let observer = Aeron::connect(Context::new().aeron_dir(&dir)).unwrap();
     let mut subscription = observer.add_subscription("aeron:ipc", 77).unwrap();
     let dir_arg = dir.to_str().unwrap();
