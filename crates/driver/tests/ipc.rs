@@ -387,6 +387,17 @@ fn bad_channels_and_unknown_removals_are_typed_errors() {
         err.to_string().contains("term-length"),
         "names the bad part: {err}"
     );
+    // The driver's distinct error log holds the failures, as Aeron's does.
+    let mut logged = Vec::new();
+    oxeron_concurrent::error_log::ErrorLogReader::read(
+        f.aeron.cnc().error_log_buffer(),
+        0,
+        |count, _, _, text| logged.push((count, text.to_string())),
+    );
+    assert!(
+        logged.iter().any(|(_, t)| t.contains("term-length")),
+        "{logged:?}"
+    );
     // The client still works after errors.
     let publication = f.aeron.add_publication("aeron:ipc", 1).unwrap();
     assert!(!publication.is_connected());
@@ -550,4 +561,43 @@ fn invoker_mode_driver_and_client() {
     });
     driver_thread_stop.store(true, Ordering::Release);
     driver_thread.join().unwrap().close();
+}
+
+#[test]
+fn session_id_in_the_channel_filters_images() {
+    let f = fixture();
+    let mut first = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc?session-id=100", 1009)
+        .unwrap();
+    let mut second = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc?session-id=200", 1009)
+        .unwrap();
+    assert_eq!((first.session_id(), second.session_id()), (100, 200));
+    let mut only_200 = f
+        .aeron
+        .add_subscription("aeron:ipc?session-id=200", 1009)
+        .unwrap();
+    let mut all = f.aeron.add_subscription("aeron:ipc", 1009).unwrap();
+    wait_until("images", Duration::from_secs(10), || {
+        all.image_count() == 2 && only_200.image_count() == 1
+    });
+    assert_eq!(only_200.images()[0].session_id(), 200);
+    offer_exclusive(&mut first, b"from 100");
+    offer_exclusive(&mut second, b"from 200");
+    let mut got = Vec::new();
+    wait_until("the message", Duration::from_secs(10), || {
+        only_200.poll(
+            |m: &[u8], h: &Header| got.push((h.session_id(), m.to_vec())),
+            10,
+        );
+        !got.is_empty()
+    });
+    assert_eq!(got, [(200, b"from 200".to_vec())]);
+    let err = f
+        .aeron
+        .add_exclusive_publication("aeron:ipc?session-id=200", 1009)
+        .unwrap_err();
+    assert!(err.to_string().contains("already in use"), "{err}");
 }
