@@ -129,6 +129,7 @@ struct ConductorState {
     client_counters: Vec<ClientCounter>,
     next_session_id: i32,
     start: Instant,
+    time_of_last_epoch_read_ns: i64,
     now_ns: i64,
     now_ms: i64,
     time_of_last_timer_ns: i64,
@@ -166,6 +167,7 @@ impl DriverConductor {
                 client_counters: Vec::new(),
                 next_session_id: initial_session_id(),
                 start,
+                time_of_last_epoch_read_ns: 0,
                 now_ns: 0,
                 now_ms: system_epoch_ms(),
                 time_of_last_timer_ns: 0,
@@ -244,9 +246,13 @@ impl Agent for DriverConductor {
 }
 
 impl ConductorState {
+    /// Reads the monotonic clock every duty cycle and the wall clock at most once a millisecond.
     fn update_clocks(&mut self) {
         self.now_ns = self.start.elapsed().as_nanos() as i64;
-        self.now_ms = system_epoch_ms();
+        if self.now_ns - self.time_of_last_epoch_read_ns >= 1_000_000 {
+            self.time_of_last_epoch_read_ns = self.now_ns;
+            self.now_ms = system_epoch_ms();
+        }
     }
 
     fn record_error(&mut self, code: ErrorCode, message: &str) {

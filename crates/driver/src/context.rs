@@ -133,7 +133,7 @@ impl Default for Context {
             shared_network_idle_strategy: IdleStrategyKind::Backoff,
             term_buffer_length: 16 * 1024 * 1024,
             ipc_term_buffer_length: 64 * 1024 * 1024,
-            term_buffer_sparse_file: true,
+            term_buffer_sparse_file: false,
             mtu_length: 1408,
             ipc_mtu_length: 1408,
             publication_term_window_length: 0,

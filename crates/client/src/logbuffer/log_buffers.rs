@@ -215,6 +215,15 @@ impl LogBuffers {
         term_length: i32,
         page_size: i32,
     ) -> Result<Self, LogBuffersError> {
+        Self::create_file(path, term_length, page_size, true)
+    }
+
+    fn create_file(
+        path: impl AsRef<Path>,
+        term_length: i32,
+        page_size: i32,
+        sparse: bool,
+    ) -> Result<Self, LogBuffersError> {
         let path = path.as_ref();
         let layout = |source| LogBuffersError::Layout {
             path: path.display().to_string(),
@@ -223,7 +232,12 @@ impl LogBuffers {
         check_term_length(term_length.into()).map_err(layout)?;
         check_page_size(page_size.into()).map_err(layout)?;
         let length = compute_log_length(term_length, page_size) as usize;
-        let file = MappedFile::create(path, length).map_err(|source| LogBuffersError::Io {
+        let created = if sparse {
+            MappedFile::create(path, length)
+        } else {
+            MappedFile::create_allocated(path, length)
+        };
+        let file = created.map_err(|source| LogBuffersError::Io {
             path: path.display().to_string(),
             source,
         })?;
@@ -236,12 +250,18 @@ impl LogBuffers {
     }
 
     /// Creates a log buffer file laid out for `metadata.term_length` and `metadata.page_size` and writes the
-    /// whole metadata section (the driver's way to create publication and image logs).
+    /// whole metadata section (the driver's way to create publication and image logs). The file is sparse
+    /// when `metadata.sparse` says so, otherwise every page is reserved up front.
     pub fn create_with_metadata(
         path: impl AsRef<Path>,
         metadata: &LogBufferMetadata,
     ) -> Result<Self, LogBuffersError> {
-        let log = Self::create(path, metadata.term_length, metadata.page_size)?;
+        let log = Self::create_file(
+            path,
+            metadata.term_length,
+            metadata.page_size,
+            metadata.sparse,
+        )?;
         let mut bytes = vec![0u8; LOG_META_DATA_LENGTH];
         metadata.encode(&mut bytes);
         log.metadata.buffer().put_bytes(0, &bytes);
