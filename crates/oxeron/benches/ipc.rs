@@ -18,12 +18,18 @@ fn main() {
             "/tmp"
         })
         .unwrap();
-    let driver = MediaDriver::launch(
-        DriverContext::new()
-            .aeron_dir(dir.path().join("aeron"))
-            .threading_mode(ThreadingMode::Shared),
-    )
-    .unwrap();
+    // OXERON_BENCH_TERM_LENGTH (bytes, power of two) overrides Aeron's 64 MiB IPC term.
+    let mut ctx = DriverContext::new()
+        .aeron_dir(dir.path().join("aeron"))
+        .threading_mode(ThreadingMode::Shared);
+    if let Some(term) = std::env::var("OXERON_BENCH_TERM_LENGTH")
+        .ok()
+        .and_then(|t| t.parse().ok())
+    {
+        ctx = ctx.ipc_term_buffer_length(term);
+    }
+    println!("IPC term length {} bytes", ctx.ipc_term_buffer_length);
+    let driver = MediaDriver::launch(ctx).unwrap();
     let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir())).unwrap();
     let scale = if quick { 100 } else { 1 };
     println!("IPC throughput (one publisher thread, one subscriber thread)");
@@ -31,6 +37,10 @@ fn main() {
     for &(length, messages) in &[(32usize, 20_000_000u64), (1024, 5_000_000)] {
         for exclusive in [true, false] {
             stream += 1;
+            let name = format!("{length}{}", if exclusive { "e" } else { "c" });
+            if std::env::var("OXERON_BENCH_ONLY").is_ok_and(|only| only != name) {
+                continue;
+            }
             let t = throughput(
                 &aeron,
                 "aeron:ipc",
@@ -48,6 +58,9 @@ fn main() {
                 t.megabytes_per_second()
             );
         }
+    }
+    if std::env::var("OXERON_BENCH_ONLY").is_ok_and(|only| only != "rtt") {
+        return;
     }
     println!("IPC ping-pong round trip, 32 B");
     let h = ping_pong(

@@ -35,7 +35,7 @@ fn header_word0(frame_length: i32, flags: u8, frame_type: u16) -> i64 {
 
 /// Writes a frame header with a negative (uncommitted) length: readers stop at it until it is committed.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn write_header(
     term: &AtomicBuffer,
     offset: usize,
@@ -59,7 +59,7 @@ fn write_header(
 }
 
 /// Copies the bytes `from..from + length` of the concatenation of `parts` into `term` at `offset`.
-#[inline]
+#[inline(always)]
 fn copy_parts(
     term: &AtomicBuffer,
     mut offset: usize,
@@ -85,7 +85,7 @@ fn copy_parts(
 
 /// Writes a whole message (one frame or several fragments) into an already-claimed block at `offset`.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn write_message(
     term: &AtomicBuffer,
     offset: usize,
