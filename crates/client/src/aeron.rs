@@ -1089,6 +1089,9 @@ impl Counter {
         self.registration_id
     }
 
+    /// Frees the counter at the driver (dropping it does the same).
+    pub fn close(self) {}
+
     /// True once freed or the client closed.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)

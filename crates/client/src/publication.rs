@@ -326,6 +326,9 @@ impl Publication {
         self
     }
 
+    /// Releases the publication at the driver (dropping it does the same).
+    pub fn close(self) {}
+
     common_accessors!();
     offer_methods!();
 
@@ -487,6 +490,9 @@ impl ExclusivePublication {
         self._release = Some(release);
         self
     }
+
+    /// Releases the publication at the driver (dropping it does the same).
+    pub fn close(self) {}
 
     common_accessors!();
     offer_methods!(mut);

@@ -105,6 +105,9 @@ impl Subscription {
         self
     }
 
+    /// Releases the subscription at the driver and closes its images (dropping it does the same).
+    pub fn close(self) {}
+
     /// Picks up images the conductor added or removed since the last call.
     #[inline]
     fn refresh(&mut self) {
