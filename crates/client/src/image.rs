@@ -8,7 +8,7 @@ use oxeron_protocol::logbuffer::{
     index_by_position, position_bits_to_shift, DATA_HEADER_LENGTH, FRAME_ALIGNMENT,
 };
 
-use crate::logbuffer::term_reader::{committed_frame, is_padding};
+use crate::logbuffer::term_reader::{committed_bytes, committed_frame, is_padding};
 use crate::logbuffer::{frame, read_term, Header, LogBuffers};
 
 /// What a controlled fragment handler asks the poll to do next.
@@ -248,14 +248,11 @@ impl Image {
                 self.initial_term_id,
                 self.position_bits_to_shift,
             );
-            // SAFETY: committed frame inside the term (checked above); it is not rewritten before this
-            // subscriber's position passes it, which happens only after the handler returns.
-            let payload = unsafe {
-                term.as_slice(
-                    frame_offset + DATA_HEADER_LENGTH,
-                    frame_length - DATA_HEADER_LENGTH,
-                )
-            };
+            let payload = committed_bytes(
+                term,
+                frame_offset + DATA_HEADER_LENGTH,
+                frame_length - DATA_HEADER_LENGTH,
+            );
             fragments_read += 1;
             match handler(payload, &header) {
                 ControlledPollAction::Abort => {
@@ -298,9 +295,7 @@ impl Image {
         let length = end - offset;
         if length > 0 {
             let term_id = term.get_i32(offset + frame::TERM_ID_OFFSET);
-            // SAFETY: whole committed frames inside the term (scan_for_block only passes committed frames);
-            // they stay unchanged until the subscriber position moves past them, after the handler returns.
-            let block = unsafe { term.as_slice(offset, length) };
+            let block = committed_bytes(term, offset, length);
             handler(block, self.info.session_id, term_id);
             self.subscriber_position
                 .put_i64_release(0, position + length as i64);

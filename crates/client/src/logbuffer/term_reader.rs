@@ -30,6 +30,17 @@ pub(crate) fn committed_frame(term: &AtomicBuffer, offset: usize) -> Option<(usi
     Some((frame_length, aligned))
 }
 
+/// Borrows `length` bytes of committed frames (or a committed frame's payload) at `offset` in place.
+///
+/// Callers pass only ranges that [`committed_frame`] vouched for and hand the slice to a handler before the
+/// subscriber position moves past it: the driver cleans a term only behind every subscriber's position, and
+/// publishers never write into committed frames, so the bytes stay unchanged while borrowed.
+#[inline]
+pub(crate) fn committed_bytes(term: &AtomicBuffer, offset: usize, length: usize) -> &[u8] {
+    // SAFETY: see above; the range is bounds-checked by `as_slice` and nothing writes it while borrowed.
+    unsafe { term.as_slice(offset, length) }
+}
+
 /// True if the frame at `offset` is padding.
 #[inline]
 pub(crate) fn is_padding(term: &AtomicBuffer, offset: usize) -> bool {
@@ -68,15 +79,11 @@ where
         let mut header_bytes = [0u8; DATA_HEADER_LENGTH];
         term.get_bytes(frame_offset, &mut header_bytes);
         let header = Header::new(header_bytes, initial_term_id, position_bits_to_shift);
-        // SAFETY: the frame was committed (positive length read with acquire) and lies inside the term (checked
-        // above). Nothing rewrites a committed frame until every subscriber position has passed it, and this
-        // reader's position only moves after the handler returns.
-        let payload = unsafe {
-            term.as_slice(
-                frame_offset + DATA_HEADER_LENGTH,
-                frame_length - DATA_HEADER_LENGTH,
-            )
-        };
+        let payload = committed_bytes(
+            term,
+            frame_offset + DATA_HEADER_LENGTH,
+            frame_length - DATA_HEADER_LENGTH,
+        );
         handler(payload, &header);
         fragments_read += 1;
     }
