@@ -22,6 +22,7 @@ pub use oxeron_protocol as protocol;
 
 pub mod bench;
 pub mod sample;
+pub mod tools;
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

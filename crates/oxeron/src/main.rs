@@ -108,6 +108,21 @@ enum Command {
         /// Aeron directory of the driver, or a `cnc.dat` file.
         #[arg(long, env = "AERON_DIR")]
         dir: Option<PathBuf>,
+        /// Output: table (like AeronStat), json or prometheus.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Only counters of this type id.
+        #[arg(long)]
+        type_id: Option<i32>,
+        /// Only counters whose label contains this text.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Prints the driver's distinct error log (like Aeron's `ErrorStat`).
+    Errors {
+        /// Aeron directory of the driver, or a `cnc.dat` file.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -414,25 +429,40 @@ fn run_demo(count: u64, length: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn run_stat(dir: Option<PathBuf>) -> Result<(), String> {
-    use oxeron::client::cnc_file::CncFile;
-    use oxeron::concurrent::counters::CountersReader;
-    let dir = dir.unwrap_or_else(oxeron::client::default_aeron_dir);
-    let cnc = if dir.is_file() {
-        CncFile::map_private(&dir)
-    } else {
-        CncFile::map_private(&CncFile::path_in(&dir))
-    }
-    .map_err(|e| e.to_string())?;
-    let reader = CountersReader::new(
-        cnc.counters_metadata_buffer().clone(),
-        cnc.counters_values_buffer().clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    println!("CnC v0.2.0, pid {}", cnc.header().pid);
-    reader.for_each_counter(|value, id, _type_id, _key, label| {
-        println!("{id:4}: {value:>26} - {label}");
-    });
+fn cnc_path(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(oxeron::client::default_aeron_dir)
+}
+
+fn run_stat(
+    dir: Option<PathBuf>,
+    format: &str,
+    type_id: Option<i32>,
+    label: Option<&str>,
+) -> Result<(), String> {
+    let cnc = oxeron::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
+    let rows = oxeron::tools::counters(&cnc, type_id, label)?;
+    let text = match format {
+        "table" => format!(
+            "CnC v0.2.0, pid {}, {} counters\n{}",
+            cnc.header().pid,
+            rows.len(),
+            oxeron::tools::format_table(&rows)
+        ),
+        "json" => oxeron::tools::format_json(&rows),
+        "prometheus" => oxeron::tools::format_prometheus(&rows),
+        other => {
+            return Err(format!(
+                "unknown --format {other:?} (table, json or prometheus)"
+            ))
+        }
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn run_errors(dir: Option<PathBuf>) -> Result<(), String> {
+    let cnc = oxeron::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
+    print!("{}", oxeron::tools::format_errors(&cnc).1);
     Ok(())
 }
 
@@ -489,7 +519,13 @@ fn main() -> ExitCode {
             Duration::from_secs(timeout_s),
         ),
         Command::Demo { count, length } => run_demo(count, length).map_err(|e| (1, e)),
-        Command::Stat { dir } => run_stat(dir).map_err(|e| (1, e)),
+        Command::Stat {
+            dir,
+            format,
+            type_id,
+            label,
+        } => run_stat(dir, &format, type_id, label.as_deref()).map_err(|e| (1, e)),
+        Command::Errors { dir } => run_errors(dir).map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

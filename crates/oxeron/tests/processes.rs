@@ -206,6 +206,50 @@ fn stat_lists_the_drivers_counters() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("  43:"), "{text}");
     assert!(text.contains("Control protocol version"), "{text}");
+    let output = Command::new(BIN)
+        .args([
+            "stat",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--type-id",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let json = String::from_utf8(output.stdout).unwrap();
+    assert!(json.starts_with("[{\"id\":0,\"type_id\":0,"), "{json}");
+    assert_eq!(
+        json.matches("\"type_id\":0,").count(),
+        46,
+        "46 system counters"
+    );
+}
+
+#[test]
+fn stat_reads_aeron_c_cnc_files() {
+    let golden = oxeron_testkit::golden_dir().join("aeron-c-1.54/cnc-live.dat");
+    let output = Command::new(BIN)
+        .args(["stat", "--dir", golden.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let expected =
+        std::fs::read_to_string(oxeron_testkit::golden_dir().join("aeron-c-1.54/aeronstat.txt"))
+            .unwrap();
+    let is_row = |l: &&str| {
+        l.split_once(':')
+            .is_some_and(|(id, _)| id.trim().parse::<i32>().is_ok())
+    };
+    for line in expected.lines().filter(is_row) {
+        assert!(
+            text.contains(line),
+            "missing AeronStat row {line:?} in\n{text}"
+        );
+    }
 }
 
 #[test]
