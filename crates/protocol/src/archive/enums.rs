@@ -72,7 +72,7 @@ sbe_enum! {
     ControlResponseCode {
         /// The request succeeded.
         Ok = 0,
-        /// The request failed; `relevantId` holds an [`ArchiveErrorCode`](super::ArchiveErrorCode) value.
+        /// The request failed; `relevantId` holds an [`ArchiveErrorCode`] value.
         Error = 1,
         /// The recording id is unknown (also ends a recording listing).
         RecordingUnknown = 2,

@@ -2,7 +2,8 @@
 //! recording events and the catalog layouts, plus [`ArchiveMessage`] to decode any of them by template id.
 
 use super::enums::{
-    BooleanType, ControlResponseCode, RecordingSignal, RecordingState, SourceLocation,
+    ArchiveErrorCode, BooleanType, ControlResponseCode, RecordingSignal, RecordingState,
+    SourceLocation,
 };
 use super::sbe::{sbe_message, MessageHeader};
 use super::{NULL_I32, NULL_I64, SCHEMA_ID, SCHEMA_VERSION, VERSION_NULL};
@@ -1386,6 +1387,17 @@ archive_messages! {
     UpdateChannelRequest<'a>,
 }
 
+impl ControlResponse<'_> {
+    /// The archive error code carried in `relevant_id` when `code` is ERROR (`None` otherwise, or for a value
+    /// this version does not define).
+    pub fn error_code(&self) -> Option<ArchiveErrorCode> {
+        match self.code {
+            ControlResponseCode::Error => ArchiveErrorCode::from_i64(self.relevant_id),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1512,9 +1524,14 @@ mod tests {
         };
         check_vector(response, &b.0);
         assert_eq!(
-            crate::archive::ArchiveErrorCode::from_i64(response.relevant_id),
-            Some(crate::archive::ArchiveErrorCode::UnknownRecording)
+            response.error_code(),
+            Some(ArchiveErrorCode::UnknownRecording)
         );
+        let ok = ControlResponse {
+            code: ControlResponseCode::Ok,
+            ..response
+        };
+        assert_eq!(ok.error_code(), None);
     }
 
     #[test]
