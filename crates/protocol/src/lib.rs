@@ -4,6 +4,7 @@
 //! Nothing here touches threads, sockets or files. Decoders take byte slices from outside and return typed
 //! errors for anything malformed; they never panic.
 
+pub mod archive;
 pub mod cnc;
 pub mod command;
 pub mod frame;
