@@ -11,7 +11,7 @@ use oxeron_concurrent::broadcast::{BroadcastError, BroadcastReceiver, CopyBroadc
 use oxeron_concurrent::clock::system_epoch_ms;
 use oxeron_concurrent::counters::type_id::DRIVER_HEARTBEAT_TYPE_ID;
 use oxeron_concurrent::counters::{counter_offset, AtomicCounter, CountersReader};
-use oxeron_concurrent::idle::BackoffIdleStrategy;
+use oxeron_concurrent::idle::SleepingIdleStrategy;
 use oxeron_concurrent::ring_buffer::{ManyToOneRingBuffer, RingBufferError};
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::command::{
@@ -693,12 +693,9 @@ impl Aeron {
             let agent = ConductorAgent {
                 inner: Arc::downgrade(&inner),
             };
-            let idle = BackoffIdleStrategy::new(
-                10,
-                5,
-                Duration::from_micros(1),
-                idle_sleep.min(Duration::from_millis(1)),
-            );
+            // Aeron's client conductor sleeps between duty cycles (16 ms by default); blocking calls do not
+            // wait for it, they are woken by the condition variable when a response arrives.
+            let idle = SleepingIdleStrategy::new(idle_sleep);
             let handler = inner.ctx.error_handler.clone();
             Some(
                 AgentRunner::start(

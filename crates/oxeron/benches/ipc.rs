@@ -28,7 +28,10 @@ fn main() {
     {
         ctx = ctx.ipc_term_buffer_length(term);
     }
-    println!("IPC term length {} bytes", ctx.ipc_term_buffer_length);
+    if let Some(idle) = std::env::var("OXERON_BENCH_IDLE").ok().and_then(|i| i.parse().ok()) {
+        ctx = ctx.shared_idle_strategy(idle);
+    }
+    println!("IPC term length {} bytes, driver idle {}", ctx.ipc_term_buffer_length, ctx.shared_idle_strategy);
     let driver = MediaDriver::launch(ctx).unwrap();
     let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir())).unwrap();
     let scale = if quick { 100 } else { 1 };

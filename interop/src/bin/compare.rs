@@ -1,0 +1,201 @@
+//! Side-by-side: the same IPC throughput and ping-pong runs on Aeron C 1.54 (through rusteron) and on
+//! Oxeron, one after the other in one process, printing both figures and the Oxeron/Aeron ratio.
+//!
+//! Both stacks: an embedded driver in SHARED threading mode with the backoff idle strategy, IPC term length
+//! 64 MiB (Aeron's default), pre-allocated (non-sparse) log files; one publisher thread and one subscriber
+//! thread per run, exclusive publications, fragment limit 256, threads yield when they find nothing to do.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+const THROUGHPUT_RUNS: [(usize, u64); 2] = [(32, 20_000_000), (1024, 4_000_000)];
+const RTT_WARMUP: u64 = 50_000;
+const RTT_SAMPLES: u64 = 500_000;
+const FRAGMENT_LIMIT: usize = 256;
+
+struct Figures {
+    throughput: Vec<(usize, f64)>,
+    rtt: Histogram<u64>,
+}
+
+mod aeron_c {
+    use super::*;
+    use rusteron_client::*;
+    use rusteron_media_driver::testing::EmbeddedDriver;
+
+    pub fn run() -> Result<Figures, Box<dyn std::error::Error>> {
+        std::env::set_var("AERON_THREADING_MODE", "SHARED");
+        std::env::set_var("AERON_SHARED_IDLE_STRATEGY", "backoff");
+        let driver = EmbeddedDriver::launch_with(|context| {
+            context.set_term_buffer_sparse_file(false)?;
+            Ok(())
+        })?;
+        let dir = driver.dir().to_string();
+        let mut throughput = Vec::new();
+        for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
+            throughput.push((length, run_throughput(&dir, 3000 + i as i32, length, count)?));
+        }
+        let rtt = run_ping_pong(&dir)?;
+        drop(driver);
+        Ok(Figures { throughput, rtt })
+    }
+
+    fn connect(dir: &str) -> Result<Aeron, AeronCError> {
+        Aeron::connect_dir(dir)
+    }
+
+    fn run_throughput(dir: &str, stream: i32, length: usize, count: u64) -> Result<f64, Box<dyn std::error::Error>> {
+        let aeron = connect(dir)?;
+        let publication = aeron
+            .async_add_exclusive_publication(AERON_IPC_STREAM, stream)?
+            .poll_blocking(Duration::from_secs(5))?;
+        let sub_dir = dir.to_string();
+        let ready = Arc::new(AtomicBool::new(false));
+        let ready_sub = Arc::clone(&ready);
+        let consumer = std::thread::spawn(move || -> Result<Instant, AeronCError> {
+            let aeron = connect(&sub_dir)?;
+            let subscription = aeron
+                .async_add_subscription(AERON_IPC_STREAM, stream, Handlers::NONE, Handlers::NONE)?
+                .poll_blocking(Duration::from_secs(5))?;
+            ready_sub.store(true, Ordering::Release);
+            let mut received = 0u64;
+            while received < count {
+                let n = subscription.poll_fn(|_, _| received += 1, FRAGMENT_LIMIT)?;
+                if n == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            Ok(Instant::now())
+        });
+        while !ready.load(Ordering::Acquire) || !publication.is_connected() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let message = vec![0xA5u8; length];
+        let start = Instant::now();
+        for _ in 0..count {
+            while publication.offer(&message).is_err() {
+                std::thread::yield_now();
+            }
+        }
+        let end = consumer.join().expect("consumer panicked")?;
+        Ok(count as f64 / (end - start).as_secs_f64())
+    }
+
+    fn run_ping_pong(dir: &str) -> Result<Histogram<u64>, Box<dyn std::error::Error>> {
+        let running = Arc::new(AtomicBool::new(true));
+        let echo_running = Arc::clone(&running);
+        let echo_dir = dir.to_string();
+        let ready = Arc::new(AtomicBool::new(false));
+        let echo_ready = Arc::clone(&ready);
+        let echo = std::thread::spawn(move || -> Result<(), AeronCError> {
+            let aeron = connect(&echo_dir)?;
+            let subscription = aeron
+                .async_add_subscription(AERON_IPC_STREAM, 3101, Handlers::NONE, Handlers::NONE)?
+                .poll_blocking(Duration::from_secs(5))?;
+            let publication = aeron
+                .async_add_exclusive_publication(AERON_IPC_STREAM, 3102)?
+                .poll_blocking(Duration::from_secs(5))?;
+            echo_ready.store(true, Ordering::Release);
+            while echo_running.load(Ordering::Relaxed) {
+                let n = subscription.poll_fn(
+                    |msg, _| {
+                        while publication.offer(msg).is_err() {
+                            std::hint::spin_loop();
+                        }
+                    },
+                    16,
+                )?;
+                if n == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            Ok(())
+        });
+        let aeron = connect(dir)?;
+        let ping = aeron
+            .async_add_exclusive_publication(AERON_IPC_STREAM, 3101)?
+            .poll_blocking(Duration::from_secs(5))?;
+        let pong = aeron
+            .async_add_subscription(AERON_IPC_STREAM, 3102, Handlers::NONE, Handlers::NONE)?
+            .poll_blocking(Duration::from_secs(5))?;
+        while !ready.load(Ordering::Acquire) || !ping.is_connected() || !pong.is_connected() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut histogram = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3)?;
+        let mut message = vec![0u8; 32];
+        for i in 0..RTT_WARMUP + RTT_SAMPLES {
+            message[..8].copy_from_slice(&i.to_le_bytes());
+            let start = Instant::now();
+            while ping.offer(&message).is_err() {
+                std::hint::spin_loop();
+            }
+            let mut answered = false;
+            while !answered {
+                if pong.poll_fn(|_, _| answered = true, 1)? == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            if i >= RTT_WARMUP {
+                histogram.record(start.elapsed().as_nanos() as u64)?;
+            }
+        }
+        running.store(false, Ordering::Relaxed);
+        echo.join().expect("echo panicked")?;
+        Ok(histogram)
+    }
+}
+
+mod oxeron_stack {
+    use super::*;
+    use oxeron_client::{Aeron, Context};
+    use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+
+    pub fn run() -> Result<Figures, Box<dyn std::error::Error>> {
+        let dir = tempfile::Builder::new().prefix("oxeron-compare-").tempdir_in("/dev/shm")?;
+        let driver = MediaDriver::launch(
+            DriverContext::new()
+                .aeron_dir(dir.path().join("aeron"))
+                .threading_mode(ThreadingMode::Shared)
+                .term_buffer_sparse_file(false),
+        )?;
+        let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?;
+        let mut throughput = Vec::new();
+        for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
+            let t = oxeron::bench::throughput(&aeron, "aeron:ipc", 3000 + i as i32, length, count, true)?;
+            throughput.push((length, t.messages_per_second()));
+        }
+        let rtt = oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
+        drop(aeron);
+        driver.close();
+        Ok(Figures { throughput, rtt })
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("cores: {cores}");
+    let aeron = aeron_c::run()?;
+    let oxeron = oxeron_stack::run()?;
+    println!("{:<34} {:>14} {:>14} {:>8}", "IPC, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio");
+    for ((length, a), (_, o)) in aeron.throughput.iter().zip(&oxeron.throughput) {
+        println!(
+            "{:<34} {:>10.2} M/s {:>10.2} M/s {:>8.2}",
+            format!("throughput {length} B"),
+            a / 1e6,
+            o / 1e6,
+            o / a
+        );
+    }
+    for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
+        let a = aeron.rtt.value_at_quantile(q) as f64 / 1000.0;
+        let o = oxeron.rtt.value_at_quantile(q) as f64 / 1000.0;
+        println!("{:<34} {:>11.2} us {:>11.2} us {:>8.2}", format!("{name} 32 B"), a, o, o / a);
+    }
+    println!("(ratio > 1 is better for Oxeron on throughput, < 1 on latency)");
+    println!("total run time {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
