@@ -98,7 +98,8 @@ pub(crate) enum ImageLifecycle {
     Active,
     /// No subscribers, no packets for the liveness timeout, or end of stream reached: SMs carry EOS.
     Draining,
-    /// Subscribers have consumed everything; waiting before the image is freed.
+    /// Subscribers have consumed everything (or the publication was revoked); the image is freed once its
+    /// subscribers are gone or after the liveness timeout.
     Linger,
     /// Ready to be freed.
     Done,
@@ -159,6 +160,7 @@ pub(crate) struct PublicationImageState {
     is_end_of_stream: bool,
     end_of_stream_position: Option<i64>,
     is_sending_eos_sm: bool,
+    is_revoked: bool,
     lifecycle: ImageLifecycle,
     time_of_last_state_change_ns: i64,
     clean_position: i64,
@@ -186,6 +188,7 @@ impl PublicationImageState {
             is_end_of_stream: false,
             end_of_stream_position: None,
             is_sending_eos_sm: false,
+            is_revoked: false,
             lifecycle: ImageLifecycle::Active,
             time_of_last_state_change_ns: now_ns,
             clean_position: p,
@@ -214,6 +217,12 @@ impl PublicationImageState {
     /// metadata's `end_of_stream_position`).
     pub(crate) fn end_of_stream_position(&self) -> Option<i64> {
         self.end_of_stream_position
+    }
+
+    /// The sender revoked the publication (EOS heartbeat with REVOKED): the image drains at once, without
+    /// loss recovery, and the log metadata's `is_publication_revoked` should be set.
+    pub(crate) fn is_revoked(&self) -> bool {
+        self.is_revoked
     }
 
     /// Event counts.
@@ -268,6 +277,7 @@ impl PublicationImageState {
             if header.is_eos() && !self.is_end_of_stream {
                 self.end_of_stream_position = Some(packet_position);
                 self.is_end_of_stream = true;
+                self.is_revoked = header.is_revoked();
             }
             self.hwm_position = self.hwm_position.max(proposed_position);
             self.stats.heartbeats_received += 1;
@@ -314,6 +324,9 @@ impl PublicationImageState {
         max_sub_pos: i64,
         terms: &[AtomicBuffer],
     ) -> bool {
+        if self.is_revoked {
+            return false;
+        }
         let rebuild_position = self.rcv_position.max(max_sub_pos);
         let mut gaps = std::mem::take(&mut self.pending_gaps);
         let start = gaps.len();
@@ -380,7 +393,7 @@ impl PublicationImageState {
     /// Receiver duty: the NAKs queued by [`track_rebuild`](Self::track_rebuild), to send to the sender if it is
     /// still reachable at `now_ns`.
     pub(crate) fn poll_naks(&mut self, now_ns: i64, out: &mut Vec<Nak>) {
-        if self.is_connection_alive(now_ns) && self.cfg.reliable {
+        if self.is_connection_alive(now_ns) && self.cfg.reliable && !self.is_revoked {
             for gap in &self.pending_gaps {
                 out.push(Nak {
                     flags: 0,
@@ -442,6 +455,12 @@ impl PublicationImageState {
         min_sub_pos: Option<i64>,
     ) -> ImageLifecycle {
         match self.lifecycle {
+            ImageLifecycle::Active if self.is_revoked => {
+                self.is_sending_eos_sm = true;
+                self.next_sm_deadline_ns = now_ns - 1;
+                self.change(ImageLifecycle::Draining, now_ns);
+                self.change(ImageLifecycle::Linger, now_ns);
+            }
             ImageLifecycle::Active => {
                 if min_sub_pos.is_none()
                     || now_ns > self.time_of_last_packet_ns + self.cfg.liveness_timeout_ns
@@ -453,14 +472,16 @@ impl PublicationImageState {
             }
             ImageLifecycle::Draining => {
                 let drained = min_sub_pos.is_none_or(|p| p >= self.rcv_position);
-                if drained
-                    && now_ns > self.time_of_last_state_change_ns + 5 * self.cfg.sm_timeout_ns
-                {
+                let waited =
+                    now_ns > self.time_of_last_state_change_ns + 5 * self.cfg.sm_timeout_ns;
+                if (drained && waited) || self.is_revoked {
                     self.change(ImageLifecycle::Linger, now_ns);
                 }
             }
             ImageLifecycle::Linger => {
-                if now_ns > self.time_of_last_state_change_ns + self.cfg.liveness_timeout_ns {
+                if min_sub_pos.is_none()
+                    || now_ns > self.time_of_last_state_change_ns + self.cfg.liveness_timeout_ns
+                {
                     self.change(ImageLifecycle::Done, now_ns);
                 }
             }
@@ -750,14 +771,47 @@ mod tests {
             ImageLifecycle::Linger
         );
         assert_eq!(
-            image.on_time_event(T0 + 11_000 * MS + 5, None),
+            image.on_time_event(T0 + 11_000 * MS + 5, Some(START + 64)),
             ImageLifecycle::Linger
         );
         assert_eq!(
-            image.on_time_event(T0 + 11_000 * MS + 6, None),
+            image.on_time_event(T0 + 11_000 * MS + 6, Some(START + 64)),
             ImageLifecycle::Done
         );
-        let _ = REVOKED_FLAG;
+    }
+
+    #[test]
+    fn revoked_publication_drains_at_once_and_lingers_until_subscribers_leave() {
+        let t = terms();
+        let mut image = PublicationImageState::new(config(), T0);
+        image.poll_status_message(T0);
+        image.insert_packet(&data(START + 64, 1), &t, T0);
+        let revoke = heartbeat(START + 128, 0xC0 | EOS_FLAG | REVOKED_FLAG);
+        assert_eq!(
+            image.insert_packet(&revoke, &t, T0 + 1),
+            InsertOutcome::Heartbeat
+        );
+        assert!(image.is_revoked());
+        assert!(
+            !image.track_rebuild(T0 + 2, START, START, &t),
+            "no loss recovery once revoked"
+        );
+        assert_eq!(
+            image.on_time_event(T0 + 3, Some(START)),
+            ImageLifecycle::Linger
+        );
+        assert_eq!(
+            image.poll_status_message(T0 + 3).unwrap().flags,
+            SM_EOS_FLAG
+        );
+        let mut naks = Vec::new();
+        image.poll_naks(T0 + 4, &mut naks);
+        assert!(naks.is_empty());
+        assert_eq!(
+            image.on_time_event(T0 + 5, Some(START)),
+            ImageLifecycle::Linger
+        );
+        assert_eq!(image.on_time_event(T0 + 6, None), ImageLifecycle::Done);
     }
 
     #[test]

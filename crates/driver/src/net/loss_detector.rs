@@ -504,4 +504,54 @@ mod tests {
         assert!(xs.iter().all(|&d| (0..=10_000_000).contains(&d)), "{xs:?}");
         assert!(xs.iter().any(|&d| d != xs[0]));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn gaps_are_exactly_the_missing_frames(
+            received in proptest::collection::vec(proptest::bool::ANY, 1..96),
+            before_boundary in 0i64..48,
+        ) {
+            let t = terms();
+            let base = i64::from(TERM_LENGTH) - before_boundary * 64;
+            for (i, &r) in received.iter().enumerate() {
+                if r {
+                    put(&t, base + 64 * i as i64, 64);
+                }
+            }
+            let hwm = base + 64 * received.len() as i64;
+            let mut expected = Vec::new();
+            let mut i = 0;
+            while i < received.len() {
+                if received[i] {
+                    i += 1;
+                    continue;
+                }
+                let start = base + 64 * i as i64;
+                let mut end = start;
+                while i < received.len() && !received[i] {
+                    end += 64;
+                    i += 1;
+                    if end % i64::from(TERM_LENGTH) == 0 {
+                        break;
+                    }
+                }
+                expected.push(gap(
+                    INITIAL_TERM_ID + (start / i64::from(TERM_LENGTH)) as i32,
+                    (start % i64::from(TERM_LENGTH)) as i32,
+                    (end - start) as i32,
+                ));
+            }
+            let first_missing = received.iter().position(|&r| !r);
+            let mut detector = LossDetector::new(FeedbackDelay::unicast(0));
+            let mut naks = Vec::new();
+            let outcome = detector.scan(&t, base, hwm, 0, TERM_LENGTH, INITIAL_TERM_ID, &mut naks);
+            proptest::prop_assert_eq!(
+                outcome.rebuild_position,
+                first_missing.map_or(hwm, |i| base + 64 * i as i64)
+            );
+            proptest::prop_assert_eq!(outcome.loss_found, !expected.is_empty());
+            proptest::prop_assert_eq!(&naks, &expected);
+            proptest::prop_assert_eq!(detector.tracked(), expected);
+        }
+    }
 }

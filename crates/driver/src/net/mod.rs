@@ -8,12 +8,14 @@
 //!   [`NetworkPublicationState::send`] with the log's term buffers and a closure that writes to the socket;
 //!   feed it decoded SM, NAK, ERR and RTTM frames from the control socket. It owns a [`FlowControl`] and a
 //!   [`RetransmitHandler`].
-//! * receiver agent: per image a [`PublicationImageState`]; feed DATA/PAD datagrams to
+//! * receiver agent: per receive endpoint a [`DataPacketDispatcher`] that routes DATA and SETUP by stream and
+//!   session (and says when to elicit a SETUP); per image a [`PublicationImageState`]; feed DATA/PAD datagrams to
 //!   [`PublicationImageState::insert_packet`], and each duty cycle send whatever
 //!   [`PublicationImageState::poll_status_message`] and [`PublicationImageState::poll_naks`] return.
 //! * conductor: calls [`PublicationImageState::track_rebuild`] with the subscriber positions (this runs the
 //!   [`LossDetector`]) and [`PublicationImageState::on_time_event`] for the image's lifecycle.
 
+mod dispatcher;
 mod flow_control;
 mod image;
 mod loss_detector;
@@ -23,6 +25,7 @@ mod retransmit_handler;
 mod sim_tests;
 mod term_scan;
 
+pub(crate) use dispatcher::{DataAction, DataPacketDispatcher, SetupAction};
 pub(crate) use flow_control::{FlowControl, FlowControlDefaults};
 pub(crate) use image::{
     ImageLifecycle, InsertOutcome, PublicationImageConfig, PublicationImageState,
