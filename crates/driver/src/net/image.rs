@@ -13,9 +13,41 @@ use oxeron_protocol::logbuffer::{
     index_by_term, position_bits_to_shift,
 };
 
+use oxeron_protocol::logbuffer::{check_mtu_length, check_term_length, LogBufferError};
+
 use super::loss_detector::{FeedbackDelay, Gap, LossDetector};
 use super::term_scan;
 use super::{defaults, receiver_window_length};
+
+/// Why a SETUP cannot create an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SetupError {
+    /// Bad term length.
+    #[error("setup term length: {0}")]
+    TermLength(LogBufferError),
+    /// Bad MTU.
+    #[error("setup mtu: {0}")]
+    Mtu(LogBufferError),
+    /// The sender's MTU exceeds the receiver window.
+    #[error("setup mtu {mtu} exceeds the receiver window {receiver_window}")]
+    MtuAboveWindow {
+        /// The sender's MTU.
+        mtu: i32,
+        /// The image's receiver window.
+        receiver_window: i32,
+    },
+    /// Term offset outside the term or not 32-byte aligned.
+    #[error("setup term offset {0} is outside the term or unaligned")]
+    TermOffset(i32),
+    /// Active term id before the initial term id.
+    #[error("setup active term id {active} is before the initial term id {initial}")]
+    ActiveTermId {
+        /// Active term id.
+        active: i32,
+        /// Initial term id.
+        initial: i32,
+    },
+}
 
 /// Fixed properties and timers of an image, mostly from the SETUP that created it.
 #[derive(Debug, Clone)]
@@ -51,14 +83,36 @@ pub(crate) struct PublicationImageConfig {
 impl PublicationImageConfig {
     /// The configuration for an image created by `setup`: window `min(rcv_window, term/2)` (pass the
     /// channel's `rcv-wnd` or the driver's initial window), Aeron's default timers, and unicast NAK timing
-    /// unless `multicast_nak_seed` is given (group semantics), which seeds the multicast backoff.
+    /// unless `multicast_nak_seed` is given (group semantics), which seeds the multicast backoff. The SETUP's
+    /// term length, MTU (also against the window), term offset and term ids are checked.
     pub(crate) fn from_setup(
         setup: &Setup,
         receiver_id: i64,
         group_tag: Option<i64>,
         rcv_window: i32,
         multicast_nak_seed: Option<u64>,
-    ) -> Self {
+    ) -> Result<Self, SetupError> {
+        check_term_length(setup.term_length.into()).map_err(SetupError::TermLength)?;
+        check_mtu_length(setup.mtu.into()).map_err(SetupError::Mtu)?;
+        let receiver_window = receiver_window_length(rcv_window, setup.term_length);
+        if setup.mtu > receiver_window {
+            return Err(SetupError::MtuAboveWindow {
+                mtu: setup.mtu,
+                receiver_window,
+            });
+        }
+        if setup.term_offset < 0
+            || setup.term_offset >= setup.term_length
+            || setup.term_offset as usize % FRAME_ALIGNMENT != 0
+        {
+            return Err(SetupError::TermOffset(setup.term_offset));
+        }
+        if compute_term_count(setup.active_term_id, setup.initial_term_id) < 0 {
+            return Err(SetupError::ActiveTermId {
+                active: setup.active_term_id,
+                initial: setup.initial_term_id,
+            });
+        }
         let shift = position_bits_to_shift(setup.term_length);
         let nak_delay = match multicast_nak_seed {
             Some(seed) => FeedbackDelay::multicast(
@@ -68,7 +122,7 @@ impl PublicationImageConfig {
             ),
             None => FeedbackDelay::unicast(defaults::NAK_UNICAST_DELAY_NS),
         };
-        PublicationImageConfig {
+        Ok(PublicationImageConfig {
             session_id: setup.session_id,
             stream_id: setup.stream_id,
             initial_term_id: setup.initial_term_id,
@@ -79,7 +133,7 @@ impl PublicationImageConfig {
                 shift,
                 setup.initial_term_id,
             ),
-            receiver_window: receiver_window_length(rcv_window, setup.term_length),
+            receiver_window,
             receiver_id,
             group_tag,
             reliable: true,
@@ -87,7 +141,7 @@ impl PublicationImageConfig {
             liveness_timeout_ns: defaults::IMAGE_LIVENESS_TIMEOUT_NS,
             connection_timeout_ns: defaults::RECEIVE_DESTINATION_TIMEOUT_NS,
             nak_delay,
-        }
+        })
     }
 }
 
@@ -165,6 +219,7 @@ pub(crate) struct PublicationImageState {
     time_of_last_state_change_ns: i64,
     clean_position: i64,
     pending_gaps: Vec<Gap>,
+    loss_observations: Vec<Gap>,
     stats: ImageStats,
 }
 
@@ -193,6 +248,7 @@ impl PublicationImageState {
             time_of_last_state_change_ns: now_ns,
             clean_position: p,
             pending_gaps: Vec::new(),
+            loss_observations: Vec::new(),
             stats: ImageStats::default(),
             cfg,
         }
@@ -310,6 +366,14 @@ impl PublicationImageState {
         {
             return None;
         }
+        // A trailing PAD may claim more than the datagram carries, but never beyond the term's end.
+        let mut frame_offset = offset;
+        for frame in data_frames(datagram) {
+            frame_offset += frame.ok()?.header.aligned_length();
+        }
+        if frame_offset > term_length {
+            return None;
+        }
         Some(first)
     }
 
@@ -339,6 +403,7 @@ impl PublicationImageState {
             self.cfg.initial_term_id,
             &mut gaps,
         );
+        self.loss_observations.extend_from_slice(&gaps[start..]);
         if !self.cfg.reliable {
             for gap in gaps.drain(start..) {
                 self.fill_gap(terms, gap);
@@ -388,6 +453,12 @@ impl PublicationImageState {
             term_scan::clean(term, offset as usize, length as usize);
             self.clean_position += length;
         }
+    }
+
+    /// Conductor duty: the gaps detected (NAKed or padded) since the last call, for the loss report
+    /// (`loss-report.dat`: one entry per image, an observation of `length` bytes per gap).
+    pub(crate) fn drain_loss_observations(&mut self, out: &mut Vec<Gap>) {
+        out.append(&mut self.loss_observations);
     }
 
     /// Receiver duty: the NAKs queued by [`track_rebuild`](Self::track_rebuild), to send to the sender if it is
@@ -529,7 +600,82 @@ mod tests {
             mtu: 1408,
             ttl: 0,
         };
-        PublicationImageConfig::from_setup(&setup, 99, Some(3), 128 * 1024, None)
+        PublicationImageConfig::from_setup(&setup, 99, Some(3), 128 * 1024, None).unwrap()
+    }
+
+    #[test]
+    fn bad_setups_are_refused() {
+        let good = Setup {
+            flags: 0,
+            term_offset: 1024,
+            session_id: SESSION,
+            stream_id: STREAM,
+            initial_term_id: INITIAL,
+            active_term_id: INITIAL + 1,
+            term_length: TERM,
+            mtu: 1408,
+            ttl: 0,
+        };
+        let check =
+            |s: Setup| PublicationImageConfig::from_setup(&s, 1, None, 128 * 1024, None).err();
+        assert_eq!(check(good), None);
+        assert!(matches!(
+            check(Setup {
+                term_length: TERM + 32,
+                ..good
+            }),
+            Some(SetupError::TermLength(_))
+        ));
+        assert!(matches!(
+            check(Setup {
+                term_length: 0,
+                ..good
+            }),
+            Some(SetupError::TermLength(_))
+        ));
+        assert!(matches!(
+            check(Setup { mtu: 1400, ..good }),
+            Some(SetupError::Mtu(_))
+        ));
+        assert!(matches!(
+            check(Setup { mtu: 0, ..good }),
+            Some(SetupError::Mtu(_))
+        ));
+        assert_eq!(
+            check(Setup { mtu: 65504, ..good }),
+            Some(SetupError::MtuAboveWindow {
+                mtu: 65504,
+                receiver_window: TERM / 2
+            })
+        );
+        assert_eq!(
+            check(Setup {
+                term_offset: 8,
+                ..good
+            }),
+            Some(SetupError::TermOffset(8))
+        );
+        assert_eq!(
+            check(Setup {
+                term_offset: TERM,
+                ..good
+            }),
+            Some(SetupError::TermOffset(TERM))
+        );
+        assert_eq!(
+            check(Setup {
+                term_offset: -32,
+                ..good
+            }),
+            Some(SetupError::TermOffset(-32))
+        );
+        assert!(matches!(
+            check(Setup {
+                active_term_id: INITIAL - 1,
+                ..good
+            }),
+            Some(SetupError::ActiveTermId { .. })
+        ));
     }
 
     /// A datagram of `frames` frames of 64 bytes starting at stream position `position`.
@@ -671,7 +817,14 @@ mod tests {
             image.insert_packet(&old, &t, T0 + 6),
             InsertOutcome::BeforeInitialTerm
         );
-        assert_eq!(image.stats().invalid_packets, 3);
+        let mut long_pad = heartbeat(START, 0xC0);
+        long_pad[..4].copy_from_slice(&(TERM - 1024 + 32).to_le_bytes());
+        long_pad[6..8].copy_from_slice(&HDR_TYPE_PAD.to_le_bytes());
+        assert_eq!(
+            image.insert_packet(&long_pad, &t, T0 + 6),
+            InsertOutcome::Invalid
+        );
+        assert_eq!(image.stats().invalid_packets, 4);
         assert_eq!(image.stats().over_runs, 1);
         assert_eq!(image.stats().under_runs, 2);
     }
@@ -690,6 +843,18 @@ mod tests {
         assert!(naks.is_empty(), "1 µs delay not yet passed");
         image.track_rebuild(T0 + 1_000, START, START, &t);
         image.poll_naks(T0 + 1_000, &mut naks);
+        let mut observed = Vec::new();
+        image.drain_loss_observations(&mut observed);
+        assert_eq!(
+            observed,
+            vec![Gap {
+                term_id: INITIAL + 1,
+                term_offset: 1024 + 64,
+                length: 128
+            }]
+        );
+        image.drain_loss_observations(&mut observed);
+        assert_eq!(observed.len(), 1);
         assert_eq!(
             naks,
             vec![Nak {

@@ -22,13 +22,15 @@ mod loss_detector;
 mod publication;
 mod retransmit_handler;
 #[cfg(test)]
+mod robustness_tests;
+#[cfg(test)]
 mod sim_tests;
 mod term_scan;
 
 pub(crate) use dispatcher::{DataAction, DataPacketDispatcher, SetupAction};
 pub(crate) use flow_control::{FlowControl, FlowControlDefaults};
 pub(crate) use image::{
-    ImageLifecycle, InsertOutcome, PublicationImageConfig, PublicationImageState,
+    ImageLifecycle, InsertOutcome, PublicationImageConfig, PublicationImageState, SetupError,
 };
 pub(crate) use loss_detector::{FeedbackDelay, Gap, LossDetector, ScanOutcome};
 pub(crate) use publication::{NetworkPublicationConfig, NetworkPublicationState, SmOutcome};

@@ -394,7 +394,7 @@ impl NetworkPublicationState {
             let advance = (scan.available + scan.padding) as i64;
             available_window -= advance;
             position += advance;
-            if term_offset + scan.available + scan.padding == term_length {
+            if term_offset + scan.available + scan.padding >= term_length {
                 break;
             }
         }

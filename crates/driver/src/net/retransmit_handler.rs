@@ -1,6 +1,7 @@
 //! Sender-side NAK handling: turns NAKs into resends, delays them, and lingers so duplicate NAKs from other
 //! receivers (or retries) do not cause repeated resends (Aeron's `aeron_retransmit_handler.c`).
 
+use oxeron_protocol::frame::FRAME_ALIGNMENT;
 use oxeron_protocol::logbuffer::DATA_HEADER_LENGTH;
 
 /// A range of the log to send again.
@@ -23,7 +24,7 @@ pub(crate) enum NakOutcome {
     Delayed,
     /// The NAK overlaps an action in progress, or asked for 0 bytes.
     Ignored,
-    /// Offsets outside the term or a negative length (Aeron counts it as an invalid packet).
+    /// Offset outside the term or unaligned, or a negative length (Aeron counts it as an invalid packet).
     Invalid,
     /// Every action slot is busy (group semantics; Aeron counts a retransmit overflow).
     Overflow,
@@ -101,7 +102,12 @@ impl RetransmitHandler {
         max_length: impl FnOnce(i32) -> i32,
         now_ns: i64,
     ) -> NakOutcome {
-        if term_offset > term_length - DATA_HEADER_LENGTH as i32 || term_offset < 0 || length < 0 {
+        // Aeron's checks, plus alignment: resends read frames at the offset.
+        if term_offset > term_length - DATA_HEADER_LENGTH as i32
+            || term_offset < 0
+            || length < 0
+            || term_offset as usize % FRAME_ALIGNMENT != 0
+        {
             return NakOutcome::Invalid;
         }
         if length == 0 {
@@ -279,6 +285,7 @@ mod tests {
             NakOutcome::Invalid
         );
         assert_eq!(h.on_nak(1, 0, -1, TERM, |l| l, 0), NakOutcome::Invalid);
+        assert_eq!(h.on_nak(1, 8, 32, TERM, |l| l, 0), NakOutcome::Invalid);
         assert_eq!(h.on_nak(1, 0, 0, TERM, |l| l, 0), NakOutcome::Ignored);
         assert_eq!(
             h.on_nak(1, 0, 4096, TERM, |l| l.min(1024), 0),

@@ -308,7 +308,8 @@ fn run(messages: u64, weather: &mut dyn Weather, max_ticks: u64, mode: &Mode) ->
                                 None,
                                 defaults::RECEIVER_INITIAL_WINDOW_LENGTH,
                                 seed,
-                            );
+                            )
+                            .expect("valid setup");
                             r.subscriber.position = cfg.initial_position;
                             r.image = Some(PublicationImageState::new(cfg, now));
                             r.dispatcher.add_publication_image(STREAM, SESSION);

@@ -69,7 +69,8 @@ pub(crate) fn scan_for_availability(
         }
         let mut aligned = align(frame_length as usize, FRAME_ALIGNMENT);
         if term.get_u16(frame_offset + TYPE_FIELD_OFFSET) == HDR_TYPE_PAD {
-            padding = aligned - DATA_HEADER_LENGTH;
+            let to_term_end = term.capacity() - frame_offset;
+            padding = aligned.min(to_term_end).saturating_sub(DATA_HEADER_LENGTH);
             aligned = DATA_HEADER_LENGTH;
         }
         if available + aligned > limit {
