@@ -3,7 +3,9 @@
 //! `aeron_publication_image.c` and the receive side of `aeron_driver_receiver.c`).
 
 use oxeron_concurrent::AtomicBuffer;
+use oxeron_protocol::command::ErrorCode;
 use oxeron_protocol::frame::data::{data_frames, DataHeader, UNFRAGMENTED};
+use oxeron_protocol::frame::error::{ErrorFrame, HAS_GROUP_TAG_FLAG, MAX_ERROR_MESSAGE_LENGTH};
 use oxeron_protocol::frame::nak::Nak;
 use oxeron_protocol::frame::setup::Setup;
 use oxeron_protocol::frame::status::{StatusMessage, EOS_FLAG as SM_EOS_FLAG};
@@ -172,6 +174,8 @@ pub(crate) enum InsertOutcome {
     UnderRun,
     /// Term id before the initial term id: dropped.
     BeforeInitialTerm,
+    /// The image was rejected: everything is dropped.
+    Rejected,
     /// Malformed datagram (bad lengths or offsets): dropped and counted as invalid.
     Invalid,
 }
@@ -220,6 +224,7 @@ pub(crate) struct PublicationImageState {
     clean_position: i64,
     pending_gaps: Vec<Gap>,
     loss_observations: Vec<Gap>,
+    rejection: Option<String>,
     stats: ImageStats,
 }
 
@@ -249,6 +254,7 @@ impl PublicationImageState {
             clean_position: p,
             pending_gaps: Vec::new(),
             loss_observations: Vec::new(),
+            rejection: None,
             stats: ImageStats::default(),
             cfg,
         }
@@ -299,6 +305,9 @@ impl PublicationImageState {
         terms: &[AtomicBuffer],
         now_ns: i64,
     ) -> InsertOutcome {
+        if self.rejection.is_some() {
+            return InsertOutcome::Rejected;
+        }
         let Some(header) = self.validate(datagram) else {
             self.stats.invalid_packets += 1;
             return InsertOutcome::Invalid;
@@ -341,6 +350,9 @@ impl PublicationImageState {
         }
         if packet_position < self.last_sm_position {
             self.stats.under_runs += 1;
+            if proposed_position >= self.last_sm_position - i64::from(self.cfg.receiver_window) {
+                self.time_of_last_activity_ns = Some(now_ns);
+            }
             return InsertOutcome::UnderRun;
         }
         self.time_of_last_activity_ns = Some(now_ns);
@@ -483,7 +495,7 @@ impl PublicationImageState {
     /// Receiver duty: the status message due at `now_ns` (scheduled, or the SM timeout passed), if the sender
     /// is reachable. Sending it moves the over-run window.
     pub(crate) fn poll_status_message(&mut self, now_ns: i64) -> Option<StatusMessage> {
-        if !self.sm_scheduled && self.next_sm_deadline_ns >= now_ns {
+        if self.rejection.is_some() || (!self.sm_scheduled && self.next_sm_deadline_ns >= now_ns) {
             return None;
         }
         let position = self.next_sm_position;
@@ -516,6 +528,39 @@ impl PublicationImageState {
         } else {
             None
         }
+    }
+
+    /// A client rejected the image (REJECT_IMAGE): data is dropped and, instead of status messages, ERR
+    /// frames with `reason` (cut to 1023 bytes) go to the sender on the SM timer.
+    pub(crate) fn reject(&mut self, reason: &str) {
+        let mut end = reason.len().min(MAX_ERROR_MESSAGE_LENGTH);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.rejection = Some(reason[..end].to_owned());
+    }
+
+    /// Receiver duty for a rejected image: the ERR frame due at `now_ns` (every SM timeout), to send to the
+    /// sender.
+    pub(crate) fn poll_error_frame(&mut self, now_ns: i64) -> Option<ErrorFrame<'_>> {
+        let reason = self.rejection.as_deref()?;
+        if self.next_sm_deadline_ns >= now_ns {
+            return None;
+        }
+        self.next_sm_deadline_ns = now_ns + self.cfg.sm_timeout_ns;
+        Some(ErrorFrame {
+            flags: if self.cfg.group_tag.is_some() {
+                HAS_GROUP_TAG_FLAG
+            } else {
+                0
+            },
+            session_id: self.cfg.session_id,
+            stream_id: self.cfg.stream_id,
+            receiver_id: self.cfg.receiver_id,
+            group_tag: self.cfg.group_tag.unwrap_or(0),
+            error_code: ErrorCode::ImageRejected.as_i32(),
+            error_message: reason,
+        })
     }
 
     /// Conductor duty: moves the lifecycle on at `now_ns`. `min_sub_pos` is the slowest subscriber's position,
@@ -840,9 +885,12 @@ mod tests {
         assert_eq!(image.rcv_position(), START + 64);
         let mut naks = Vec::new();
         image.poll_naks(T0, &mut naks);
-        assert!(naks.is_empty(), "1 µs delay not yet passed");
-        image.track_rebuild(T0 + 1_000, START, START, &t);
-        image.poll_naks(T0 + 1_000, &mut naks);
+        assert!(naks.is_empty(), "100 µs delay not yet passed");
+        image.track_rebuild(T0 + 99_999, START, START, &t);
+        image.poll_naks(T0 + 99_999, &mut naks);
+        assert!(naks.is_empty());
+        image.track_rebuild(T0 + 100_000, START, START, &t);
+        image.poll_naks(T0 + 100_000, &mut naks);
         let mut observed = Vec::new();
         image.drain_loss_observations(&mut observed);
         assert_eq!(
@@ -867,11 +915,11 @@ mod tests {
             }]
         );
         // Filled: rcv-pos reaches the HWM.
-        image.insert_packet(&data(START + 64, 2), &t, T0 + 2_000);
-        image.track_rebuild(T0 + 2_000, START, START, &t);
+        image.insert_packet(&data(START + 64, 2), &t, T0 + 200_000);
+        image.track_rebuild(T0 + 200_000, START, START, &t);
         assert_eq!(image.rcv_position(), START + 256);
         // A gap found after the sender went quiet for 5 s is not NAKed.
-        image.insert_packet(&data(START + 320, 1), &t, T0 + 3_000);
+        image.insert_packet(&data(START + 320, 1), &t, T0 + 300_000);
         image.track_rebuild(T0 + 5_000 * MS + 3_000, START, START, &t);
         naks.clear();
         image.poll_naks(T0 + 5_000 * MS + 3_000, &mut naks);
@@ -977,6 +1025,27 @@ mod tests {
             ImageLifecycle::Linger
         );
         assert_eq!(image.on_time_event(T0 + 6, None), ImageLifecycle::Done);
+    }
+
+    #[test]
+    fn rejected_image_sends_error_frames_instead_of_status_messages() {
+        let t = terms();
+        let mut image = PublicationImageState::new(config(), T0);
+        image.poll_status_message(T0);
+        image.reject(&"é".repeat(600));
+        assert_eq!(
+            image.insert_packet(&data(START, 1), &t, T0 + 1),
+            InsertOutcome::Rejected
+        );
+        assert!(image.poll_status_message(T0 + 300 * MS).is_none());
+        let err = image.poll_error_frame(T0 + 300 * MS).unwrap();
+        assert_eq!(
+            (err.flags, err.error_code, err.receiver_id, err.group_tag),
+            (HAS_GROUP_TAG_FLAG, 13, 99, 3)
+        );
+        assert_eq!(err.error_message.len(), 1022, "cut at a character boundary");
+        assert!(image.poll_error_frame(T0 + 500 * MS).is_none());
+        assert!(image.poll_error_frame(T0 + 500 * MS + 1).is_some());
     }
 
     #[test]

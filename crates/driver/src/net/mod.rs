@@ -11,9 +11,13 @@
 //! * receiver agent: per receive endpoint a [`DataPacketDispatcher`] that routes DATA and SETUP by stream and
 //!   session (and says when to elicit a SETUP); per image a [`PublicationImageState`]; feed DATA/PAD datagrams to
 //!   [`PublicationImageState::insert_packet`], and each duty cycle send whatever
-//!   [`PublicationImageState::poll_status_message`] and [`PublicationImageState::poll_naks`] return.
+//!   [`PublicationImageState::poll_status_message`] and [`PublicationImageState::poll_naks`] return (or, for a
+//!   rejected image, [`PublicationImageState::poll_error_frame`]).
 //! * conductor: calls [`PublicationImageState::track_rebuild`] with the subscriber positions (this runs the
-//!   [`LossDetector`]) and [`PublicationImageState::on_time_event`] for the image's lifecycle.
+//!   [`LossDetector`]), records [`PublicationImageState::drain_loss_observations`] in the loss report, and
+//!   calls [`PublicationImageState::on_time_event`] for the image's lifecycle; for publications it calls
+//!   [`NetworkPublicationState::close`] / [`NetworkPublicationState::revoke`] and mirrors
+//!   [`NetworkPublicationState::is_connected`], snd-pos and snd-lmt into the log metadata and counters.
 
 mod dispatcher;
 mod flow_control;
@@ -55,8 +59,8 @@ pub(crate) mod defaults {
     pub(crate) const IMAGE_LIVENESS_TIMEOUT_NS: i64 = 10_000 * MS;
     /// A connection (sender address) of an image is live while it has been heard from within this time.
     pub(crate) const RECEIVE_DESTINATION_TIMEOUT_NS: i64 = 5_000 * MS;
-    /// Unicast NAK delay.
-    pub(crate) const NAK_UNICAST_DELAY_NS: i64 = 1_000;
+    /// Unicast NAK delay (`AERON_NAK_UNICAST_DELAY_NS_DEFAULT`).
+    pub(crate) const NAK_UNICAST_DELAY_NS: i64 = 100_000;
     /// Unicast NAK retry delay = delay x this ratio.
     pub(crate) const NAK_UNICAST_RETRY_DELAY_RATIO: i64 = 100;
     /// Multicast NAK maximum backoff.
