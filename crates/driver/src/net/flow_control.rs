@@ -72,7 +72,8 @@ pub(crate) enum FlowControl {
 
 impl FlowControl {
     /// The strategy for a publication channel: unicast channels always get [`FlowControl::Unicast`]; multicast and
-    /// MDC channels (`group_semantics`) get `fc=` (`option`), or `max` when absent.
+    /// MDC channels (`group_semantics`) get `fc=` (`option`), or `max` when absent. Like Aeron's C driver, `max`
+    /// ignores the options (its retransmit window multiple is fixed at 4).
     pub(crate) fn new(
         option: Option<&FlowControlOption>,
         group_semantics: bool,
