@@ -8,6 +8,9 @@ mod conductor;
 pub mod context;
 mod ipc_publication;
 mod media_driver;
+// The sender and receiver agents that drive these state machines come later.
+#[allow(dead_code, unused_imports)]
+mod net;
 mod system_counters;
 mod unblocker;
 
