@@ -263,7 +263,11 @@ macro_rules! offer_methods {
         /// Offers one message; returns the stream position after it.
         #[inline]
         pub fn offer(&$($m)? self, message: &[u8]) -> Result<i64, OfferError> {
-            self.offer_parts(&[message], message.len(), None)
+            if message.len() <= self.core.max_payload_length {
+                self.offer_unfragmented(message)
+            } else {
+                self.offer_parts(&[message], message.len(), None)
+            }
         }
 
         /// Offers the concatenation of `parts` as one message (Aeron's `offerv`).
@@ -362,6 +366,22 @@ impl Publication {
         }
         let outcome =
             self.appenders[index].append(parts, length, self.core.max_payload_length, reserved);
+        self.new_position(term_count, term_begin, outcome)
+    }
+
+    #[inline]
+    fn offer_unfragmented(&self, message: &[u8]) -> Result<i64, OfferError> {
+        if self.core.is_closed() {
+            return Err(OfferError::Closed);
+        }
+        let limit = self.core.position_limit();
+        let (term_count, index, term_id, term_offset) = self.active_term()?;
+        let term_begin = self.core.term_begin_position(term_id);
+        let position = term_begin + term_offset;
+        if position >= limit {
+            return Err(self.core.back_pressure_status(position, message.len()));
+        }
+        let outcome = self.appenders[index].append_unfragmented(message);
         self.new_position(term_count, term_begin, outcome)
     }
 
@@ -526,6 +546,20 @@ impl ExclusivePublication {
             return Err(self.core.back_pressure_status(position, length));
         }
         Ok(())
+    }
+
+    #[inline]
+    fn offer_unfragmented(&mut self, message: &[u8]) -> Result<i64, OfferError> {
+        if self.core.is_closed() {
+            return Err(OfferError::Closed);
+        }
+        let position = self.term_begin_position + self.term_offset as i64;
+        if position >= self.core.position_limit() {
+            return Err(self.core.back_pressure_status(position, message.len()));
+        }
+        let outcome =
+            self.appenders[self.index].append_unfragmented(self.term_id, self.term_offset, message);
+        self.new_position(outcome)
     }
 
     #[inline]

@@ -28,10 +28,16 @@ fn main() {
     {
         ctx = ctx.ipc_term_buffer_length(term);
     }
-    if let Some(idle) = std::env::var("OXERON_BENCH_IDLE").ok().and_then(|i| i.parse().ok()) {
+    if let Some(idle) = std::env::var("OXERON_BENCH_IDLE")
+        .ok()
+        .and_then(|i| i.parse().ok())
+    {
         ctx = ctx.shared_idle_strategy(idle);
     }
-    println!("IPC term length {} bytes, driver idle {}", ctx.ipc_term_buffer_length, ctx.shared_idle_strategy);
+    println!(
+        "IPC term length {} bytes, driver idle {}",
+        ctx.ipc_term_buffer_length, ctx.shared_idle_strategy
+    );
     let driver = MediaDriver::launch(ctx).unwrap();
     let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir())).unwrap();
     let scale = if quick { 100 } else { 1 };

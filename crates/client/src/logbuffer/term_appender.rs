@@ -255,6 +255,35 @@ impl TermAppender {
         }
     }
 
+    /// Appends a message that fits one frame (`payload.len()` at most the max payload length): the common
+    /// case, without the fragmentation loop.
+    #[inline]
+    pub fn append_unfragmented(&self, payload: &[u8]) -> AppendOutcome {
+        let frame_length = payload.len() + DATA_HEADER_LENGTH;
+        let aligned = align(frame_length, FRAME_ALIGNMENT);
+        let (term_id, offset) = self.claim_block(aligned);
+        if let Some(tripped) = self.fits(term_id, offset, aligned) {
+            return tripped;
+        }
+        let offset = offset as usize;
+        write_header(
+            &self.term,
+            offset,
+            frame_length,
+            frame::UNFRAGMENTED,
+            frame::TYPE_DATA,
+            term_id,
+            self.session_id,
+            self.stream_id,
+        );
+        self.term.put_bytes(offset + DATA_HEADER_LENGTH, payload);
+        self.term.put_i32_release(offset, frame_length as i32);
+        AppendOutcome::Appended {
+            term_id,
+            term_offset: (offset + aligned) as i32,
+        }
+    }
+
     /// Claims one unfragmented frame for `length` payload bytes and writes its header uncommitted. On success
     /// the frame starts at `term_offset - align(length + 32, 32)`; the caller writes the payload, then
     /// commits (stores the positive frame length) or aborts (turns it into padding).
@@ -360,6 +389,38 @@ impl ExclusiveTermAppender {
             self.stream_id,
             reserved,
         );
+        AppendOutcome::Appended {
+            term_id,
+            term_offset: (term_offset + aligned) as i32,
+        }
+    }
+
+    /// Appends a message that fits one frame at `term_offset`; see [`TermAppender::append_unfragmented`].
+    #[inline]
+    pub fn append_unfragmented(
+        &self,
+        term_id: i32,
+        term_offset: usize,
+        payload: &[u8],
+    ) -> AppendOutcome {
+        let frame_length = payload.len() + DATA_HEADER_LENGTH;
+        let aligned = align(frame_length, FRAME_ALIGNMENT);
+        if let Some(tripped) = self.reserve(term_id, term_offset, aligned) {
+            return tripped;
+        }
+        write_header(
+            &self.term,
+            term_offset,
+            frame_length,
+            frame::UNFRAGMENTED,
+            frame::TYPE_DATA,
+            term_id,
+            self.session_id,
+            self.stream_id,
+        );
+        self.term
+            .put_bytes(term_offset + DATA_HEADER_LENGTH, payload);
+        self.term.put_i32_release(term_offset, frame_length as i32);
         AppendOutcome::Appended {
             term_id,
             term_offset: (term_offset + aligned) as i32,
