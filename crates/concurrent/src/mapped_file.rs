@@ -28,6 +28,11 @@ impl MappedFile {
     /// Missing parent directories are created.
     pub fn create(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
         let path = path.as_ref();
+        let file = Self::create_file(path, length)?;
+        Self::map_shared(path, &file, length)
+    }
+
+    fn create_file(path: &Path, length: usize) -> io::Result<File> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -38,23 +43,14 @@ impl MappedFile {
             .truncate(true)
             .open(path)?;
         file.set_len(length as u64)?;
-        Self::map_shared(path, &file, length)
+        Ok(file)
     }
 
     /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`), so
     /// that writers never take the cost of allocating pages on the hot path (Aeron's non-sparse log files).
     pub fn create_allocated(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
         let path = path.as_ref();
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?;
-        file.set_len(length as u64)?;
+        let file = Self::create_file(path, length)?;
         allocate(&file, length)?;
         Self::map_shared(path, &file, length)
     }

@@ -54,10 +54,10 @@ fn connected(publication_connected: impl Fn() -> bool, subscription: &mut Subscr
 }
 
 /// Offers until accepted, yielding on back pressure; fails after 30 s.
-fn offer_concurrent(publication: &Publication, message: &[u8]) -> i64 {
+fn offer_until_accepted(mut offer: impl FnMut() -> Result<i64, OfferError>) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match publication.offer(message) {
+        match offer() {
             Ok(position) => return position,
             Err(OfferError::BackPressured | OfferError::AdminAction) => {
                 assert!(Instant::now() < deadline, "offer stuck in back pressure");
@@ -68,18 +68,12 @@ fn offer_concurrent(publication: &Publication, message: &[u8]) -> i64 {
     }
 }
 
+fn offer_concurrent(publication: &Publication, message: &[u8]) -> i64 {
+    offer_until_accepted(|| publication.offer(message))
+}
+
 fn offer_exclusive(publication: &mut ExclusivePublication, message: &[u8]) -> i64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match publication.offer(message) {
-            Ok(position) => return position,
-            Err(OfferError::BackPressured | OfferError::AdminAction) => {
-                assert!(Instant::now() < deadline, "offer stuck in back pressure");
-                std::thread::yield_now();
-            }
-            Err(e) => panic!("offer failed: {e}"),
-        }
-    }
+    offer_until_accepted(|| publication.offer(message))
 }
 
 fn message_count() -> u64 {

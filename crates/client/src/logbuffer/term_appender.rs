@@ -140,6 +140,31 @@ fn write_message(
     }
 }
 
+/// Writes a whole single-frame message at `offset`: header, payload, then the length (release).
+#[inline(always)]
+fn write_unfragmented(
+    term: &AtomicBuffer,
+    offset: usize,
+    payload: &[u8],
+    term_id: i32,
+    session_id: i32,
+    stream_id: i32,
+) {
+    let frame_length = payload.len() + DATA_HEADER_LENGTH;
+    write_header(
+        term,
+        offset,
+        frame_length,
+        frame::UNFRAGMENTED,
+        frame::TYPE_DATA,
+        term_id,
+        session_id,
+        stream_id,
+    );
+    term.put_bytes(offset + DATA_HEADER_LENGTH, payload);
+    term.put_i32_release(offset, frame_length as i32);
+}
+
 /// Pads `term` from `offset` to its end with one PAD frame, if there is room before the end.
 #[inline]
 fn pad_to_end(term: &AtomicBuffer, offset: usize, term_id: i32, session_id: i32, stream_id: i32) {
@@ -266,18 +291,14 @@ impl TermAppender {
             return tripped;
         }
         let offset = offset as usize;
-        write_header(
+        write_unfragmented(
             &self.term,
             offset,
-            frame_length,
-            frame::UNFRAGMENTED,
-            frame::TYPE_DATA,
+            payload,
             term_id,
             self.session_id,
             self.stream_id,
         );
-        self.term.put_bytes(offset + DATA_HEADER_LENGTH, payload);
-        self.term.put_i32_release(offset, frame_length as i32);
         AppendOutcome::Appended {
             term_id,
             term_offset: (offset + aligned) as i32,
