@@ -1,6 +1,7 @@
 //! The client: connection to the driver, the client conductor, and the factory for publications,
 //! subscriptions and counters.
 
+use crate::ClosedFlag;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -81,7 +82,7 @@ struct ClientState {
     receiver: CopyBroadcastReceiver,
     requests: HashMap<i64, PendingRequest>,
     subscriptions: HashMap<i64, Arc<SubscriptionState>>,
-    closed_flags: HashMap<i64, Arc<AtomicBool>>,
+    closed_flags: HashMap<i64, ClosedFlag>,
     logs: HashMap<i64, Weak<LogBuffers>>,
     heartbeat_counter: Option<AtomicCounter>,
     time_of_last_keepalive_ms: i64,
@@ -799,15 +800,7 @@ impl Aeron {
         request: &PendingRequest,
         registration_id: i64,
         ready: &ReadyPublication,
-    ) -> Result<
-        (
-            PublicationInfo,
-            Arc<LogBuffers>,
-            AtomicBuffer,
-            Arc<AtomicBool>,
-        ),
-        AeronError,
-    > {
+    ) -> Result<(PublicationInfo, Arc<LogBuffers>, AtomicBuffer, ClosedFlag), AeronError> {
         let mut state = self.inner.lock();
         let log = self
             .inner
@@ -815,7 +808,7 @@ impl Aeron {
         let limit = self
             .inner
             .sub_position_view(ready.position_limit_counter_id)?;
-        let closed = Arc::new(AtomicBool::new(false));
+        let closed = ClosedFlag::default();
         state
             .closed_flags
             .insert(registration_id, Arc::clone(&closed));
@@ -960,7 +953,7 @@ impl Aeron {
         };
         let counter = AtomicCounter::new(self.inner.counters.values_buffer(), counter_id)
             .map_err(|e| AeronError::Cnc(e.to_string()))?;
-        let closed = Arc::new(AtomicBool::new(false));
+        let closed = ClosedFlag::default();
         self.inner
             .lock()
             .closed_flags
@@ -1071,7 +1064,7 @@ impl Aeron {
 pub struct Counter {
     counter: AtomicCounter,
     registration_id: i64,
-    closed: Arc<AtomicBool>,
+    closed: ClosedFlag,
     _release: Release,
 }
 

@@ -23,3 +23,7 @@ pub use logbuffer::Header;
 pub use publication::{BufferClaim, ExclusivePublication, Publication, PublicationInfo};
 pub use publication_error::OfferError;
 pub use subscription::Subscription;
+
+/// A "closed" flag shared between a handle and the client conductor, alone on its cache line so that the
+/// flag the data path reads on every offer never shares a line with data another thread writes.
+pub type ClosedFlag = std::sync::Arc<crossbeam_utils::CachePadded<std::sync::atomic::AtomicBool>>;

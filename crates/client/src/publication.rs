@@ -1,6 +1,7 @@
 //! Publications: appending messages to a log buffer that subscribers (IPC) or the driver's sender (UDP) read.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::ClosedFlag;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use oxeron_concurrent::AtomicBuffer;
@@ -39,7 +40,7 @@ struct PublicationCore {
     info: PublicationInfo,
     log: Arc<LogBuffers>,
     position_limit: AtomicBuffer,
-    closed: Arc<AtomicBool>,
+    closed: ClosedFlag,
     initial_term_id: i32,
     term_length: i32,
     position_bits_to_shift: u32,
@@ -53,7 +54,7 @@ impl PublicationCore {
         info: PublicationInfo,
         log: Arc<LogBuffers>,
         position_limit: AtomicBuffer,
-        closed: Arc<AtomicBool>,
+        closed: ClosedFlag,
     ) -> Self {
         let meta = log.metadata();
         let term_length = log.term_length();
@@ -304,7 +305,7 @@ impl Publication {
         info: PublicationInfo,
         log: Arc<LogBuffers>,
         position_limit: AtomicBuffer,
-        closed: Arc<AtomicBool>,
+        closed: ClosedFlag,
     ) -> Self {
         let session_id = info.session_id;
         let stream_id = info.stream_id;
@@ -472,7 +473,7 @@ impl ExclusivePublication {
         info: PublicationInfo,
         log: Arc<LogBuffers>,
         position_limit: AtomicBuffer,
-        closed: Arc<AtomicBool>,
+        closed: ClosedFlag,
     ) -> Self {
         let session_id = info.session_id;
         let stream_id = info.stream_id;
@@ -714,7 +715,7 @@ mod tests {
         _dir: tempfile::TempDir,
         log: Arc<LogBuffers>,
         limit: AtomicBuffer,
-        closed: Arc<AtomicBool>,
+        closed: ClosedFlag,
     }
 
     fn fixture(initial_term_id: i32) -> Fixture {
@@ -737,7 +738,7 @@ mod tests {
             _dir: dir,
             log: Arc::new(log),
             limit,
-            closed: Arc::new(AtomicBool::new(false)),
+            closed: ClosedFlag::default(),
         }
     }
 

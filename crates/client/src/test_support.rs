@@ -1,6 +1,6 @@
 //! A log buffer with a publication and an image over it, for unit tests of the data path.
 
-use std::sync::atomic::AtomicBool;
+use crate::ClosedFlag;
 use std::sync::Arc;
 
 use oxeron_concurrent::AtomicBuffer;
@@ -19,7 +19,7 @@ pub(crate) struct TestLog {
     _dir: tempfile::TempDir,
     pub log: Arc<LogBuffers>,
     pub limit: AtomicBuffer,
-    pub closed: Arc<AtomicBool>,
+    pub closed: ClosedFlag,
 }
 
 impl TestLog {
@@ -43,7 +43,7 @@ impl TestLog {
             _dir: dir,
             log: Arc::new(log),
             limit,
-            closed: Arc::new(AtomicBool::new(false)),
+            closed: ClosedFlag::default(),
         }
     }
 
