@@ -110,6 +110,29 @@ impl MappedFile {
         }
     }
 
+    /// Extends the file to `new_length` bytes (zero-filled) and maps it anew. Buffers taken before keep
+    /// their old mapping alive and stay valid: both mappings share the same file pages, so writes through
+    /// either are seen through the other. Shrinking is refused.
+    pub fn grow(&mut self, new_length: usize) -> io::Result<()> {
+        if new_length < self.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "cannot shrink {} from {} to {new_length} bytes",
+                    self.path.display(),
+                    self.len()
+                ),
+            ));
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        if file.metadata()?.len() < new_length as u64 {
+            file.set_len(new_length as u64)?;
+        }
+        let path = self.path.clone();
+        *self = Self::map_shared(&path, &file, new_length)?;
+        Ok(())
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -203,6 +226,27 @@ mod tests {
         let m = MappedFile::create_allocated(&path, 1 << 20).unwrap();
         m.buffer().put_i64(8, 5);
         assert!(std::fs::metadata(&path).unwrap().blocks() * 512 >= 1 << 20);
+    }
+
+    #[test]
+    fn growing_keeps_old_views_valid_and_coherent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grow.dat");
+        let mut m = MappedFile::create(&path, 4096).unwrap();
+        let old = m.buffer().clone();
+        old.put_i64(0, 11);
+        m.grow(3 * 4096).unwrap();
+        assert_eq!(m.len(), 3 * 4096);
+        assert_eq!(m.buffer().get_i64(0), 11, "contents kept");
+        m.buffer().put_i64(8, 22);
+        assert_eq!(
+            old.get_i64(8),
+            22,
+            "the old view sees writes through the new mapping"
+        );
+        m.buffer().put_i64(8192, 33);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 3 * 4096);
+        assert!(m.grow(100).is_err(), "no shrinking");
     }
 
     #[test]
