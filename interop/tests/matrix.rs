@@ -1,0 +1,899 @@
+//! The IPC interop matrix: Oxeron's client on Aeron C 1.54's media driver, Aeron C's client (through
+//! rusteron) on Oxeron's media driver, both clients on one stream, and each side reading the other's
+//! `cnc.dat`.
+//!
+//! Every case runs on one thread (rusteron handles stay on the thread of the client that made them): the
+//! publisher offers a batch, the subscriber polls, until every message has arrived or the deadline passes.
+//! Message `n` carries `n` (`oxeron::sample`), so each payload and the order are checked. Each case has its
+//! own Aeron directory under `/dev/shm`, deleted when its driver stops. Cases run one at a time so the
+//! drivers do not fight over the cores.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use oxeron::sample;
+use oxeron::tools;
+use oxeron_client as ox;
+use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use rusteron_client as rc;
+use rusteron_client::IntoCString;
+use rusteron_media_driver::testing::EmbeddedDriver;
+
+const CHANNEL: &str = "aeron:ipc";
+const MESSAGES: u64 = 100_000;
+const MTU: usize = 1408;
+const FRAGMENTED_LENGTH: usize = 4 * MTU;
+const FRAGMENTED_MESSAGES: u64 = 2_000;
+/// Small terms so the 100k-message runs rotate through the log many times.
+const TERM_LENGTH: i32 = 1 << 20;
+const LINGER: Duration = Duration::from_millis(200);
+const DEADLINE: Duration = Duration::from_secs(60);
+const EVENT_DEADLINE: Duration = Duration::from_secs(20);
+const FRAGMENT_LIMIT: usize = 64;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Lengths 8..=256, so frames of many alignments share the terms.
+fn short_length(sequence: u64) -> usize {
+    8 + (sequence % 249) as usize
+}
+
+fn fragmented_length(_: u64) -> usize {
+    FRAGMENTED_LENGTH
+}
+
+/// Waits for `done` up to `limit`, sleeping a millisecond between checks.
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Drivers
+
+/// A driver under test and its Aeron directory.
+enum Driver {
+    AeronC(Box<EmbeddedDriver>),
+    Oxeron {
+        driver: Option<MediaDriver>,
+        dir: PathBuf,
+        _root: tempfile::TempDir,
+    },
+}
+
+impl Driver {
+    /// Aeron C's driver, embedded, in `/dev/shm/aeron-<user><nanos>` (deleted on start and shutdown).
+    fn aeron_c() -> Driver {
+        let driver = EmbeddedDriver::launch_with(|ctx| {
+            ctx.set_ipc_term_buffer_length(TERM_LENGTH as usize)?;
+            ctx.set_publication_linger_timeout_ns(LINGER.as_nanos() as u64)?;
+            Ok(())
+        })
+        .expect("launching Aeron C's embedded media driver");
+        assert!(
+            driver.dir().starts_with("/dev/shm"),
+            "Aeron C dir {}",
+            driver.dir()
+        );
+        let cnc = Path::new(driver.dir()).join("cnc.dat");
+        wait_for("Aeron C's cnc.dat", EVENT_DEADLINE, || cnc.exists());
+        Driver::AeronC(Box::new(driver))
+    }
+
+    /// Oxeron's driver in shared threading mode, in a fresh directory under `/dev/shm`.
+    fn oxeron() -> Driver {
+        let root = tempfile::Builder::new()
+            .prefix("oxeron-interop-")
+            .tempdir_in("/dev/shm")
+            .expect("temp dir in /dev/shm");
+        let dir = root.path().join("aeron");
+        let driver = MediaDriver::launch(
+            DriverContext::new()
+                .aeron_dir(&dir)
+                .threading_mode(ThreadingMode::Shared)
+                .ipc_term_buffer_length(TERM_LENGTH)
+                .publication_linger_timeout(LINGER)
+                .dir_delete_on_shutdown(true),
+        )
+        .expect("launching Oxeron's media driver");
+        Driver::Oxeron {
+            driver: Some(driver),
+            dir,
+            _root: root,
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self {
+            Driver::AeronC(d) => PathBuf::from(d.dir()),
+            Driver::Oxeron { dir, .. } => dir.clone(),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Driver::Oxeron { driver, .. } = self {
+            if let Some(d) = driver.take() {
+                d.close();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Clients
+
+fn oxeron_client(dir: &Path, ctx: ox::Context) -> ox::Aeron {
+    let deadline = Instant::now() + EVENT_DEADLINE;
+    loop {
+        match ox::Aeron::connect(ctx.clone().aeron_dir(dir)) {
+            Ok(aeron) => return aeron,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("Oxeron client on {}: {e}", dir.display()),
+        }
+    }
+}
+
+fn c_client(dir: &Path) -> rc::Aeron {
+    rc::Aeron::connect_dir(dir.to_str().expect("utf-8 dir"))
+        .unwrap_or_else(|e| panic!("Aeron C client on {}: {e:?}", dir.display()))
+}
+
+fn c_channel() -> CString {
+    CHANNEL.into_c_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stack {
+    Oxeron,
+    AeronC,
+}
+
+type Offer<'a> = Box<dyn FnMut(&[u8]) -> Result<(), String> + 'a>;
+type Poll<'a> = Box<dyn FnMut(&mut Vec<Vec<u8>>) -> usize + 'a>;
+
+/// Checks that messages arrive in order with the expected bytes.
+struct Checker {
+    length: fn(u64) -> usize,
+    received: u64,
+    errors: Vec<String>,
+}
+
+impl Checker {
+    fn on_message(&mut self, message: &[u8]) {
+        if let Err(e) = sample::check(message, self.received, (self.length)(self.received)) {
+            if self.errors.len() < 10 {
+                self.errors.push(e);
+            }
+        }
+        self.received += 1;
+    }
+}
+
+/// Offers `count` messages, polling between batches, until all arrived; panics on a wrong message or
+/// after [`DEADLINE`].
+fn exchange(
+    what: &str,
+    count: u64,
+    length: fn(u64) -> usize,
+    mut offer: Offer<'_>,
+    mut poll: Poll<'_>,
+) {
+    let started = Instant::now();
+    let deadline = started + DEADLINE;
+    let mut checker = Checker {
+        length,
+        received: 0,
+        errors: Vec::new(),
+    };
+    let mut buffer = vec![
+        0u8;
+        (0..count.min(1000))
+            .map(length)
+            .max()
+            .unwrap_or(0)
+            .max(FRAGMENTED_LENGTH)
+    ];
+    let mut sent = 0u64;
+    let mut last_error = String::new();
+    let mut inbox = Vec::new();
+    while checker.received < count {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: timed out after {DEADLINE:?}: sent {sent}, received {}, last offer error {last_error:?}",
+            checker.received
+        );
+        let mut progress = 0;
+        for _ in 0..FRAGMENT_LIMIT {
+            if sent == count {
+                break;
+            }
+            let len = length(sent);
+            sample::fill(&mut buffer[..len], sent);
+            match offer(&buffer[..len]) {
+                Ok(()) => {
+                    sent += 1;
+                    progress += 1;
+                }
+                Err(e) => {
+                    last_error = e;
+                    break;
+                }
+            }
+        }
+        progress += poll(&mut inbox);
+        for message in inbox.drain(..) {
+            checker.on_message(&message);
+        }
+        assert!(checker.errors.is_empty(), "{what}: {:?}", checker.errors);
+        assert!(
+            checker.received <= sent,
+            "{what}: received {} of {sent} sent",
+            checker.received
+        );
+        if progress == 0 {
+            std::thread::yield_now();
+        }
+    }
+    // Nothing beyond what was sent.
+    std::thread::sleep(Duration::from_millis(20));
+    poll(&mut inbox);
+    assert!(
+        inbox.is_empty(),
+        "{what}: {} messages beyond the {count} sent",
+        inbox.len()
+    );
+    eprintln!(
+        "{what}: {count} messages in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// One stream from `publisher`'s client to `subscriber`'s client on the driver in `dir`.
+fn transfer(
+    dir: &Path,
+    stream_id: i32,
+    publisher: Stack,
+    exclusive: bool,
+    subscriber: Stack,
+    fragmented: bool,
+) {
+    let what = format!(
+        "{} {} publication -> {} subscription{} on {}",
+        match publisher {
+            Stack::Oxeron => "Oxeron",
+            Stack::AeronC => "Aeron C",
+        },
+        if exclusive { "exclusive" } else { "concurrent" },
+        match subscriber {
+            Stack::Oxeron => "Oxeron",
+            Stack::AeronC => "Aeron C",
+        },
+        if fragmented {
+            " (4 x MTU messages)"
+        } else {
+            ""
+        },
+        dir.display()
+    );
+    let (count, length): (u64, fn(u64) -> usize) = if fragmented {
+        (FRAGMENTED_MESSAGES, fragmented_length)
+    } else {
+        (MESSAGES, short_length)
+    };
+    let needs_oxeron = publisher == Stack::Oxeron || subscriber == Stack::Oxeron;
+    let needs_c = publisher == Stack::AeronC || subscriber == Stack::AeronC;
+    let ox_client = needs_oxeron.then(|| oxeron_client(dir, ox::Context::new()));
+    let c = needs_c.then(|| c_client(dir));
+    let timeout = Duration::from_secs(10);
+
+    let poll: Poll<'_> = match subscriber {
+        Stack::Oxeron => {
+            let mut subscription = ox_client
+                .as_ref()
+                .unwrap()
+                .add_subscription(CHANNEL, stream_id)
+                .expect("Oxeron add_subscription");
+            if fragmented {
+                let assembled = Rc::new(RefCell::new(Vec::new()));
+                let sink = Rc::clone(&assembled);
+                let mut assembler =
+                    ox::FragmentAssembler::new(move |message: &[u8], _: &ox::Header| {
+                        sink.borrow_mut().push(message.to_vec())
+                    });
+                Box::new(move |inbox: &mut Vec<Vec<u8>>| {
+                    let n = subscription.poll(assembler.handler(), FRAGMENT_LIMIT);
+                    inbox.append(&mut assembled.borrow_mut());
+                    n
+                })
+            } else {
+                Box::new(move |inbox: &mut Vec<Vec<u8>>| {
+                    subscription.poll(
+                        |m: &[u8], _: &ox::Header| inbox.push(m.to_vec()),
+                        FRAGMENT_LIMIT,
+                    )
+                })
+            }
+        }
+        Stack::AeronC => {
+            let subscription = c
+                .as_ref()
+                .unwrap()
+                .async_add_subscription(
+                    &c_channel(),
+                    stream_id,
+                    rc::Handlers::NONE,
+                    rc::Handlers::NONE,
+                )
+                .and_then(|s| s.poll_blocking(timeout))
+                .expect("Aeron C add_subscription");
+            if fragmented {
+                let mut assembler = rc::AeronFragmentClosureAssembler::new().expect("assembler");
+                Box::new(move |inbox: &mut Vec<Vec<u8>>| {
+                    assembler
+                        .poll(
+                            &subscription,
+                            inbox,
+                            |inbox, m, _| inbox.push(m.to_vec()),
+                            FRAGMENT_LIMIT,
+                        )
+                        .expect("Aeron C assembler poll") as usize
+                })
+            } else {
+                Box::new(move |inbox: &mut Vec<Vec<u8>>| {
+                    subscription
+                        .poll_fn(|m, _| inbox.push(m.to_vec()), FRAGMENT_LIMIT)
+                        .expect("Aeron C poll") as usize
+                })
+            }
+        }
+    };
+
+    let offer: Offer<'_> = match (publisher, exclusive) {
+        (Stack::Oxeron, true) => {
+            let mut publication = ox_client
+                .as_ref()
+                .unwrap()
+                .add_exclusive_publication(CHANNEL, stream_id)
+                .expect("Oxeron add_exclusive_publication");
+            assert!(publication.max_payload_length() < FRAGMENTED_LENGTH);
+            Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| e.to_string()))
+        }
+        (Stack::Oxeron, false) => {
+            let publication = ox_client
+                .as_ref()
+                .unwrap()
+                .add_publication(CHANNEL, stream_id)
+                .expect("Oxeron add_publication");
+            assert!(publication.max_payload_length() < FRAGMENTED_LENGTH);
+            Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| e.to_string()))
+        }
+        (Stack::AeronC, true) => {
+            let publication = c
+                .as_ref()
+                .unwrap()
+                .async_add_exclusive_publication(&c_channel(), stream_id)
+                .and_then(|p| p.poll_blocking(timeout))
+                .expect("Aeron C add_exclusive_publication");
+            Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| format!("{e:?}")))
+        }
+        (Stack::AeronC, false) => {
+            let publication = c
+                .as_ref()
+                .unwrap()
+                .async_add_publication(&c_channel(), stream_id)
+                .and_then(|p| p.poll_blocking(timeout))
+                .expect("Aeron C add_publication");
+            Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| format!("{e:?}")))
+        }
+    };
+    exchange(&what, count, length, offer, poll);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Counters
+
+/// One counter: id, type id, value, label.
+type Row = (i32, i32, i64, String);
+
+fn oxeron_rows(dir: &Path) -> Vec<Row> {
+    let cnc = tools::open_cnc(dir).expect("Oxeron maps cnc.dat");
+    tools::counters(&cnc, None, None)
+        .expect("Oxeron reads the counters")
+        .into_iter()
+        .map(|r| (r.id, r.type_id, r.value, r.label))
+        .collect()
+}
+
+fn c_rows(dir: &Path) -> Vec<Row> {
+    let cnc =
+        rc::AeronCnc::open(&dir.to_str().unwrap().into_c_string()).expect("Aeron C opens cnc.dat");
+    let mut rows = Vec::new();
+    cnc.counters_reader()
+        .foreach_counter_fn(|value, id, type_id, _key, label| {
+            rows.push((id, type_id, value, label.to_string()))
+        });
+    rows
+}
+
+/// Ids, type ids and labels (values move).
+fn shape(rows: &[Row]) -> Vec<(i32, i32, String)> {
+    rows.iter()
+        .map(|(id, t, _, l)| (*id, *t, l.clone()))
+        .collect()
+}
+
+/// Checks Aeron's system counters: ids 0.. with type 0, in Aeron's order.
+fn assert_system_counters(rows: &[Row], whose: &str) {
+    let system: BTreeMap<i32, &str> = rows
+        .iter()
+        .filter(|r| r.1 == 0)
+        .map(|r| (r.0, r.3.as_str()))
+        .collect();
+    for (id, label) in [
+        (0, "Bytes sent"),
+        (1, "Bytes received"),
+        (2, "Failed offers to ReceiverProxy"),
+        (3, "Failed offers to SenderProxy"),
+        (4, "Failed offers to DriverConductorProxy"),
+        (5, "NAKs sent"),
+        (6, "NAKs received"),
+        (7, "Status Messages sent"),
+        (8, "Status Messages received"),
+        (9, "Heartbeats sent"),
+        (10, "Heartbeats received"),
+        (11, "Retransmits sent"),
+        (12, "Flow control under runs"),
+        (13, "Flow control over runs"),
+        (14, "Invalid packets"),
+        (15, "Errors"),
+    ] {
+        let got = system
+            .get(&id)
+            .unwrap_or_else(|| panic!("{whose}: no system counter {id}: {rows:?}"));
+        assert!(
+            got.starts_with(label),
+            "{whose}: system counter {id} is {got:?}, want {label:?}"
+        );
+    }
+    assert!(
+        system.len() >= 30,
+        "{whose}: only {} system counters",
+        system.len()
+    );
+}
+
+/// Checks the stream's pub-lmt (type 1) and sub-pos (type 4) counters, labelled as Aeron labels them.
+fn assert_stream_counters(
+    rows: &[Row],
+    whose: &str,
+    publication_registration_id: i64,
+    subscription_registration_id: i64,
+    session_id: i32,
+    stream_id: i32,
+    position: i64,
+) {
+    let pub_lmt =
+        format!("pub-lmt: {publication_registration_id} {session_id} {stream_id} {CHANNEL}");
+    let sub_pos =
+        format!("sub-pos: {subscription_registration_id} {session_id} {stream_id} {CHANNEL} @");
+    let limit = rows
+        .iter()
+        .find(|r| r.1 == 1 && r.3 == pub_lmt)
+        .unwrap_or_else(|| panic!("{whose}: no {pub_lmt:?} counter in {rows:?}"));
+    assert!(
+        limit.2 >= position,
+        "{whose}: {pub_lmt} = {} behind position {position}",
+        limit.2
+    );
+    let sub = rows
+        .iter()
+        .find(|r| r.1 == 4 && r.3.starts_with(&sub_pos))
+        .unwrap_or_else(|| panic!("{whose}: no {sub_pos:?}... counter in {rows:?}"));
+    assert_eq!(sub.2, position, "{whose}: {} value", sub.3);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// a. Oxeron client on Aeron C's driver
+
+#[test]
+fn a1_oxeron_client_on_aeron_c_driver_exclusive_ipc() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    transfer(
+        &driver.dir(),
+        1001,
+        Stack::Oxeron,
+        true,
+        Stack::Oxeron,
+        false,
+    );
+}
+
+#[test]
+fn a2_oxeron_client_on_aeron_c_driver_concurrent_ipc() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    transfer(
+        &driver.dir(),
+        1002,
+        Stack::Oxeron,
+        false,
+        Stack::Oxeron,
+        false,
+    );
+}
+
+#[test]
+fn a3_oxeron_client_on_aeron_c_driver_fragmented() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    transfer(
+        &driver.dir(),
+        1003,
+        Stack::Oxeron,
+        true,
+        Stack::Oxeron,
+        true,
+    );
+    transfer(
+        &driver.dir(),
+        1004,
+        Stack::Oxeron,
+        false,
+        Stack::Oxeron,
+        true,
+    );
+}
+
+/// Available and unavailable image callbacks of an Oxeron client, for a publication of its own.
+fn oxeron_image_callbacks(dir: &Path, stream_id: i32) {
+    let available = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let session = Arc::new(AtomicI32::new(0));
+    let (a, u, s) = (
+        Arc::clone(&available),
+        Arc::clone(&unavailable),
+        Arc::clone(&session),
+    );
+    let aeron = oxeron_client(
+        dir,
+        ox::Context::new()
+            .on_available_image(move |image: &ox::Image| {
+                s.store(image.session_id(), Ordering::SeqCst);
+                a.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_unavailable_image(move |_: &ox::Image| {
+                u.fetch_add(1, Ordering::SeqCst);
+            }),
+    );
+    let mut subscription = aeron
+        .add_subscription(CHANNEL, stream_id)
+        .expect("add_subscription");
+    let publication = aeron
+        .add_publication(CHANNEL, stream_id)
+        .expect("add_publication");
+    wait_for("the available image callback", EVENT_DEADLINE, || {
+        available.load(Ordering::SeqCst) == 1
+    });
+    assert_eq!(session.load(Ordering::SeqCst), publication.session_id());
+    wait_for("the image in the subscription", EVENT_DEADLINE, || {
+        subscription.image_count() == 1
+    });
+    drop(publication);
+    wait_for("the unavailable image callback", EVENT_DEADLINE, || {
+        unavailable.load(Ordering::SeqCst) == 1
+    });
+    wait_for(
+        "the image to leave the subscription",
+        EVENT_DEADLINE,
+        || subscription.image_count() == 0,
+    );
+    assert_eq!(available.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a4_oxeron_image_callbacks_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    oxeron_image_callbacks(&driver.dir(), 1005);
+}
+
+/// Oxeron's reading of Aeron C's counters while an Oxeron client has a publication and subscription.
+#[test]
+fn a5_oxeron_reads_aeron_c_stream_counters() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    let dir = driver.dir();
+    let aeron = oxeron_client(&dir, ox::Context::new());
+    let mut subscription = aeron.add_subscription(CHANNEL, 1006).unwrap();
+    let publication = aeron.add_publication(CHANNEL, 1006).unwrap();
+    let mut received = 0;
+    let mut next = 0u64;
+    wait_for("100 messages", EVENT_DEADLINE, || {
+        let mut m = [0u8; 64];
+        sample::fill(&mut m, next);
+        if next < 100 && publication.offer(&m).is_ok() {
+            next += 1;
+        }
+        subscription.poll(|_: &[u8], _: &ox::Header| received += 1, 10);
+        received == 100
+    });
+    let position = publication.position();
+    assert_eq!(position, 100 * 96);
+    for (whose, rows) in [
+        (
+            "Oxeron's CountersReader on Aeron C's cnc.dat",
+            oxeron_rows(&dir),
+        ),
+        ("oxeron::tools::counters via the client's reader", {
+            let reader = aeron.counters_reader();
+            let mut rows = Vec::new();
+            reader.for_each_counter(|value, id, type_id, _, label| {
+                rows.push((id, type_id, value, label.to_string()))
+            });
+            rows
+        }),
+    ] {
+        assert_stream_counters(
+            &rows,
+            whose,
+            publication.registration_id(),
+            subscription.registration_id(),
+            publication.session_id(),
+            1006,
+            position,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// b. Aeron C client on Oxeron's driver
+
+#[test]
+fn b1_aeron_c_client_on_oxeron_driver_exclusive_ipc() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    transfer(
+        &driver.dir(),
+        2001,
+        Stack::AeronC,
+        true,
+        Stack::AeronC,
+        false,
+    );
+}
+
+#[test]
+fn b2_aeron_c_client_on_oxeron_driver_concurrent_ipc() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    transfer(
+        &driver.dir(),
+        2002,
+        Stack::AeronC,
+        false,
+        Stack::AeronC,
+        false,
+    );
+}
+
+#[test]
+fn b3_aeron_c_client_on_oxeron_driver_fragmented() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    transfer(
+        &driver.dir(),
+        2003,
+        Stack::AeronC,
+        true,
+        Stack::AeronC,
+        true,
+    );
+    transfer(
+        &driver.dir(),
+        2004,
+        Stack::AeronC,
+        false,
+        Stack::AeronC,
+        true,
+    );
+}
+
+#[test]
+fn b4_aeron_c_image_callbacks_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    let dir = driver.dir();
+    let aeron = c_client(&dir);
+    let available = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let session = Arc::new(AtomicI32::new(0));
+    let (a, u, s) = (
+        Arc::clone(&available),
+        Arc::clone(&unavailable),
+        Arc::clone(&session),
+    );
+    let on_available = rc::Handler::new(move |_: rc::AeronSubscription, image: rc::AeronImage| {
+        if let Ok(constants) = image.get_constants() {
+            s.store(constants.session_id(), Ordering::SeqCst);
+        }
+        a.fetch_add(1, Ordering::SeqCst);
+    });
+    let on_unavailable = rc::Handler::new(move |_: rc::AeronSubscription, _: rc::AeronImage| {
+        u.fetch_add(1, Ordering::SeqCst);
+    });
+    let subscription = aeron
+        .async_add_subscription(
+            &c_channel(),
+            2005,
+            Some(&on_available),
+            Some(&on_unavailable),
+        )
+        .and_then(|s| s.poll_blocking(Duration::from_secs(10)))
+        .expect("Aeron C add_subscription");
+    let publication = aeron
+        .async_add_publication(&c_channel(), 2005)
+        .and_then(|p| p.poll_blocking(Duration::from_secs(10)))
+        .expect("Aeron C add_publication");
+    wait_for("the available image callback", EVENT_DEADLINE, || {
+        available.load(Ordering::SeqCst) == 1
+    });
+    assert_eq!(session.load(Ordering::SeqCst), publication.session_id());
+    wait_for("the image in the subscription", EVENT_DEADLINE, || {
+        subscription
+            .image_by_session_id(publication.session_id())
+            .is_some()
+    });
+    publication.close().expect("closing the publication");
+    wait_for("the unavailable image callback", EVENT_DEADLINE, || {
+        unavailable.load(Ordering::SeqCst) == 1
+    });
+    assert_eq!(available.load(Ordering::SeqCst), 1);
+    drop(subscription);
+}
+
+#[test]
+fn b5_aeron_c_reads_oxeron_stream_counters() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    let dir = driver.dir();
+    let aeron = c_client(&dir);
+    let timeout = Duration::from_secs(10);
+    let subscription = aeron
+        .async_add_subscription(&c_channel(), 2006, rc::Handlers::NONE, rc::Handlers::NONE)
+        .and_then(|s| s.poll_blocking(timeout))
+        .unwrap();
+    let publication = aeron
+        .async_add_publication(&c_channel(), 2006)
+        .and_then(|p| p.poll_blocking(timeout))
+        .unwrap();
+    let mut received = 0;
+    let mut next = 0u64;
+    wait_for("100 messages", EVENT_DEADLINE, || {
+        let mut m = [0u8; 64];
+        sample::fill(&mut m, next);
+        if next < 100 && publication.offer(&m).is_ok() {
+            next += 1;
+        }
+        subscription.poll_fn(|_, _| received += 1, 10).unwrap();
+        received == 100
+    });
+    let position = publication.position();
+    assert_eq!(position, 100 * 96);
+    let constants = publication.get_constants().unwrap();
+    let subscription_registration_id = subscription.get_constants().unwrap().registration_id();
+    let mut rows = Vec::new();
+    aeron
+        .counters_reader()
+        .foreach_counter_fn(|value, id, type_id, _, label| {
+            rows.push((id, type_id, value, label.to_string()))
+        });
+    for (whose, rows) in [
+        ("Aeron C's client counters reader on Oxeron's driver", rows),
+        ("Aeron C's CnC reader on Oxeron's cnc.dat", c_rows(&dir)),
+    ] {
+        assert_stream_counters(
+            &rows,
+            whose,
+            constants.registration_id(),
+            subscription_registration_id,
+            constants.session_id(),
+            2006,
+            position,
+        );
+    }
+}
+
+/// Aeron C publication, Oxeron subscription, and the other way round, on Oxeron's driver.
+#[test]
+fn b6_mixed_clients_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    let dir = driver.dir();
+    transfer(&dir, 2007, Stack::AeronC, true, Stack::Oxeron, false);
+    transfer(&dir, 2008, Stack::Oxeron, true, Stack::AeronC, false);
+    transfer(&dir, 2009, Stack::AeronC, false, Stack::Oxeron, true);
+    transfer(&dir, 2010, Stack::Oxeron, false, Stack::AeronC, true);
+}
+
+/// The same mixes on Aeron C's driver.
+#[test]
+fn a6_mixed_clients_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    let dir = driver.dir();
+    transfer(&dir, 1007, Stack::AeronC, true, Stack::Oxeron, false);
+    transfer(&dir, 1008, Stack::Oxeron, true, Stack::AeronC, false);
+    transfer(&dir, 1009, Stack::AeronC, false, Stack::Oxeron, true);
+    transfer(&dir, 1010, Stack::Oxeron, false, Stack::AeronC, true);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// c. Each side reading the other's cnc.dat
+
+#[test]
+fn c1_aeron_c_reads_oxeron_cnc() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    let dir = driver.dir();
+    let cnc = rc::AeronCnc::open(&dir.to_str().unwrap().into_c_string())
+        .expect("Aeron C opens Oxeron's cnc.dat");
+    let ours = tools::open_cnc(&dir).unwrap();
+    assert_eq!(cnc.get_constants().unwrap().cnc_version(), ours.version());
+    let heartbeat_age = rc::Aeron::epoch_clock() - cnc.get_to_driver_heartbeat_ms().unwrap();
+    // Aeron C's epoch clock may be a coarse clock, a few ms behind the one that stamped the heartbeat.
+    assert!(
+        (-100..10_000).contains(&heartbeat_age),
+        "driver heartbeat age {heartbeat_age} ms"
+    );
+    let errors = cnc.error_log_read_fn(
+        |_, _, _, error| panic!("unexpected error logged: {error}"),
+        0,
+    );
+    assert_eq!(errors, 0, "Aeron C reads Oxeron's empty error log");
+    let theirs = c_rows(&dir);
+    assert_system_counters(&theirs, "Aeron C reading Oxeron's cnc.dat");
+    assert_eq!(
+        shape(&theirs),
+        shape(&oxeron_rows(&dir)),
+        "Aeron C and Oxeron read different counters"
+    );
+}
+
+#[test]
+fn c2_oxeron_reads_aeron_c_cnc() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    let dir = driver.dir();
+    let ours = oxeron_rows(&dir);
+    assert_system_counters(&ours, "Oxeron reading Aeron C's cnc.dat");
+    assert_eq!(
+        shape(&ours),
+        shape(&c_rows(&dir)),
+        "Oxeron and Aeron C read different counters"
+    );
+    let cnc = tools::open_cnc(&dir).unwrap();
+    let (errors, text) = tools::format_errors(&cnc);
+    assert_eq!(errors, 0, "Oxeron reads Aeron C's empty error log: {text}");
+}
