@@ -33,6 +33,9 @@ const FRAGMENTED_MESSAGES: u64 = 2_000;
 /// Small terms so the 100k-message runs rotate through the log many times.
 const TERM_LENGTH: i32 = 1 << 20;
 const LINGER: Duration = Duration::from_millis(200);
+/// Short client liveness, so a client whose keepalives the other side does not understand is timed out
+/// within the idle period of the liveness cases.
+const CLIENT_LIVENESS: Duration = Duration::from_secs(2);
 const DEADLINE: Duration = Duration::from_secs(60);
 const EVENT_DEADLINE: Duration = Duration::from_secs(20);
 const FRAGMENT_LIMIT: usize = 64;
@@ -83,6 +86,7 @@ impl Driver {
         let driver = EmbeddedDriver::launch_with(|ctx| {
             ctx.set_ipc_term_buffer_length(TERM_LENGTH as usize)?;
             ctx.set_publication_linger_timeout_ns(LINGER.as_nanos() as u64)?;
+            ctx.set_client_liveness_timeout_ns(CLIENT_LIVENESS.as_nanos() as u64)?;
             Ok(())
         })
         .expect("launching Aeron C's embedded media driver");
@@ -109,6 +113,7 @@ impl Driver {
                 .threading_mode(ThreadingMode::Shared)
                 .ipc_term_buffer_length(TERM_LENGTH)
                 .publication_linger_timeout(LINGER)
+                .client_liveness_timeout(CLIENT_LIVENESS)
                 .dir_delete_on_shutdown(true),
         )
         .expect("launching Oxeron's media driver");
@@ -847,6 +852,179 @@ fn a6_mixed_clients_on_aeron_c_driver() {
     transfer(&dir, 1008, Stack::Oxeron, true, Stack::AeronC, false);
     transfer(&dir, 1009, Stack::AeronC, false, Stack::Oxeron, true);
     transfer(&dir, 1010, Stack::Oxeron, false, Stack::AeronC, true);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Both drivers: image callbacks across clients, client liveness
+
+/// Image callbacks when the publication is the other client's: an Oxeron subscription sees an Aeron C
+/// publication come and go, and an Aeron C subscription an Oxeron one.
+fn cross_client_image_callbacks(dir: &Path, stream_id: i32) {
+    let ox_available = Arc::new(AtomicUsize::new(0));
+    let ox_unavailable = Arc::new(AtomicUsize::new(0));
+    let (a, u) = (Arc::clone(&ox_available), Arc::clone(&ox_unavailable));
+    let ox_aeron = oxeron_client(
+        dir,
+        ox::Context::new()
+            .on_available_image(move |_: &ox::Image| {
+                a.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_unavailable_image(move |_: &ox::Image| {
+                u.fetch_add(1, Ordering::SeqCst);
+            }),
+    );
+    let c_aeron = c_client(dir);
+    let c_available = Arc::new(AtomicUsize::new(0));
+    let c_unavailable = Arc::new(AtomicUsize::new(0));
+    let (a, u) = (Arc::clone(&c_available), Arc::clone(&c_unavailable));
+    let on_available = rc::Handler::new(move |_: rc::AeronSubscription, _: rc::AeronImage| {
+        a.fetch_add(1, Ordering::SeqCst);
+    });
+    let on_unavailable = rc::Handler::new(move |_: rc::AeronSubscription, _: rc::AeronImage| {
+        u.fetch_add(1, Ordering::SeqCst);
+    });
+    let timeout = Duration::from_secs(10);
+
+    // Aeron C publication, Oxeron subscription.
+    let ox_subscription = ox_aeron.add_subscription(CHANNEL, stream_id).unwrap();
+    let c_publication = c_aeron
+        .async_add_publication(&c_channel(), stream_id)
+        .and_then(|p| p.poll_blocking(timeout))
+        .unwrap();
+    wait_for(
+        "Oxeron's available image for the Aeron C publication",
+        EVENT_DEADLINE,
+        || ox_available.load(Ordering::SeqCst) == 1,
+    );
+    c_publication.close().unwrap();
+    wait_for(
+        "Oxeron's unavailable image for the Aeron C publication",
+        EVENT_DEADLINE,
+        || ox_unavailable.load(Ordering::SeqCst) == 1,
+    );
+    drop(ox_subscription);
+
+    // Oxeron publication, Aeron C subscription.
+    let c_subscription = c_aeron
+        .async_add_subscription(
+            &c_channel(),
+            stream_id + 100,
+            Some(&on_available),
+            Some(&on_unavailable),
+        )
+        .and_then(|s| s.poll_blocking(timeout))
+        .unwrap();
+    let ox_publication = ox_aeron
+        .add_exclusive_publication(CHANNEL, stream_id + 100)
+        .unwrap();
+    wait_for(
+        "Aeron C's available image for the Oxeron publication",
+        EVENT_DEADLINE,
+        || c_available.load(Ordering::SeqCst) == 1,
+    );
+    drop(ox_publication);
+    wait_for(
+        "Aeron C's unavailable image for the Oxeron publication",
+        EVENT_DEADLINE,
+        || c_unavailable.load(Ordering::SeqCst) == 1,
+    );
+    drop(c_subscription);
+    assert_eq!(ox_available.load(Ordering::SeqCst), 1);
+    assert_eq!(c_available.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a7_cross_client_image_callbacks_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    cross_client_image_callbacks(&driver.dir(), 1011);
+}
+
+#[test]
+fn b7_cross_client_image_callbacks_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    cross_client_image_callbacks(&driver.dir(), 2011);
+}
+
+/// Both clients hold a publication and a subscription, idle for three client liveness timeouts (the
+/// driver times out clients whose keepalives it does not see), then exchange messages.
+fn clients_stay_alive(dir: &Path, stream_id: i32) {
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&errors);
+    let ox_aeron = oxeron_client(
+        dir,
+        ox::Context::new().error_handler(move |e: &ox::AeronError| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.to_string())
+        }),
+    );
+    let c_aeron = c_client(dir);
+    let timeout = Duration::from_secs(10);
+    let mut ox_subscription = ox_aeron.add_subscription(CHANNEL, stream_id).unwrap();
+    let c_publication = c_aeron
+        .async_add_publication(&c_channel(), stream_id)
+        .and_then(|p| p.poll_blocking(timeout))
+        .unwrap();
+    let c_subscription = c_aeron
+        .async_add_subscription(
+            &c_channel(),
+            stream_id + 100,
+            rc::Handlers::NONE,
+            rc::Handlers::NONE,
+        )
+        .and_then(|s| s.poll_blocking(timeout))
+        .unwrap();
+    let ox_publication = ox_aeron.add_publication(CHANNEL, stream_id + 100).unwrap();
+    wait_for("both publications connected", EVENT_DEADLINE, || {
+        c_publication.is_connected() && ox_publication.is_connected()
+    });
+    std::thread::sleep(3 * CLIENT_LIVENESS);
+    assert!(
+        !ox_aeron.is_closed(),
+        "the driver timed out the Oxeron client"
+    );
+    assert!(!ox_publication.is_closed() && !c_publication.is_closed());
+    assert!(
+        c_publication.is_connected(),
+        "Aeron C publication lost its Oxeron subscriber"
+    );
+    assert!(
+        ox_publication.is_connected(),
+        "Oxeron publication lost its Aeron C subscriber"
+    );
+    let (mut to_ox, mut to_c) = (0, 0);
+    let mut next = 0u64;
+    wait_for("100 messages each way after idling", EVENT_DEADLINE, || {
+        let mut m = [0u8; 64];
+        sample::fill(&mut m, next);
+        if next < 100 && c_publication.offer(&m).is_ok() {
+            while ox_publication.offer(&m).is_err() {
+                std::thread::yield_now();
+            }
+            next += 1;
+        }
+        ox_subscription.poll(|_: &[u8], _: &ox::Header| to_ox += 1, 10);
+        c_subscription.poll_fn(|_, _| to_c += 1, 10).unwrap();
+        to_ox == 100 && to_c == 100
+    });
+    let errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(errors.is_empty(), "Oxeron client errors: {errors:?}");
+}
+
+#[test]
+fn a8_clients_stay_alive_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    clients_stay_alive(&driver.dir(), 1012);
+}
+
+#[test]
+fn b8_clients_stay_alive_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    clients_stay_alive(&driver.dir(), 2012);
 }
 
 // ---------------------------------------------------------------------------------------------------
