@@ -1027,6 +1027,174 @@ fn b8_clients_stay_alive_on_oxeron_driver() {
     clients_stay_alive(&driver.dir(), 2012);
 }
 
+/// Rows of the counters with `type_id` whose registration id (Oxeron's reader) or id is `id`.
+fn counter_row(rows: &[Row], id: i32) -> Option<&Row> {
+    rows.iter().find(|r| r.0 == id)
+}
+
+fn c_client_rows(aeron: &rc::Aeron) -> Vec<(Row, Vec<u8>)> {
+    let mut rows = Vec::new();
+    aeron
+        .counters_reader()
+        .foreach_counter_fn(|value, id, type_id, key, label| {
+            rows.push(((id, type_id, value, label.to_string()), key.to_vec()))
+        });
+    rows
+}
+
+fn oxeron_client_rows(aeron: &ox::Aeron) -> Vec<(Row, Vec<u8>)> {
+    let mut rows = Vec::new();
+    aeron
+        .counters_reader()
+        .for_each_counter(|value, id, type_id, key, label| {
+            rows.push(((id, type_id, value, label.to_string()), key.to_vec()))
+        });
+    rows
+}
+
+/// Counters one client adds are visible, with type, key, label and value, to the other client; the
+/// Oxeron client's available/unavailable counter callbacks fire for the Aeron C client's counter; closed
+/// clients' heartbeat counters go away.
+fn counters_across_clients(dir: &Path) {
+    let seen = Arc::new(Mutex::new(Vec::<(&'static str, i64, i32)>::new()));
+    let (available, unavailable) = (Arc::clone(&seen), Arc::clone(&seen));
+    let ox_aeron = oxeron_client(
+        dir,
+        ox::Context::new()
+            .on_available_counter(move |registration_id, id| {
+                available
+                    .lock()
+                    .unwrap()
+                    .push(("available", registration_id, id))
+            })
+            .on_unavailable_counter(move |registration_id, id| {
+                unavailable
+                    .lock()
+                    .unwrap()
+                    .push(("unavailable", registration_id, id))
+            }),
+    );
+    let c_aeron = c_client(dir);
+    let ox_key: Vec<u8> = (1..=16).collect();
+    let c_key: Vec<u8> = (101..=124).collect();
+
+    let ox_counter = ox_aeron
+        .add_counter(1001, &ox_key, "oxeron counter")
+        .expect("Oxeron add_counter");
+    ox_counter.set(42);
+    let c_counter = c_aeron
+        .add_counter(1002, &c_key, "aeron c counter", Duration::from_secs(10))
+        .expect("Aeron C add_counter");
+    let c_counter_id = c_counter.get_constants().unwrap().counter_id();
+    let c_counter_registration_id = c_counter.get_constants().unwrap().registration_id();
+    *c_counter.addr() = 43;
+
+    let theirs = c_client_rows(&c_aeron);
+    let (row, key) = theirs
+        .iter()
+        .find(|(r, _)| r.0 == ox_counter.id())
+        .unwrap_or_else(|| {
+            panic!(
+                "Aeron C does not see Oxeron's counter {}: {theirs:?}",
+                ox_counter.id()
+            )
+        });
+    assert_eq!(
+        row,
+        &(ox_counter.id(), 1001, 42, "oxeron counter".to_string())
+    );
+    assert_eq!(&key[..ox_key.len()], &ox_key[..]);
+    assert!(
+        key[ox_key.len()..].iter().all(|&b| b == 0),
+        "key padding {key:?}"
+    );
+
+    let ours = oxeron_client_rows(&ox_aeron);
+    let (row, key) = ours
+        .iter()
+        .find(|(r, _)| r.0 == c_counter_id)
+        .unwrap_or_else(|| {
+            panic!("Oxeron does not see Aeron C's counter {c_counter_id}: {ours:?}")
+        });
+    assert_eq!(
+        row,
+        &(c_counter_id, 1002, 43, "aeron c counter".to_string())
+    );
+    assert_eq!(&key[..c_key.len()], &c_key[..]);
+    assert_eq!(
+        ox_aeron
+            .counters_reader()
+            .counter_registration_id(c_counter_id)
+            .unwrap(),
+        c_counter_registration_id
+    );
+    wait_for(
+        "Oxeron's available counter callback for Aeron C's counter",
+        EVENT_DEADLINE,
+        || {
+            seen.lock()
+                .unwrap()
+                .contains(&("available", c_counter_registration_id, c_counter_id))
+        },
+    );
+
+    c_counter.close().expect("closing Aeron C's counter");
+    wait_for(
+        "Oxeron's unavailable counter callback for Aeron C's counter",
+        EVENT_DEADLINE,
+        || {
+            seen.lock()
+                .unwrap()
+                .contains(&("unavailable", c_counter_registration_id, c_counter_id))
+        },
+    );
+    let ox_counter_id = ox_counter.id();
+    drop(ox_counter);
+    wait_for("Oxeron's counter to be freed", EVENT_DEADLINE, || {
+        counter_row(&c_rows(dir), ox_counter_id).is_none_or(|r| r.1 != 1001)
+    });
+
+    // Client heartbeat counters (type 11) go when their clients close.
+    let heartbeat_of = |client_id: i64| {
+        let cnc = tools::open_cnc(dir).unwrap();
+        tools::counters(&cnc, Some(11), None)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.registration_id == client_id)
+    };
+    let (ox_id, c_id) = (ox_aeron.client_id(), c_aeron.client_id());
+    assert_ne!(ox_id, c_id);
+    wait_for("both clients' heartbeat counters", EVENT_DEADLINE, || {
+        heartbeat_of(ox_id).is_some() && heartbeat_of(c_id).is_some()
+    });
+    drop(c_aeron);
+    wait_for(
+        "the Aeron C client's heartbeat counter to go",
+        EVENT_DEADLINE,
+        || heartbeat_of(c_id).is_none(),
+    );
+    ox_aeron.close();
+    wait_for(
+        "the Oxeron client's heartbeat counter to go",
+        EVENT_DEADLINE,
+        || heartbeat_of(ox_id).is_none(),
+    );
+}
+
+#[test]
+fn a9_counters_across_clients_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    counters_across_clients(&driver.dir());
+}
+
+#[test]
+fn b9_counters_across_clients_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    counters_across_clients(&driver.dir());
+}
+
 // ---------------------------------------------------------------------------------------------------
 // c. Each side reading the other's cnc.dat
 
