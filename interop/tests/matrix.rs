@@ -1195,6 +1195,168 @@ fn b9_counters_across_clients_on_oxeron_driver() {
     counters_across_clients(&driver.dir());
 }
 
+/// What a subscriber saw of one message: payload, session id, stream id, position, reserved value, flags.
+type Seen = (Vec<u8>, i32, i32, i64, i64, u8);
+
+/// Frame headers across clients: an Oxeron exclusive publication using offer, offer_vectored and
+/// try_claim (with a reserved value) read by an Aeron C subscription, and an Aeron C publication using
+/// offer and offer_parts read by an Oxeron subscription; session, stream, position (as the offer returned
+/// it), reserved value and flags must match.
+fn headers_across_clients(dir: &Path, stream_id: i32) {
+    const COUNT: u64 = 3_000;
+    let ox_aeron = oxeron_client(dir, ox::Context::new());
+    let c_aeron = c_client(dir);
+    let timeout = Duration::from_secs(10);
+
+    // Oxeron -> Aeron C.
+    let c_subscription = c_aeron
+        .async_add_subscription(
+            &c_channel(),
+            stream_id,
+            rc::Handlers::NONE,
+            rc::Handlers::NONE,
+        )
+        .and_then(|s| s.poll_blocking(timeout))
+        .unwrap();
+    let mut publication = ox_aeron
+        .add_exclusive_publication(CHANNEL, stream_id)
+        .unwrap();
+    let session_id = publication.session_id();
+    let mut expected: Vec<(i64, i64)> = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while (seen.len() as u64) < COUNT {
+        assert!(
+            Instant::now() < deadline,
+            "Oxeron -> Aeron C headers: timed out, {} seen",
+            seen.len()
+        );
+        let n = expected.len() as u64;
+        if n < COUNT {
+            let mut m = vec![0u8; short_length(n)];
+            sample::fill(&mut m, n);
+            let reserved = n as i64 * 7 + 1;
+            let result = match n % 3 {
+                0 => publication.offer(&m).map(|p| (p, 0)),
+                1 => publication
+                    .offer_vectored(&[&m[..5], &m[5..]])
+                    .map(|p| (p, 0)),
+                _ => publication.try_claim(m.len()).map(|(p, mut claim)| {
+                    claim.put_bytes(0, &m);
+                    claim.set_reserved_value(reserved);
+                    claim.commit();
+                    (p, reserved)
+                }),
+            };
+            if let Ok(position_and_reserved) = result {
+                expected.push(position_and_reserved);
+            }
+        }
+        c_subscription
+            .poll_fn(
+                |m, header| {
+                    let values = header.get_values().expect("header values");
+                    let frame = values.frame();
+                    seen.push((
+                        m.to_vec(),
+                        frame.session_id(),
+                        frame.stream_id(),
+                        header.position(),
+                        frame.reserved_value(),
+                        frame.flags(),
+                    ));
+                },
+                FRAGMENT_LIMIT,
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        seen.len(),
+        expected.len(),
+        "Oxeron -> Aeron C: messages seen vs sent"
+    );
+    for (n, (got, want)) in seen.iter().zip(&expected).enumerate() {
+        sample::check(&got.0, n as u64, short_length(n as u64)).unwrap();
+        assert_eq!(
+            (got.1, got.2, got.3, got.4, got.5),
+            (session_id, stream_id, want.0, want.1, 0xC0),
+            "Oxeron -> Aeron C message {n}: (session, stream, position, reserved value, flags)"
+        );
+    }
+    drop(publication);
+
+    // Aeron C -> Oxeron.
+    let mut ox_subscription = ox_aeron.add_subscription(CHANNEL, stream_id + 100).unwrap();
+    let publication = c_aeron
+        .async_add_publication(&c_channel(), stream_id + 100)
+        .and_then(|p| p.poll_blocking(timeout))
+        .unwrap();
+    let session_id = publication.session_id();
+    let mut positions: Vec<i64> = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while (seen.len() as u64) < COUNT {
+        assert!(
+            Instant::now() < deadline,
+            "Aeron C -> Oxeron headers: timed out, {} seen",
+            seen.len()
+        );
+        let n = positions.len() as u64;
+        if n < COUNT {
+            let mut m = vec![0u8; short_length(n)];
+            sample::fill(&mut m, n);
+            let result = if n.is_multiple_of(2) {
+                publication.offer(&m)
+            } else {
+                publication.offer_parts(&[&m[..3], &m[3..]])
+            };
+            if let Ok(position) = result {
+                positions.push(position);
+            }
+        }
+        ox_subscription.poll(
+            |m: &[u8], header: &ox::Header| {
+                seen.push((
+                    m.to_vec(),
+                    header.session_id(),
+                    header.stream_id(),
+                    header.position(),
+                    header.reserved_value(),
+                    header.flags(),
+                ))
+            },
+            FRAGMENT_LIMIT,
+        );
+    }
+    assert_eq!(
+        seen.len(),
+        positions.len(),
+        "Aeron C -> Oxeron: messages seen vs sent"
+    );
+    for (n, (got, want)) in seen.iter().zip(&positions).enumerate() {
+        sample::check(&got.0, n as u64, short_length(n as u64)).unwrap();
+        assert_eq!(
+            (got.1, got.2, got.3, got.4, got.5),
+            (session_id, stream_id + 100, *want, 0, 0xC0),
+            "Aeron C -> Oxeron message {n}: (session, stream, position, reserved value, flags)"
+        );
+    }
+}
+
+#[test]
+fn a10_headers_across_clients_on_aeron_c_driver() {
+    let _serial = serial();
+    let driver = Driver::aeron_c();
+    headers_across_clients(&driver.dir(), 1013);
+}
+
+#[test]
+fn b10_headers_across_clients_on_oxeron_driver() {
+    let _serial = serial();
+    let driver = Driver::oxeron();
+    headers_across_clients(&driver.dir(), 2013);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // c. Each side reading the other's cnc.dat
 
