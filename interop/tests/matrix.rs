@@ -1528,6 +1528,85 @@ fn d2_bad_channel_error_code_matches() {
     );
 }
 
+/// A label with every number (signed: session ids may be negative) replaced by `#`; ids differ between
+/// runs.
+fn normalized(label: &str) -> String {
+    let mut out = String::new();
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_number =
+            c.is_ascii_digit() || (c == '-' && chars.peek().is_some_and(|n| n.is_ascii_digit()));
+        if starts_number {
+            while chars.peek().is_some_and(|n| n.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('#');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// System counters (id, name) and the others (type id, normalized label).
+type CounterSet = (Vec<(i32, String)>, Vec<(i32, String)>);
+
+/// The counters a driver has while one Oxeron client has an IPC publication and subscription: system
+/// counters as (id, label up to its first ':'), the others as sorted (type id, normalized label).
+fn counter_set(dir: &Path) -> CounterSet {
+    let aeron = oxeron_client(dir, ox::Context::new());
+    let mut subscription = aeron.add_subscription(CHANNEL, 3000).unwrap();
+    let publication = aeron.add_publication(CHANNEL, 3000).unwrap();
+    let mut received = 0;
+    wait_for("a message", EVENT_DEADLINE, || {
+        if received == 0 {
+            let _ = publication.offer(b"counters");
+        }
+        subscription.poll(|_: &[u8], _: &ox::Header| received += 1, 10);
+        received > 0
+    });
+    let rows = oxeron_rows(dir);
+    let system = rows
+        .iter()
+        .filter(|r| r.1 == 0)
+        .map(|r| (r.0, r.3.split(':').next().unwrap_or("").to_string()))
+        .collect();
+    let mut others: Vec<(i32, String)> = rows
+        .iter()
+        .filter(|r| r.1 != 0)
+        .map(|r| (r.1, normalized(&r.3)))
+        .collect();
+    others.sort();
+    (system, others)
+}
+
+/// Both drivers allocate the same system counters (ids and names) and the same client, publication and
+/// subscription counters (type ids and labels).
+#[test]
+fn d3_same_counters_on_both_drivers() {
+    let _serial = serial();
+    let on_c = {
+        let driver = Driver::aeron_c();
+        counter_set(&driver.dir())
+    };
+    let on_oxeron = {
+        let driver = Driver::oxeron();
+        counter_set(&driver.dir())
+    };
+    assert!(
+        on_c.0.len() >= 30 && on_c.1.len() >= 3,
+        "too few counters: {on_c:?}"
+    );
+    assert_eq!(
+        on_oxeron.0, on_c.0,
+        "system counters: Oxeron's driver (left) vs Aeron C's (right)"
+    );
+    assert_eq!(
+        on_oxeron.1, on_c.1,
+        "stream counters: Oxeron's driver (left) vs Aeron C's (right)"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // c. Each side reading the other's cnc.dat
 
