@@ -1503,11 +1503,6 @@ fn d1_bad_channel_refused_by_both_drivers() {
 
 /// ... with the same error code.
 #[test]
-#[ignore = "Oxeron bug: for aeron:ipc?term-length=1000 Oxeron's driver answers ERROR with code 1 \
-            (INVALID_CHANNEL); Aeron C 1.54 answers 11 (GENERIC_ERROR): its conductor sends -errcode only for \
-            errors raised with an explicit negative Aeron code and GENERIC_ERROR for errno-style ones (EINVAL \
-            from aeron_logbuffer_check_term_length), while Oxeron maps every URI/parameter failure to \
-            INVALID_CHANNEL"]
 fn d2_bad_channel_error_code_matches() {
     let _serial = serial();
     let on_c = {

@@ -421,20 +421,8 @@ impl ConductorState {
         &self,
         channel: &str,
     ) -> Result<(ChannelUri, IpcChannelParams), CommandError> {
-        let invalid = |e: &dyn std::fmt::Display| {
-            CommandError::new(
-                ErrorCode::InvalidChannel,
-                format!("invalid channel {channel:?}: {e}"),
-            )
-        };
-        let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
-        uri.validate().map_err(|e| invalid(&e))?;
-        if uri.media() != Media::Ipc || uri.is_spy() {
-            return Err(CommandError::new(
-                ErrorCode::NotSupported,
-                format!("channel {channel:?}: only aeron:ipc is served by this driver so far"),
-            ));
-        }
+        let invalid = |e: &dyn std::fmt::Display| invalid_parameter(channel, e);
+        let uri = parse_ipc_channel_uri(channel, true)?;
         let term_length = match uri.term_length().map_err(|e| invalid(&e))? {
             Some(t) => i32::try_from(t).map_err(|_| invalid(&"term-length out of range"))?,
             None => self.ctx.ipc_term_buffer_length,
@@ -828,20 +816,8 @@ impl ConductorState {
         stream_id: i32,
         channel: &str,
     ) -> CommandResult {
-        let invalid = |e: &dyn std::fmt::Display| {
-            CommandError::new(
-                ErrorCode::InvalidChannel,
-                format!("invalid channel {channel:?}: {e}"),
-            )
-        };
-        let uri = ChannelUri::parse(channel).map_err(|e| invalid(&e))?;
-        uri.validate_params().map_err(|e| invalid(&e))?;
-        if uri.media() != Media::Ipc || uri.is_spy() {
-            return Err(CommandError::new(
-                ErrorCode::NotSupported,
-                format!("channel {channel:?}: only aeron:ipc is served by this driver so far"),
-            ));
-        }
+        let invalid = |e: &dyn std::fmt::Display| invalid_parameter(channel, e);
+        let uri = parse_ipc_channel_uri(channel, false)?;
         let session_id = match uri.session_id().map_err(|e| invalid(&e))? {
             Some(SessionIdParam::Id(id)) => Some(id),
             Some(SessionIdParam::Tag(_)) => {
@@ -1128,6 +1104,40 @@ impl ConductorState {
             }));
         }
     }
+}
+
+/// A channel parameter the driver refuses. Aeron C answers these with GENERIC_ERROR (the checks fail with
+/// `EINVAL`), keeping INVALID_CHANNEL for URIs that do not parse.
+fn invalid_parameter(channel: &str, e: &dyn std::fmt::Display) -> CommandError {
+    CommandError::new(
+        ErrorCode::GenericError,
+        format!("invalid channel {channel:?}: {e}"),
+    )
+}
+
+/// Parses an IPC channel: a URI that does not parse is INVALID_CHANNEL, a bad parameter GENERIC_ERROR (as in
+/// Aeron C), a channel this driver does not serve yet NOT_SUPPORTED. Publications check the rules across
+/// parameters too (`cross_checks`).
+fn parse_ipc_channel_uri(channel: &str, cross_checks: bool) -> Result<ChannelUri, CommandError> {
+    let uri = ChannelUri::parse(channel).map_err(|e| {
+        CommandError::new(
+            ErrorCode::InvalidChannel,
+            format!("invalid channel {channel:?}: {e}"),
+        )
+    })?;
+    let checked = if cross_checks {
+        uri.validate()
+    } else {
+        uri.validate_params()
+    };
+    checked.map_err(|e| invalid_parameter(channel, &e))?;
+    if uri.media() != Media::Ipc || uri.is_spy() {
+        return Err(CommandError::new(
+            ErrorCode::NotSupported,
+            format!("channel {channel:?}: only aeron:ipc is served by this driver so far"),
+        ));
+    }
+    Ok(uri)
 }
 
 /// The stream counter key: registration id, session id, stream id and as much of the channel as fits.

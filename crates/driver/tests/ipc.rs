@@ -361,22 +361,22 @@ fn bad_channels_and_unknown_removals_are_typed_errors() {
         .add_publication("aeron:tcp?endpoint=x", 1)
         .unwrap_err();
     assert_eq!(err.error_code(), Some(ErrorCode::InvalidChannel), "{err}");
+    // A bad parameter is GENERIC_ERROR, as Aeron C answers it; a URI that does not parse INVALID_CHANNEL.
     let err = f
         .aeron
         .add_subscription("aeron:ipc?term-length=1000", 1)
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            AeronError::Driver { .. } | AeronError::InvalidArgument(_)
-        ) || err.error_code().is_some(),
-        "{err}"
-    );
+    assert_eq!(err.error_code(), Some(ErrorCode::GenericError), "{err}");
+    let err = f
+        .aeron
+        .add_subscription("aeron:udp?endpoint=localhost:40123", 1)
+        .unwrap_err();
+    assert_eq!(err.error_code(), Some(ErrorCode::NotSupported), "{err}");
     let err = f
         .aeron
         .add_publication("aeron:ipc?term-length=1000", 1)
         .unwrap_err();
-    assert_eq!(err.error_code(), Some(ErrorCode::InvalidChannel), "{err}");
+    assert_eq!(err.error_code(), Some(ErrorCode::GenericError), "{err}");
     assert!(
         err.to_string().contains("term-length"),
         "names the bad part: {err}"
