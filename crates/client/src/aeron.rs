@@ -80,6 +80,7 @@ impl Drop for Release {
 /// State the conductor and the application threads share under one lock.
 struct ClientState {
     receiver: CopyBroadcastReceiver,
+    scratch: Vec<u8>,
     requests: HashMap<i64, PendingRequest>,
     subscriptions: HashMap<i64, Arc<SubscriptionState>>,
     closed_flags: HashMap<i64, ClosedFlag>,
@@ -215,32 +216,30 @@ impl ClientInner {
                 self.terminate(&mut state, e.clone());
                 callbacks.push(Callback::Error(e));
             } else {
+                let mut scratch = std::mem::take(&mut state.scratch);
                 for _ in 0..16 {
-                    let received = {
-                        let inner = self;
-                        let ClientState { receiver, .. } = &mut *state;
-                        let mut message: Option<(i32, Vec<u8>)> = None;
-                        let result = receiver
-                            .receive(|type_id, bytes| message = Some((type_id, bytes.to_vec())));
-                        let _ = inner;
-                        (result, message)
-                    };
-                    match received {
-                        (Ok(0), _) => break,
-                        (Ok(_), Some((type_id, bytes))) => {
+                    let mut type_id = 0;
+                    let result = state.receiver.receive(|t, bytes| {
+                        type_id = t;
+                        scratch.clear();
+                        scratch.extend_from_slice(bytes);
+                    });
+                    match result {
+                        Ok(0) => break,
+                        Ok(_) => {
                             work += 1;
-                            self.on_response(&mut state, type_id, &bytes, &mut callbacks);
+                            self.on_response(&mut state, type_id, &scratch, &mut callbacks);
                         }
-                        (Ok(_), None) => break,
-                        (Err(BroadcastError::Lapped), _) => {
+                        Err(BroadcastError::Lapped) => {
                             callbacks.push(Callback::Error(AeronError::BroadcastLapped));
                         }
-                        (Err(e), _) => {
+                        Err(e) => {
                             callbacks.push(Callback::Error(AeronError::Cnc(e.to_string())));
                             break;
                         }
                     }
                 }
+                state.scratch = scratch;
                 work += self.on_heartbeat_check(&mut state, &mut callbacks);
             }
         }
@@ -625,8 +624,8 @@ impl Aeron {
         let cnc = loop {
             match CncFile::map(&ctx.aeron_dir) {
                 Ok(cnc) => break cnc,
-                Err(CncError::Version { .. } | CncError::Layout { .. }) => {
-                    return Err(CncFile::map(&ctx.aeron_dir).unwrap_err().into());
+                Err(e @ (CncError::Version { .. } | CncError::Layout { .. })) => {
+                    return Err(e.into())
                 }
                 Err(e) => {
                     if Instant::now() >= deadline {
@@ -675,6 +674,7 @@ impl Aeron {
             counters,
             state: Mutex::new(ClientState {
                 receiver: CopyBroadcastReceiver::new(receiver),
+                scratch: Vec::with_capacity(4096),
                 requests: HashMap::new(),
                 subscriptions: HashMap::new(),
                 closed_flags: HashMap::new(),
