@@ -1,0 +1,362 @@
+//! Segment files: [`SegmentWriter`] appends blocks of log frames as a recording receives them, and
+//! [`SegmentReader`] reads frames back from a position, across segment files, for replay.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
+use oxeron_protocol::frame::data::{DataHeader, HEADER_LENGTH};
+use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
+use oxeron_protocol::{align, le};
+
+use crate::error::{ArchiveStorageError, Result};
+use crate::FileSyncLevel;
+
+fn check_lengths(term_length: i32, segment_length: i32) -> Result<()> {
+    if term_length < 64 * 1024 || !(term_length as u32).is_power_of_two() {
+        return Err(ArchiveStorageError::InvalidParameter {
+            what: "term length",
+            value: term_length.into(),
+        });
+    }
+    if segment_length < term_length || !(segment_length as u32).is_power_of_two() {
+        return Err(ArchiveStorageError::InvalidParameter {
+            what: "segment file length",
+            value: segment_length.into(),
+        });
+    }
+    Ok(())
+}
+
+fn write_all_at(file: &File, path: &Path, bytes: &[u8], offset: u64) -> Result<()> {
+    file.write_all_at(bytes, offset)
+        .map_err(ArchiveStorageError::io(path))
+}
+
+/// Appends a recording's frames to its segment files, creating each at the full segment length.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    archive_dir: PathBuf,
+    recording_id: i64,
+    segment_length: i32,
+    segment_base_position: i64,
+    segment_offset: i32,
+    path: PathBuf,
+    file: Option<File>,
+    sync: FileSyncLevel,
+}
+
+impl SegmentWriter {
+    /// Opens the segment file holding `join_position` of a recording that starts at `start_position`
+    /// (creating it at `segment_length` bytes if needed), ready to append at `join_position`.
+    pub fn new(
+        archive_dir: impl AsRef<Path>,
+        recording_id: i64,
+        start_position: i64,
+        join_position: i64,
+        term_length: i32,
+        segment_length: i32,
+        sync: FileSyncLevel,
+    ) -> Result<Self> {
+        check_lengths(term_length, segment_length)?;
+        if start_position < 0 || join_position < start_position || join_position % 32 != 0 {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: join_position,
+                reason: "join position before the start or not frame aligned",
+            });
+        }
+        let base =
+            segment_file_base_position(start_position, join_position, term_length, segment_length);
+        let archive_dir = archive_dir.as_ref().to_path_buf();
+        let mut writer = Self {
+            path: PathBuf::new(),
+            archive_dir,
+            recording_id,
+            segment_length,
+            segment_base_position: base,
+            segment_offset: (join_position - base) as i32,
+            file: None,
+            sync,
+        };
+        writer.open_segment(false)?;
+        Ok(writer)
+    }
+
+    fn open_segment(&mut self, must_be_new: bool) -> Result<()> {
+        let path = self.archive_dir.join(segment_file_name(
+            self.recording_id,
+            self.segment_base_position,
+        ));
+        if must_be_new && path.exists() {
+            return Err(ArchiveStorageError::SegmentExists(path));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(ArchiveStorageError::io(&path))?;
+        file.set_len(self.segment_length as u64)
+            .map_err(ArchiveStorageError::io(&path))?;
+        self.sync
+            .sync_dir(&self.archive_dir)
+            .map_err(ArchiveStorageError::io(&self.archive_dir))?;
+        self.file = Some(file);
+        self.path = path;
+        Ok(())
+    }
+
+    /// Recording position the next block goes to.
+    pub fn position(&self) -> i64 {
+        self.segment_base_position + i64::from(self.segment_offset)
+    }
+
+    /// Path of the current segment file.
+    pub fn segment_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a block of whole frames from one term, as the recorded image delivered it. Padding frames
+    /// are stored as their header only (the rest of the file stays zero) but advance the position by
+    /// their full length. Frame lengths are checked; the block must not run past the segment.
+    pub fn on_block(&mut self, block: &[u8]) -> Result<()> {
+        let Some(file) = self.file.as_ref() else {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: self.position(),
+                reason: "writer closed after an error",
+            });
+        };
+        let room = (self.segment_length - self.segment_offset) as usize;
+        if block.len() > room || block.len() % FRAME_ALIGNMENT != 0 {
+            return Err(ArchiveStorageError::InvalidFrame {
+                path: self.path.clone(),
+                position: self.position(),
+                length: block.len() as i64,
+            });
+        }
+        // Validate the whole block before writing any of it.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut offset = 0;
+        while offset < block.len() {
+            let frame_length = le::get_i32(block, offset);
+            let aligned = usize::try_from(frame_length)
+                .ok()
+                .filter(|&len| len >= HEADER_LENGTH)
+                .map(|len| align(len, FRAME_ALIGNMENT))
+                .filter(|&aligned| offset + aligned <= block.len());
+            let Some(aligned) = aligned else {
+                return Err(ArchiveStorageError::InvalidFrame {
+                    path: self.path.clone(),
+                    position: self.position() + offset as i64,
+                    length: frame_length.into(),
+                });
+            };
+            let is_pad = le::get_u16(block, offset + TYPE_FIELD_OFFSET) == HDR_TYPE_PAD;
+            let write_length = if is_pad { HEADER_LENGTH } else { aligned };
+            match runs.last_mut() {
+                Some((start, length)) if *start + *length == offset => *length += write_length,
+                _ => runs.push((offset, write_length)),
+            }
+            offset += aligned;
+        }
+        let file_offset = self.segment_offset as u64;
+        for (start, length) in runs {
+            write_all_at(
+                file,
+                &self.path,
+                &block[start..start + length],
+                file_offset + start as u64,
+            )?;
+        }
+        self.sync
+            .sync(file)
+            .map_err(ArchiveStorageError::io(&self.path))?;
+        self.segment_offset += block.len() as i32;
+        if self.segment_offset >= self.segment_length {
+            self.file = None;
+            self.segment_offset = 0;
+            self.segment_base_position += i64::from(self.segment_length);
+            self.open_segment(true)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes the current segment file.
+    pub fn close(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            self.sync
+                .sync(&file)
+                .map_err(ArchiveStorageError::io(&self.path))?;
+        }
+        Ok(())
+    }
+}
+
+/// One frame read back from a recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedFrame {
+    /// Recording position of the frame's first byte.
+    pub position: i64,
+    /// The frame header.
+    pub header: DataHeader,
+    /// The frame's payload (`frame_length - 32` bytes; empty for padding).
+    pub payload: Vec<u8>,
+}
+
+impl RecordedFrame {
+    /// Frame length rounded up to the frame alignment: how far the position advances.
+    pub fn aligned_length(&self) -> usize {
+        align(self.header.frame_length.max(0) as usize, FRAME_ALIGNMENT)
+    }
+
+    /// Whether this is a padding frame.
+    pub fn is_padding(&self) -> bool {
+        self.header.is_pad()
+    }
+}
+
+/// Reads a recording's frames from its segment files, from a position up to a limit.
+#[derive(Debug)]
+pub struct SegmentReader {
+    archive_dir: PathBuf,
+    recording_id: i64,
+    start_position: i64,
+    term_length: i32,
+    segment_length: i32,
+    position: i64,
+    limit: i64,
+    current: Option<(i64, PathBuf, File)>,
+}
+
+impl SegmentReader {
+    /// A reader of recording `recording_id` (started at `start_position`, with the given term and segment
+    /// lengths) from `from_position` (a frame boundary) up to `limit_position` (the stop or recorded position).
+    pub fn new(
+        archive_dir: impl AsRef<Path>,
+        recording_id: i64,
+        start_position: i64,
+        term_length: i32,
+        segment_length: i32,
+        from_position: i64,
+        limit_position: i64,
+    ) -> Result<Self> {
+        check_lengths(term_length, segment_length)?;
+        if from_position < start_position || from_position % FRAME_ALIGNMENT as i64 != 0 {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: from_position,
+                reason: "before the recording start or not frame aligned",
+            });
+        }
+        if limit_position < from_position {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: limit_position,
+                reason: "limit before the from position",
+            });
+        }
+        Ok(Self {
+            archive_dir: archive_dir.as_ref().to_path_buf(),
+            recording_id,
+            start_position,
+            term_length,
+            segment_length,
+            position: from_position,
+            limit: limit_position,
+            current: None,
+        })
+    }
+
+    /// Position of the next frame.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// Raises the limit (for a recording still being written).
+    pub fn set_limit(&mut self, limit_position: i64) {
+        self.limit = limit_position.max(self.limit);
+    }
+
+    fn invalid(&self, path: &Path, length: i64) -> ArchiveStorageError {
+        ArchiveStorageError::InvalidFrame {
+            path: path.to_path_buf(),
+            position: self.position,
+            length,
+        }
+    }
+
+    /// The next frame, or `None` at the limit. A frame with an invalid length (zero, below the header,
+    /// past its term or the limit) or a segment file too short for it gives an error.
+    pub fn next_frame(&mut self) -> Result<Option<RecordedFrame>> {
+        if self.position >= self.limit {
+            return Ok(None);
+        }
+        let base = segment_file_base_position(
+            self.start_position,
+            self.position,
+            self.term_length,
+            self.segment_length,
+        );
+        if self.current.as_ref().is_none_or(|(b, _, _)| *b != base) {
+            let path = self
+                .archive_dir
+                .join(segment_file_name(self.recording_id, base));
+            let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
+            self.current = Some((base, path, file));
+        }
+        let Some((_, path, file)) = self.current.as_ref() else {
+            return Ok(None);
+        };
+        let offset = (self.position - base) as u64;
+        let mut header_bytes = [0u8; HEADER_LENGTH];
+        let read = crate::catalog::read_fill(file, path, offset, &mut header_bytes)?;
+        if read < HEADER_LENGTH {
+            return Err(self.invalid(path, 0));
+        }
+        let frame_length = le::get_i32(&header_bytes, 0);
+        let term_offset = self.position & i64::from(self.term_length - 1);
+        let aligned = align(frame_length.max(0) as usize, FRAME_ALIGNMENT) as i64;
+        if (frame_length as usize) < HEADER_LENGTH
+            || frame_length < 0
+            || term_offset + aligned > i64::from(self.term_length)
+            || self.position + aligned > self.limit
+        {
+            return Err(self.invalid(path, frame_length.into()));
+        }
+        let header =
+            DataHeader::decode(&header_bytes).map_err(|error| ArchiveStorageError::Decode {
+                path: path.clone(),
+                error,
+            })?;
+        let payload = if header.is_pad() {
+            Vec::new()
+        } else {
+            let mut payload = vec![0u8; frame_length as usize - HEADER_LENGTH];
+            let got =
+                crate::catalog::read_fill(file, path, offset + HEADER_LENGTH as u64, &mut payload)?;
+            if got < payload.len() {
+                return Err(self.invalid(path, frame_length.into()));
+            }
+            payload
+        };
+        let frame = RecordedFrame {
+            position: self.position,
+            header,
+            payload,
+        };
+        self.position += aligned;
+        Ok(Some(frame))
+    }
+}
+
+impl Iterator for SegmentReader {
+    type Item = Result<RecordedFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.next_frame().transpose();
+        if matches!(item, Some(Err(_))) {
+            self.limit = self.position;
+        }
+        item
+    }
+}
