@@ -196,3 +196,97 @@ impl ArchiveMarkFile {
         Ok(self.map.buffer().view(start, length).ok())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MarkFileSettings<'static> {
+        MarkFileSettings {
+            pid: 42,
+            archive_id: 7,
+            control_stream_id: 10,
+            local_control_stream_id: 10,
+            events_stream_id: 30,
+            control_channel: "aeron:udp?endpoint=localhost:8010",
+            local_control_channel: "aeron:ipc?term-length=64k",
+            events_channel: "",
+            aeron_directory: "/dev/shm/aeron",
+            error_buffer_length: DEFAULT_ERROR_BUFFER_LENGTH,
+        }
+    }
+
+    #[test]
+    fn create_detects_live_and_stale_archives() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_000_000;
+        let mark =
+            ArchiveMarkFile::create(dir.path(), &settings(), now, LIVENESS_TIMEOUT_MS).unwrap();
+        assert_eq!(std::fs::metadata(mark.path()).unwrap().len(), 1_056_768);
+        mark.with_header(|h| {
+            assert_eq!(h.version, MARK_FILE_VERSION);
+            assert_eq!(
+                (h.start_timestamp, h.activity_timestamp, h.pid),
+                (now, now, 42)
+            );
+            assert_eq!(
+                (h.header_length, h.error_buffer_length, h.archive_id),
+                (8192, 1 << 20, 7)
+            );
+            assert_eq!(h.local_control_channel, "aeron:ipc?term-length=64k");
+        })
+        .unwrap();
+        mark.update_activity_timestamp(now + 1_000);
+        assert!(ArchiveMarkFile::is_active(dir.path(), now + 5_000, LIVENESS_TIMEOUT_MS).unwrap());
+        assert!(matches!(
+            ArchiveMarkFile::create(dir.path(), &settings(), now + 5_000, LIVENESS_TIMEOUT_MS),
+            Err(ArchiveStorageError::ActiveArchive {
+                activity_timestamp: 1_001_000,
+                ..
+            })
+        ));
+        // Stale: a new archive may take over.
+        assert!(
+            !ArchiveMarkFile::is_active(dir.path(), now + 20_000, LIVENESS_TIMEOUT_MS).unwrap()
+        );
+        let other = ArchiveMarkFile::open(dir.path()).unwrap();
+        assert_eq!(other.activity_timestamp(), now + 1_000);
+        mark.signal_closed();
+        assert!(!ArchiveMarkFile::is_active(dir.path(), now + 1_000, LIVENESS_TIMEOUT_MS).unwrap());
+        drop((mark, other));
+        let again =
+            ArchiveMarkFile::create(dir.path(), &settings(), now + 2_000, LIVENESS_TIMEOUT_MS)
+                .unwrap();
+        assert_eq!(again.error_buffer().unwrap().unwrap().capacity(), 1 << 20);
+        assert!(!ArchiveMarkFile::is_active(tempfile::tempdir().unwrap().path(), now, 10).unwrap());
+    }
+
+    #[test]
+    fn corrupt_mark_files_give_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(ARCHIVE_MARK_FILE_NAME);
+        std::fs::write(&path, [1u8; 100]).unwrap();
+        assert!(matches!(
+            ArchiveMarkFile::open(dir.path()),
+            Err(ArchiveStorageError::Decode { .. })
+        ));
+        // A garbage file with a future "activity timestamp" counts as live, as in Aeron.
+        assert!(ArchiveMarkFile::is_active(dir.path(), 0, 0).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        let mark = ArchiveMarkFile::create(dir.path(), &settings(), 0, 0).unwrap();
+        mark.map
+            .buffer()
+            .put_i32(MARK_FILE_VERSION_OFFSET, 0x0002_0000);
+        assert!(matches!(
+            ArchiveMarkFile::open(dir.path()),
+            Err(ArchiveStorageError::IncompatibleVersion { .. })
+        ));
+        mark.signal_closed();
+        let long = "x".repeat(9000);
+        let settings = MarkFileSettings {
+            aeron_directory: &long,
+            ..settings()
+        };
+        assert!(ArchiveMarkFile::create(dir.path(), &settings, 0, 0).is_err());
+    }
+}
