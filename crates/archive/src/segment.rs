@@ -39,6 +39,7 @@ fn write_all_at(file: &File, path: &Path, bytes: &[u8], offset: u64) -> Result<(
 pub struct SegmentWriter {
     archive_dir: PathBuf,
     recording_id: i64,
+    term_length: i32,
     segment_length: i32,
     segment_base_position: i64,
     segment_offset: i32,
@@ -73,6 +74,7 @@ impl SegmentWriter {
             path: PathBuf::new(),
             archive_dir,
             recording_id,
+            term_length,
             segment_length,
             segment_base_position: base,
             segment_offset: (join_position - base) as i32,
@@ -120,7 +122,7 @@ impl SegmentWriter {
 
     /// Appends a block of whole frames from one term, as the recorded image delivered it. Padding frames
     /// are stored as their header only (the rest of the file stays zero) but advance the position by
-    /// their full length. Frame lengths are checked; the block must not run past the segment.
+    /// their full length. Frame lengths are checked; the block must not run past the end of its term.
     pub fn on_block(&mut self, block: &[u8]) -> Result<()> {
         let Some(file) = self.file.as_ref() else {
             return Err(ArchiveStorageError::InvalidPosition {
@@ -128,7 +130,8 @@ impl SegmentWriter {
                 reason: "writer closed after an error",
             });
         };
-        let room = (self.segment_length - self.segment_offset) as usize;
+        let term_offset = self.segment_offset & (self.term_length - 1);
+        let room = (self.term_length - term_offset) as usize;
         if block.len() > room || block.len() % FRAME_ALIGNMENT != 0 {
             return Err(ArchiveStorageError::InvalidFrame {
                 path: self.path.clone(),
@@ -507,6 +510,10 @@ mod tests {
             Err(ArchiveStorageError::InvalidFrame { .. })
         ));
         assert!(writer.on_block(&[0u8; 33]).is_err());
+        // A block running past its term.
+        let mut long = frame(0, TERM as usize - HEADER_LENGTH, HDR_TYPE_DATA);
+        long.extend(frame(0, 0, HDR_TYPE_DATA));
+        assert!(writer.on_block(&long).is_err());
         assert_eq!(writer.position(), 0);
         // Fill to the segment end when the next segment file already exists.
         std::fs::write(
@@ -534,6 +541,34 @@ mod tests {
         assert!(
             SegmentWriter::new(dir.path(), 2, 64, 32, TERM, SEGMENT, FileSyncLevel::None).is_err()
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_segment_bytes_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096),
+            words in proptest::collection::vec((0usize..128, proptest::prelude::any::<i32>()), 0..8),
+            limit in 0i64..8192,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut bytes = bytes;
+            for (at, value) in words {
+                if at * 32 + 4 <= bytes.len() {
+                    le::put_i32(&mut bytes, at * 32, value);
+                }
+            }
+            std::fs::write(dir.path().join("3-0.rec"), &bytes).unwrap();
+            let limit = limit & !31;
+            let reader = SegmentReader::new(dir.path(), 3, 0, TERM, SEGMENT, 0, limit).unwrap();
+            for frame in reader.take(200) {
+                let _ = frame;
+            }
+            let mut writer = SegmentWriter::new(dir.path(), 4, 0, 0, TERM, SEGMENT, FileSyncLevel::None).unwrap();
+            let block = &bytes[..bytes.len() & !31];
+            let _ = writer.on_block(block);
+            let _ = compute_stop_position(dir.path(), 3, 0, TERM, SEGMENT);
+        }
     }
 
     #[test]
