@@ -1,0 +1,599 @@
+//! Segment files: [`SegmentWriter`] appends blocks of log frames as a recording receives them, and
+//! [`SegmentReader`] reads frames back from a position, across segment files, for replay.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
+use oxeron_protocol::frame::data::{DataHeader, HEADER_LENGTH};
+use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
+use oxeron_protocol::{align, le};
+
+use crate::error::{ArchiveStorageError, Result};
+use crate::FileSyncLevel;
+
+fn check_lengths(term_length: i32, segment_length: i32) -> Result<()> {
+    if term_length < 64 * 1024 || !(term_length as u32).is_power_of_two() {
+        return Err(ArchiveStorageError::InvalidParameter {
+            what: "term length",
+            value: term_length.into(),
+        });
+    }
+    if segment_length < term_length || !(segment_length as u32).is_power_of_two() {
+        return Err(ArchiveStorageError::InvalidParameter {
+            what: "segment file length",
+            value: segment_length.into(),
+        });
+    }
+    Ok(())
+}
+
+fn write_all_at(file: &File, path: &Path, bytes: &[u8], offset: u64) -> Result<()> {
+    file.write_all_at(bytes, offset)
+        .map_err(ArchiveStorageError::io(path))
+}
+
+/// Appends a recording's frames to its segment files, creating each at the full segment length.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    archive_dir: PathBuf,
+    recording_id: i64,
+    term_length: i32,
+    segment_length: i32,
+    segment_base_position: i64,
+    segment_offset: i32,
+    path: PathBuf,
+    file: Option<File>,
+    sync: FileSyncLevel,
+}
+
+impl SegmentWriter {
+    /// Opens the segment file holding `join_position` of a recording that starts at `start_position`
+    /// (creating it at `segment_length` bytes if needed), ready to append at `join_position`.
+    pub fn new(
+        archive_dir: impl AsRef<Path>,
+        recording_id: i64,
+        start_position: i64,
+        join_position: i64,
+        term_length: i32,
+        segment_length: i32,
+        sync: FileSyncLevel,
+    ) -> Result<Self> {
+        check_lengths(term_length, segment_length)?;
+        if start_position < 0 || join_position < start_position || join_position % 32 != 0 {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: join_position,
+                reason: "join position before the start or not frame aligned",
+            });
+        }
+        let base =
+            segment_file_base_position(start_position, join_position, term_length, segment_length);
+        let archive_dir = archive_dir.as_ref().to_path_buf();
+        let mut writer = Self {
+            path: PathBuf::new(),
+            archive_dir,
+            recording_id,
+            term_length,
+            segment_length,
+            segment_base_position: base,
+            segment_offset: (join_position - base) as i32,
+            file: None,
+            sync,
+        };
+        writer.open_segment(false)?;
+        Ok(writer)
+    }
+
+    fn open_segment(&mut self, must_be_new: bool) -> Result<()> {
+        let path = self.archive_dir.join(segment_file_name(
+            self.recording_id,
+            self.segment_base_position,
+        ));
+        if must_be_new && path.exists() {
+            return Err(ArchiveStorageError::SegmentExists(path));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(ArchiveStorageError::io(&path))?;
+        file.set_len(self.segment_length as u64)
+            .map_err(ArchiveStorageError::io(&path))?;
+        self.sync
+            .sync_dir(&self.archive_dir)
+            .map_err(ArchiveStorageError::io(&self.archive_dir))?;
+        self.file = Some(file);
+        self.path = path;
+        Ok(())
+    }
+
+    /// Recording position the next block goes to.
+    pub fn position(&self) -> i64 {
+        self.segment_base_position + i64::from(self.segment_offset)
+    }
+
+    /// Path of the current segment file.
+    pub fn segment_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a block of whole frames from one term, as the recorded image delivered it. Padding frames
+    /// are stored as their header only (the rest of the file stays zero) but advance the position by
+    /// their full length. Frame lengths are checked; the block must not run past the end of its term.
+    pub fn on_block(&mut self, block: &[u8]) -> Result<()> {
+        let Some(file) = self.file.as_ref() else {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: self.position(),
+                reason: "writer closed after an error",
+            });
+        };
+        let term_offset = self.segment_offset & (self.term_length - 1);
+        let room = (self.term_length - term_offset) as usize;
+        if block.len() > room || block.len() % FRAME_ALIGNMENT != 0 {
+            return Err(ArchiveStorageError::InvalidFrame {
+                path: self.path.clone(),
+                position: self.position(),
+                length: block.len() as i64,
+            });
+        }
+        // Validate the whole block before writing any of it.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut offset = 0;
+        while offset < block.len() {
+            let frame_length = le::get_i32(block, offset);
+            let aligned = usize::try_from(frame_length)
+                .ok()
+                .filter(|&len| len >= HEADER_LENGTH)
+                .map(|len| align(len, FRAME_ALIGNMENT))
+                .filter(|&aligned| offset + aligned <= block.len());
+            let Some(aligned) = aligned else {
+                return Err(ArchiveStorageError::InvalidFrame {
+                    path: self.path.clone(),
+                    position: self.position() + offset as i64,
+                    length: frame_length.into(),
+                });
+            };
+            let is_pad = le::get_u16(block, offset + TYPE_FIELD_OFFSET) == HDR_TYPE_PAD;
+            let write_length = if is_pad { HEADER_LENGTH } else { aligned };
+            match runs.last_mut() {
+                Some((start, length)) if *start + *length == offset => *length += write_length,
+                _ => runs.push((offset, write_length)),
+            }
+            offset += aligned;
+        }
+        let file_offset = self.segment_offset as u64;
+        for (start, length) in runs {
+            write_all_at(
+                file,
+                &self.path,
+                &block[start..start + length],
+                file_offset + start as u64,
+            )?;
+        }
+        self.sync
+            .sync(file)
+            .map_err(ArchiveStorageError::io(&self.path))?;
+        self.segment_offset += block.len() as i32;
+        if self.segment_offset >= self.segment_length {
+            self.file = None;
+            self.segment_offset = 0;
+            self.segment_base_position += i64::from(self.segment_length);
+            self.open_segment(true)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes the current segment file.
+    pub fn close(mut self) -> Result<()> {
+        if let Some(file) = self.file.take() {
+            self.sync
+                .sync(&file)
+                .map_err(ArchiveStorageError::io(&self.path))?;
+        }
+        Ok(())
+    }
+}
+
+/// One frame read back from a recording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedFrame {
+    /// Recording position of the frame's first byte.
+    pub position: i64,
+    /// The frame header.
+    pub header: DataHeader,
+    /// The frame's payload (`frame_length - 32` bytes; empty for padding).
+    pub payload: Vec<u8>,
+}
+
+impl RecordedFrame {
+    /// Frame length rounded up to the frame alignment: how far the position advances.
+    pub fn aligned_length(&self) -> usize {
+        align(self.header.frame_length.max(0) as usize, FRAME_ALIGNMENT)
+    }
+
+    /// Whether this is a padding frame.
+    pub fn is_padding(&self) -> bool {
+        self.header.is_pad()
+    }
+}
+
+/// Reads a recording's frames from its segment files, from a position up to a limit.
+#[derive(Debug)]
+pub struct SegmentReader {
+    archive_dir: PathBuf,
+    recording_id: i64,
+    start_position: i64,
+    term_length: i32,
+    segment_length: i32,
+    position: i64,
+    limit: i64,
+    current: Option<(i64, PathBuf, File)>,
+}
+
+impl SegmentReader {
+    /// A reader of recording `recording_id` (started at `start_position`, with the given term and segment
+    /// lengths) from `from_position` (a frame boundary) up to `limit_position` (the stop or recorded position).
+    pub fn new(
+        archive_dir: impl AsRef<Path>,
+        recording_id: i64,
+        start_position: i64,
+        term_length: i32,
+        segment_length: i32,
+        from_position: i64,
+        limit_position: i64,
+    ) -> Result<Self> {
+        check_lengths(term_length, segment_length)?;
+        if from_position < start_position || from_position % FRAME_ALIGNMENT as i64 != 0 {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: from_position,
+                reason: "before the recording start or not frame aligned",
+            });
+        }
+        if limit_position < from_position {
+            return Err(ArchiveStorageError::InvalidPosition {
+                position: limit_position,
+                reason: "limit before the from position",
+            });
+        }
+        Ok(Self {
+            archive_dir: archive_dir.as_ref().to_path_buf(),
+            recording_id,
+            start_position,
+            term_length,
+            segment_length,
+            position: from_position,
+            limit: limit_position,
+            current: None,
+        })
+    }
+
+    /// Position of the next frame.
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// Raises the limit (for a recording still being written).
+    pub fn set_limit(&mut self, limit_position: i64) {
+        self.limit = limit_position.max(self.limit);
+    }
+
+    fn invalid(&self, path: &Path, length: i64) -> ArchiveStorageError {
+        ArchiveStorageError::InvalidFrame {
+            path: path.to_path_buf(),
+            position: self.position,
+            length,
+        }
+    }
+
+    /// The next frame, or `None` at the limit. A frame with an invalid length (zero, below the header,
+    /// past its term or the limit) or a segment file too short for it gives an error.
+    pub fn next_frame(&mut self) -> Result<Option<RecordedFrame>> {
+        if self.position >= self.limit {
+            return Ok(None);
+        }
+        let base = segment_file_base_position(
+            self.start_position,
+            self.position,
+            self.term_length,
+            self.segment_length,
+        );
+        if self.current.as_ref().is_none_or(|(b, _, _)| *b != base) {
+            let path = self
+                .archive_dir
+                .join(segment_file_name(self.recording_id, base));
+            let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
+            self.current = Some((base, path, file));
+        }
+        let Some((_, path, file)) = self.current.as_ref() else {
+            return Ok(None);
+        };
+        let offset = (self.position - base) as u64;
+        let mut header_bytes = [0u8; HEADER_LENGTH];
+        let read = crate::catalog::read_fill(file, path, offset, &mut header_bytes)?;
+        if read < HEADER_LENGTH {
+            return Err(self.invalid(path, 0));
+        }
+        let frame_length = le::get_i32(&header_bytes, 0);
+        let term_offset = self.position & i64::from(self.term_length - 1);
+        let aligned = align(frame_length.max(0) as usize, FRAME_ALIGNMENT) as i64;
+        if (frame_length as usize) < HEADER_LENGTH
+            || frame_length < 0
+            || term_offset + aligned > i64::from(self.term_length)
+            || self.position + aligned > self.limit
+        {
+            return Err(self.invalid(path, frame_length.into()));
+        }
+        let header =
+            DataHeader::decode(&header_bytes).map_err(|error| ArchiveStorageError::Decode {
+                path: path.clone(),
+                error,
+            })?;
+        let payload = if header.is_pad() {
+            Vec::new()
+        } else {
+            let mut payload = vec![0u8; frame_length as usize - HEADER_LENGTH];
+            let got =
+                crate::catalog::read_fill(file, path, offset + HEADER_LENGTH as u64, &mut payload)?;
+            if got < payload.len() {
+                return Err(self.invalid(path, frame_length.into()));
+            }
+            payload
+        };
+        let frame = RecordedFrame {
+            position: self.position,
+            header,
+            payload,
+        };
+        self.position += aligned;
+        Ok(Some(frame))
+    }
+}
+
+impl Iterator for SegmentReader {
+    type Item = Result<RecordedFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.next_frame().transpose();
+        if matches!(item, Some(Err(_))) {
+            self.limit = self.position;
+        }
+        item
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::compute_stop_position;
+    use oxeron_protocol::frame::data::UNFRAGMENTED;
+    use oxeron_protocol::frame::HDR_TYPE_DATA;
+
+    const TERM: i32 = 64 * 1024;
+    const SEGMENT: i32 = 128 * 1024;
+
+    fn frame(position: i64, payload_length: usize, frame_type: u16) -> Vec<u8> {
+        let frame_length = HEADER_LENGTH + payload_length;
+        let header = DataHeader {
+            frame_length: frame_length as i32,
+            flags: UNFRAGMENTED,
+            frame_type,
+            term_offset: (position % i64::from(TERM)) as i32,
+            session_id: 3,
+            stream_id: 4,
+            term_id: (position / i64::from(TERM)) as i32,
+            reserved_value: 0,
+        };
+        let mut bytes = vec![0u8; align(frame_length, FRAME_ALIGNMENT)];
+        header.encode(&mut bytes);
+        for (k, b) in bytes[HEADER_LENGTH..frame_length].iter_mut().enumerate() {
+            *b = (position as usize + k) as u8 | 1;
+        }
+        bytes
+    }
+
+    /// Blocks covering `from..to`: data frames of varying lengths, a PAD frame at each term end.
+    fn blocks(from: i64, to: i64) -> Vec<(i64, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut position = from;
+        let mut n = 0usize;
+        while position < to {
+            let term_end = (position / i64::from(TERM) + 1) * i64::from(TERM);
+            let payload = 100 + (n * 37) % 1300;
+            let length = align(HEADER_LENGTH + payload, FRAME_ALIGNMENT) as i64;
+            let bytes = if position + length + 64 > term_end {
+                let mut pad = frame(
+                    position,
+                    (term_end - position) as usize - HEADER_LENGTH,
+                    HDR_TYPE_PAD,
+                );
+                pad[HEADER_LENGTH..].fill(0xEE); // stale term bytes the writer must not store
+                pad
+            } else {
+                // Two data frames per block.
+                let mut b = frame(position, payload, HDR_TYPE_DATA);
+                b.extend(frame(position + length, 40, HDR_TYPE_DATA));
+                b
+            };
+            let next = position + bytes.len() as i64;
+            out.push((position, bytes));
+            position = next;
+            n += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn writes_and_reads_back_across_segments_at_every_sync_level() {
+        for level in 0..=2 {
+            let sync = FileSyncLevel::from_level(level).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let start = 65_536 + 1024;
+            let mut writer =
+                SegmentWriter::new(dir.path(), 9, start, start, TERM, SEGMENT, sync).unwrap();
+            let blocks = blocks(start, 340_000);
+            for (position, block) in &blocks {
+                assert_eq!(writer.position(), *position);
+                writer.on_block(block).unwrap();
+            }
+            let end = writer.position();
+            writer.close().unwrap();
+            // Segments start at the start term's base and are created at full length.
+            for base in [65_536i64, 196_608, 327_680] {
+                let path = dir.path().join(segment_file_name(9, base));
+                assert_eq!(
+                    std::fs::metadata(&path).unwrap().len(),
+                    SEGMENT as u64,
+                    "{base}"
+                );
+            }
+            let first = std::fs::read(dir.path().join("9-65536.rec")).unwrap();
+            assert!(first[..1024].iter().all(|&b| b == 0));
+            assert_eq!(
+                compute_stop_position(dir.path(), 9, start, TERM, SEGMENT).unwrap(),
+                end
+            );
+
+            let reader =
+                SegmentReader::new(dir.path(), 9, start, TERM, SEGMENT, start, end).unwrap();
+            let frames: Vec<_> = reader.collect::<Result<_>>().unwrap();
+            let expected: Vec<_> = blocks
+                .iter()
+                .flat_map(|(position, block)| {
+                    let mut frames = Vec::new();
+                    let mut offset = 0;
+                    while offset < block.len() {
+                        let header = DataHeader::decode(&block[offset..]).unwrap();
+                        let aligned = header.aligned_length();
+                        let payload = if header.is_pad() {
+                            Vec::new()
+                        } else {
+                            block[offset + HEADER_LENGTH..offset + header.frame_length as usize]
+                                .to_vec()
+                        };
+                        frames.push(RecordedFrame {
+                            position: position + offset as i64,
+                            header,
+                            payload,
+                        });
+                        offset += aligned;
+                    }
+                    frames
+                })
+                .collect();
+            assert_eq!(frames, expected);
+            // PAD bodies were not stored.
+            let pad = frames.iter().find(|f| f.is_padding()).unwrap();
+            let base = segment_file_base_position(start, pad.position, TERM, SEGMENT);
+            let file = std::fs::read(dir.path().join(segment_file_name(9, base))).unwrap();
+            let at = (pad.position - base) as usize + HEADER_LENGTH;
+            assert!(file[at..at + 64].iter().all(|&b| b == 0));
+        }
+    }
+
+    #[test]
+    fn rejects_bad_blocks_and_existing_next_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            SegmentWriter::new(dir.path(), 1, 0, 0, TERM, SEGMENT, FileSyncLevel::None).unwrap();
+        let mut bad = frame(0, 100, HDR_TYPE_DATA);
+        le::put_i32(&mut bad, 0, 10);
+        assert!(matches!(
+            writer.on_block(&bad),
+            Err(ArchiveStorageError::InvalidFrame { .. })
+        ));
+        le::put_i32(&mut bad, 0, 1000);
+        assert!(matches!(
+            writer.on_block(&bad),
+            Err(ArchiveStorageError::InvalidFrame { .. })
+        ));
+        assert!(writer.on_block(&[0u8; 33]).is_err());
+        // A block running past its term.
+        let mut long = frame(0, TERM as usize - HEADER_LENGTH, HDR_TYPE_DATA);
+        long.extend(frame(0, 0, HDR_TYPE_DATA));
+        assert!(writer.on_block(&long).is_err());
+        assert_eq!(writer.position(), 0);
+        // Fill to the segment end when the next segment file already exists.
+        std::fs::write(
+            dir.path().join(segment_file_name(1, i64::from(SEGMENT))),
+            b"x",
+        )
+        .unwrap();
+        let mut position = 0;
+        let mut result = Ok(());
+        while position < i64::from(SEGMENT) {
+            result = writer.on_block(&frame(
+                position,
+                TERM as usize - HEADER_LENGTH,
+                HDR_TYPE_DATA,
+            ));
+            position += i64::from(TERM);
+        }
+        assert!(matches!(result, Err(ArchiveStorageError::SegmentExists(_))));
+        assert!(writer
+            .on_block(&frame(position, 10, HDR_TYPE_DATA))
+            .is_err());
+        assert!(
+            SegmentWriter::new(dir.path(), 2, 0, 0, 1000, SEGMENT, FileSyncLevel::None).is_err()
+        );
+        assert!(
+            SegmentWriter::new(dir.path(), 2, 64, 32, TERM, SEGMENT, FileSyncLevel::None).is_err()
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_segment_bytes_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096),
+            words in proptest::collection::vec((0usize..128, proptest::prelude::any::<i32>()), 0..8),
+            limit in 0i64..8192,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut bytes = bytes;
+            for (at, value) in words {
+                if at * 32 + 4 <= bytes.len() {
+                    le::put_i32(&mut bytes, at * 32, value);
+                }
+            }
+            std::fs::write(dir.path().join("3-0.rec"), &bytes).unwrap();
+            let limit = limit & !31;
+            let reader = SegmentReader::new(dir.path(), 3, 0, TERM, SEGMENT, 0, limit).unwrap();
+            for frame in reader.take(200) {
+                let _ = frame;
+            }
+            let mut writer = SegmentWriter::new(dir.path(), 4, 0, 0, TERM, SEGMENT, FileSyncLevel::None).unwrap();
+            let block = &bytes[..bytes.len() & !31];
+            let _ = writer.on_block(block);
+            let _ = compute_stop_position(dir.path(), 3, 0, TERM, SEGMENT);
+        }
+    }
+
+    #[test]
+    fn reader_rejects_frames_crossing_a_term() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            SegmentWriter::new(dir.path(), 1, 0, 0, TERM, SEGMENT, FileSyncLevel::None).unwrap();
+        writer.on_block(&frame(0, 64, HDR_TYPE_DATA)).unwrap();
+        writer.close().unwrap();
+        let path = dir.path().join("1-0.rec");
+        let mut bytes = std::fs::read(&path).unwrap();
+        le::put_i32(&mut bytes, 0, TERM + 32);
+        std::fs::write(&path, bytes).unwrap();
+        let mut reader =
+            SegmentReader::new(dir.path(), 1, 0, TERM, SEGMENT, 0, i64::from(SEGMENT)).unwrap();
+        assert!(matches!(
+            reader.next_frame(),
+            Err(ArchiveStorageError::InvalidFrame { position: 0, .. })
+        ));
+        // Missing segment file: an I/O error.
+        let mut reader = SegmentReader::new(dir.path(), 5, 0, TERM, SEGMENT, 0, 64).unwrap();
+        assert!(matches!(
+            reader.next_frame(),
+            Err(ArchiveStorageError::Io { .. })
+        ));
+        assert!(SegmentReader::new(dir.path(), 1, 0, TERM, SEGMENT, 64, 32).is_err());
+    }
+}
