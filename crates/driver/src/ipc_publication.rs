@@ -8,8 +8,6 @@ use oxeron_protocol::logbuffer::{
 
 use crate::unblocker::unblock_log;
 
-/// Bytes the cleaner zeroes per step.
-pub(crate) const TERM_CLEANUP_BLOCK_LENGTH: i64 = 4096;
 
 /// Lifecycle of an IPC publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +120,7 @@ impl IpcPublication {
         let producer = publication.producer_position();
         publication.consumer_position = producer;
         publication.last_consumer_position = producer;
-        publication.clean_position = producer - (producer & (TERM_CLEANUP_BLOCK_LENGTH - 1));
+        publication.clean_position = producer;
         publication
     }
 
@@ -205,14 +203,14 @@ impl IpcPublication {
         }
         // The publisher's tail is not read here: its cache line is the publisher's hottest, and the
         // publisher-position counter is refreshed on the timer instead.
-        let mut work = 0;
         if self.subscribers.is_empty() {
             if self.publisher_limit.get_plain() > self.consumer_position {
                 self.publisher_limit.set(self.consumer_position);
                 self.trip_limit = self.consumer_position;
-                work = 1;
+                self.clean_buffer(self.consumer_position);
+                return 1;
             }
-            return work;
+            return 0;
         }
         let mut min_position = i64::MAX;
         let mut max_position = self.consumer_position;
@@ -221,36 +219,37 @@ impl IpcPublication {
             min_position = min_position.min(p);
             max_position = max_position.max(p);
         }
-        self.consumer_position = self.consumer_position.max(max_position);
-        work += self.clean_buffer(min_position);
+        let mut work = 0;
         let proposed = min_position + self.term_window_length;
-        if proposed >= self.trip_limit {
-            let term_length = self.term_length as i64;
-            let max_gap = term_length << 1;
-            let term_based_limit = proposed - (proposed & (term_length - 1));
-            let gap = term_based_limit - self.clean_position;
-            if gap <= max_gap && (gap < max_gap || self.clean_position & (term_length - 1) != 0) {
-                self.publisher_limit.set(proposed);
-                self.trip_limit = proposed + self.trip_gain;
-                work += 1;
-            }
+        if proposed > self.trip_limit {
+            // As Aeron 1.54 does: clean and move the limit only when the limit trips, so that between trips
+            // the conductor has nothing to do and backs off instead of competing with the application.
+            self.clean_buffer(min_position);
+            self.publisher_limit.set(proposed);
+            self.trip_limit = proposed + self.trip_gain;
+            work = 1;
         }
+        self.consumer_position = max_position;
         work
     }
 
-    /// Zeroes one block of the log behind `position` (every subscriber has read it).
-    fn clean_buffer(&mut self, position: i64) -> usize {
-        if position - self.clean_position < TERM_CLEANUP_BLOCK_LENGTH {
-            return 0;
+    /// Zeroes the log from the clean position up to `position` (every subscriber has read it), at most to the
+    /// end of the term the clean position is in: the frames' bodies first, then their first word with
+    /// release, so a reader never sees a frame length over stale bytes.
+    fn clean_buffer(&mut self, position: i64) {
+        if position <= self.clean_position {
+            return;
         }
+        let term_length = self.term_length as i64;
         let index = index_by_position(self.clean_position, self.position_bits_to_shift);
-        let offset = (self.clean_position & (self.term_length as i64 - 1)) as usize;
-        self.log
-            .term(index)
-            .set_memory(offset, TERM_CLEANUP_BLOCK_LENGTH as usize, 0);
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
-        self.clean_position += TERM_CLEANUP_BLOCK_LENGTH;
-        1
+        let offset = (self.clean_position & (term_length - 1)) as usize;
+        let length = (position - self.clean_position).min(term_length - offset as i64) as usize;
+        let term = self.log.term(index);
+        if length > 8 {
+            term.set_memory(offset + 8, length - 8, 0);
+        }
+        term.put_i64_release(offset, 0);
+        self.clean_position += length as i64;
     }
 
     /// The conductor's timer tick: publisher position, blocked publishers, draining and linger.

@@ -19,6 +19,8 @@ const FRAGMENT_LIMIT: usize = 256;
 struct Figures {
     throughput: Vec<(usize, f64)>,
     rtt: Histogram<u64>,
+    /// Oxeron's client on Aeron C's driver: tells the client's and the driver's share of the latency apart.
+    mixed_rtt: Option<Histogram<u64>>,
 }
 
 mod aeron_c {
@@ -39,8 +41,23 @@ mod aeron_c {
             throughput.push((length, run_throughput(&dir, 3000 + i as i32, length, count)?));
         }
         let rtt = run_ping_pong(&dir)?;
+        let oxeron_client = oxeron_client::Aeron::connect(oxeron_client::Context::new().aeron_dir(&dir))?;
+        let mixed_rtt = oxeron::bench::ping_pong(
+            &oxeron_client,
+            "aeron:ipc",
+            3201,
+            3202,
+            32,
+            RTT_WARMUP,
+            RTT_SAMPLES,
+        )?;
+        drop(oxeron_client);
         drop(driver);
-        Ok(Figures { throughput, rtt })
+        Ok(Figures {
+            throughput,
+            rtt,
+            mixed_rtt: Some(mixed_rtt),
+        })
     }
 
     fn connect(dir: &str) -> Result<Aeron, AeronCError> {
@@ -170,7 +187,11 @@ mod oxeron_stack {
         let rtt = oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
         drop(aeron);
         driver.close();
-        Ok(Figures { throughput, rtt })
+        Ok(Figures {
+            throughput,
+            rtt,
+            mixed_rtt: None,
+        })
     }
 }
 
@@ -194,6 +215,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let a = aeron.rtt.value_at_quantile(q) as f64 / 1000.0;
         let o = oxeron.rtt.value_at_quantile(q) as f64 / 1000.0;
         println!("{:<34} {:>11.2} us {:>11.2} us {:>8.2}", format!("{name} 32 B"), a, o, o / a);
+    }
+    if let Some(mixed) = &aeron.mixed_rtt {
+        println!(
+            "{:<34} p50 {:.2} us, p99 {:.2} us, p99.9 {:.2} us",
+            "RTT, Oxeron client on Aeron C driver",
+            mixed.value_at_quantile(0.5) as f64 / 1000.0,
+            mixed.value_at_quantile(0.99) as f64 / 1000.0,
+            mixed.value_at_quantile(0.999) as f64 / 1000.0
+        );
     }
     println!("(ratio > 1 is better for Oxeron on throughput, < 1 on latency)");
     println!("total run time {:.1} s", started.elapsed().as_secs_f64());
