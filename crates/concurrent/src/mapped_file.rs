@@ -46,13 +46,16 @@ impl MappedFile {
         Ok(file)
     }
 
-    /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`), so
-    /// that writers never take the cost of allocating pages on the hot path (Aeron's non-sparse log files).
+    /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`, then a
+    /// write to each page, which makes tmpfs materialise and zero it), so that writers never take the cost of
+    /// allocating and zeroing pages on the hot path (Aeron's non-sparse log files).
     pub fn create_allocated(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
         let path = path.as_ref();
         let file = Self::create_file(path, length)?;
         allocate(&file, length)?;
-        Self::map_shared(path, &file, length)
+        let mapped = Self::map_shared(path, &file, length)?;
+        mapped.pre_touch(page_size());
+        Ok(mapped)
     }
 
     /// Maps an existing file read-write, shared with other processes. Fails with `InvalidData` if the file
