@@ -8,7 +8,6 @@ use oxeron_protocol::logbuffer::{
 
 use crate::unblocker::unblock_log;
 
-
 /// Lifecycle of an IPC publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IpcPublicationState {
