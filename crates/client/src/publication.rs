@@ -307,9 +307,8 @@ impl Publication {
         position_limit: AtomicBuffer,
         closed: ClosedFlag,
     ) -> Self {
-        let session_id = info.session_id;
-        let stream_id = info.stream_id;
-        let appender = |i: usize| {
+        let (session_id, stream_id) = (info.session_id, info.stream_id);
+        let appenders = std::array::from_fn(|i| {
             TermAppender::new(
                 log.term(i).clone(),
                 log.metadata(),
@@ -317,8 +316,7 @@ impl Publication {
                 session_id,
                 stream_id,
             )
-        };
-        let appenders = [appender(0), appender(1), appender(2)];
+        });
         Publication {
             core: PublicationCore::new(info, log, position_limit, closed),
             appenders,
@@ -475,9 +473,8 @@ impl ExclusivePublication {
         position_limit: AtomicBuffer,
         closed: ClosedFlag,
     ) -> Self {
-        let session_id = info.session_id;
-        let stream_id = info.stream_id;
-        let appender = |i: usize| {
+        let (session_id, stream_id) = (info.session_id, info.stream_id);
+        let appenders = std::array::from_fn(|i| {
             ExclusiveTermAppender::new(
                 log.term(i).clone(),
                 log.metadata(),
@@ -485,8 +482,7 @@ impl ExclusivePublication {
                 session_id,
                 stream_id,
             )
-        };
-        let appenders = [appender(0), appender(1), appender(2)];
+        });
         let core = PublicationCore::new(info, log, position_limit, closed);
         let meta = core.metadata();
         let term_count = meta.active_term_count();
@@ -542,7 +538,7 @@ impl ExclusivePublication {
         if self.core.is_closed() {
             return Err(OfferError::Closed);
         }
-        let position = self.position();
+        let position = self.term_begin_position + self.term_offset as i64;
         if position >= self.core.position_limit() {
             return Err(self.core.back_pressure_status(position, length));
         }
@@ -551,13 +547,7 @@ impl ExclusivePublication {
 
     #[inline]
     fn offer_unfragmented(&mut self, message: &[u8]) -> Result<i64, OfferError> {
-        if self.core.is_closed() {
-            return Err(OfferError::Closed);
-        }
-        let position = self.term_begin_position + self.term_offset as i64;
-        if position >= self.core.position_limit() {
-            return Err(self.core.back_pressure_status(position, message.len()));
-        }
+        self.check_open_and_limit(message.len())?;
         let outcome =
             self.appenders[self.index].append_unfragmented(self.term_id, self.term_offset, message);
         self.new_position(outcome)

@@ -185,15 +185,40 @@ fn pad_to_end(term: &AtomicBuffer, offset: usize, term_id: i32, session_id: i32,
     }
 }
 
-/// Appends to one term partition of a log that many publishers share: space is claimed with one atomic add
-/// on the partition's tail counter, so concurrent appends never overlap.
+/// What both appenders hold: one term partition, the metadata holding its tail counter, and the ids every
+/// frame header carries.
 #[derive(Debug, Clone)]
-pub struct TermAppender {
+struct Partition {
     term: AtomicBuffer,
     metadata: AtomicBuffer,
     tail_offset: usize,
     session_id: i32,
     stream_id: i32,
+}
+
+impl Partition {
+    fn new(
+        term: AtomicBuffer,
+        metadata: &LogMetadata,
+        index: usize,
+        session_id: i32,
+        stream_id: i32,
+    ) -> Self {
+        Partition {
+            term,
+            metadata: metadata.buffer().clone(),
+            tail_offset: LogMetadata::tail_counter_offset(index),
+            session_id,
+            stream_id,
+        }
+    }
+}
+
+/// Appends to one term partition of a log that many publishers share: space is claimed with one atomic add
+/// on the partition's tail counter, so concurrent appends never overlap.
+#[derive(Debug, Clone)]
+pub struct TermAppender {
+    p: Partition,
 }
 
 impl TermAppender {
@@ -206,17 +231,13 @@ impl TermAppender {
         stream_id: i32,
     ) -> Self {
         TermAppender {
-            term,
-            metadata: metadata.buffer().clone(),
-            tail_offset: LogMetadata::tail_counter_offset(index),
-            session_id,
-            stream_id,
+            p: Partition::new(term, metadata, index, session_id, stream_id),
         }
     }
 
     /// The term partition.
     pub fn term(&self) -> &AtomicBuffer {
-        &self.term
+        &self.p.term
     }
 
     /// Claims `aligned_length` bytes; returns the term id and the offset the claim starts at (which may be
@@ -224,22 +245,23 @@ impl TermAppender {
     #[inline]
     fn claim_block(&self, aligned_length: usize) -> (i32, i64) {
         let raw = self
+            .p
             .metadata
-            .get_and_add_i64(self.tail_offset, aligned_length as i64);
+            .get_and_add_i64(self.p.tail_offset, aligned_length as i64);
         ((raw >> 32) as i32, raw & 0xFFFF_FFFF)
     }
 
     #[inline]
     fn fits(&self, term_id: i32, offset: i64, aligned_length: usize) -> Option<AppendOutcome> {
-        let capacity = self.term.capacity() as i64;
+        let capacity = self.p.term.capacity() as i64;
         if offset + aligned_length as i64 > capacity {
             if offset < capacity {
                 pad_to_end(
-                    &self.term,
+                    &self.p.term,
                     offset as usize,
                     term_id,
-                    self.session_id,
-                    self.stream_id,
+                    self.p.session_id,
+                    self.p.stream_id,
                 );
             }
             Some(AppendOutcome::Tripped { term_id })
@@ -264,14 +286,14 @@ impl TermAppender {
             return tripped;
         }
         write_message(
-            &self.term,
+            &self.p.term,
             offset as usize,
             parts,
             length,
             max_payload_length,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
             reserved,
         );
         AppendOutcome::Appended {
@@ -292,12 +314,12 @@ impl TermAppender {
         }
         let offset = offset as usize;
         write_unfragmented(
-            &self.term,
+            &self.p.term,
             offset,
             payload,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
         );
         AppendOutcome::Appended {
             term_id,
@@ -317,14 +339,14 @@ impl TermAppender {
             return tripped;
         }
         write_header(
-            &self.term,
+            &self.p.term,
             offset as usize,
             frame_length,
             frame::UNFRAGMENTED,
             frame::TYPE_DATA,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
         );
         AppendOutcome::Appended {
             term_id,
@@ -337,11 +359,7 @@ impl TermAppender {
 /// with a release store before the frames are written.
 #[derive(Debug, Clone)]
 pub struct ExclusiveTermAppender {
-    term: AtomicBuffer,
-    metadata: AtomicBuffer,
-    tail_offset: usize,
-    session_id: i32,
-    stream_id: i32,
+    p: Partition,
 }
 
 impl ExclusiveTermAppender {
@@ -354,30 +372,33 @@ impl ExclusiveTermAppender {
         stream_id: i32,
     ) -> Self {
         ExclusiveTermAppender {
-            term,
-            metadata: metadata.buffer().clone(),
-            tail_offset: LogMetadata::tail_counter_offset(index),
-            session_id,
-            stream_id,
+            p: Partition::new(term, metadata, index, session_id, stream_id),
         }
     }
 
     /// The term partition.
     pub fn term(&self) -> &AtomicBuffer {
-        &self.term
+        &self.p.term
     }
 
     #[inline]
     fn reserve(&self, term_id: i32, offset: usize, aligned_length: usize) -> Option<AppendOutcome> {
-        let capacity = self.term.capacity();
+        let capacity = self.p.term.capacity();
         if offset + aligned_length > capacity {
-            self.metadata
-                .put_i64_release(self.tail_offset, pack_tail(term_id, capacity as i32));
-            pad_to_end(&self.term, offset, term_id, self.session_id, self.stream_id);
+            self.p
+                .metadata
+                .put_i64_release(self.p.tail_offset, pack_tail(term_id, capacity as i32));
+            pad_to_end(
+                &self.p.term,
+                offset,
+                term_id,
+                self.p.session_id,
+                self.p.stream_id,
+            );
             Some(AppendOutcome::Tripped { term_id })
         } else {
-            self.metadata.put_i64_release(
-                self.tail_offset,
+            self.p.metadata.put_i64_release(
+                self.p.tail_offset,
                 pack_tail(term_id, (offset + aligned_length) as i32),
             );
             None
@@ -400,14 +421,14 @@ impl ExclusiveTermAppender {
             return tripped;
         }
         write_message(
-            &self.term,
+            &self.p.term,
             term_offset,
             parts,
             length,
             max_payload_length,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
             reserved,
         );
         AppendOutcome::Appended {
@@ -430,18 +451,21 @@ impl ExclusiveTermAppender {
             return tripped;
         }
         write_header(
-            &self.term,
+            &self.p.term,
             term_offset,
             frame_length,
             frame::UNFRAGMENTED,
             frame::TYPE_DATA,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
         );
-        self.term
+        self.p
+            .term
             .put_bytes(term_offset + DATA_HEADER_LENGTH, payload);
-        self.term.put_i32_release(term_offset, frame_length as i32);
+        self.p
+            .term
+            .put_i32_release(term_offset, frame_length as i32);
         AppendOutcome::Appended {
             term_id,
             term_offset: (term_offset + aligned) as i32,
@@ -457,14 +481,14 @@ impl ExclusiveTermAppender {
             return tripped;
         }
         write_header(
-            &self.term,
+            &self.p.term,
             term_offset,
             frame_length,
             frame::UNFRAGMENTED,
             frame::TYPE_DATA,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
         );
         AppendOutcome::Appended {
             term_id,
@@ -480,16 +504,18 @@ impl ExclusiveTermAppender {
             return tripped;
         }
         write_header(
-            &self.term,
+            &self.p.term,
             term_offset,
             frame_length,
             frame::UNFRAGMENTED,
             frame::TYPE_PAD,
             term_id,
-            self.session_id,
-            self.stream_id,
+            self.p.session_id,
+            self.p.stream_id,
         );
-        self.term.put_i32_release(term_offset, frame_length as i32);
+        self.p
+            .term
+            .put_i32_release(term_offset, frame_length as i32);
         AppendOutcome::Appended {
             term_id,
             term_offset: (term_offset + aligned) as i32,
