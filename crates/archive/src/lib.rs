@@ -5,16 +5,21 @@
 //! sync levels) and crash recovery on top.
 
 pub mod catalog;
+pub mod client;
 pub mod error;
 pub mod mark;
 pub mod segment;
+pub mod server;
 
 pub use catalog::{
     Catalog, CatalogRecording, NewRecording, CATALOG_FILE_NAME, DEFAULT_CATALOG_CAPACITY,
 };
+pub use client::{AeronArchive, ArchiveError, ReplayParams};
 pub use error::ArchiveStorageError;
 pub use mark::{ArchiveMarkFile, MarkFileSettings, ARCHIVE_MARK_FILE_NAME};
+pub use oxeron_protocol::archive::{RecordingSignal, SourceLocation};
 pub use segment::{RecordedFrame, SegmentReader, SegmentWriter};
+pub use server::Archive;
 
 use std::fs::File;
 use std::io;

@@ -5,7 +5,9 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
+use oxeron_protocol::archive::{
+    parse_segment_file_name, segment_file_base_position, segment_file_name,
+};
 use oxeron_protocol::frame::data::{DataHeader, HEADER_LENGTH};
 use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
 use oxeron_protocol::{align, le};
@@ -350,6 +352,148 @@ impl SegmentReader {
         self.position += aligned;
         Ok(Some(frame))
     }
+}
+
+impl SegmentReader {
+    /// Reads whole frames from the position into `buf` (resized as needed, up to `max_length` bytes), never
+    /// past the limit, the end of the term or the end of a segment, and returns their length (0 at the
+    /// limit). A padding frame comes alone: it is returned as the block's only frame, and data frames stop
+    /// before one. Frames keep their recorded headers; padding frames are returned header only, the rest of
+    /// their length left zeroed in `buf`.
+    pub fn read_block(&mut self, buf: &mut Vec<u8>, max_length: usize) -> Result<usize> {
+        if self.position >= self.limit {
+            return Ok(0);
+        }
+        let base = segment_file_base_position(
+            self.start_position,
+            self.position,
+            self.term_length,
+            self.segment_length,
+        );
+        if self.current.as_ref().is_none_or(|(b, _, _)| *b != base) {
+            let path = self
+                .archive_dir
+                .join(segment_file_name(self.recording_id, base));
+            let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
+            self.current = Some((base, path, file));
+        }
+        let Some((_, path, file)) = self.current.as_ref() else {
+            return Ok(0);
+        };
+        let term_offset = self.position & i64::from(self.term_length - 1);
+        let available = (i64::from(self.term_length) - term_offset).min(self.limit - self.position);
+        let offset = (self.position - base) as u64;
+        let mut room = available.min(max_length.max(HEADER_LENGTH) as i64) as usize;
+        loop {
+            if buf.len() < room {
+                buf.resize(room, 0);
+            }
+            let read = crate::catalog::read_fill(file, path, offset, &mut buf[..room])?;
+            let mut cursor = 0usize;
+            while cursor + HEADER_LENGTH <= read {
+                let frame_length = le::get_i32(buf, cursor);
+                if frame_length < HEADER_LENGTH as i32 {
+                    break;
+                }
+                let aligned = align(frame_length as usize, FRAME_ALIGNMENT);
+                let frame_type = le::get_u16(buf, cursor + TYPE_FIELD_OFFSET);
+                if frame_type == HDR_TYPE_PAD {
+                    if cursor == 0 && aligned as i64 <= available {
+                        if buf.len() < aligned {
+                            buf.resize(aligned, 0);
+                        }
+                        buf[HEADER_LENGTH..aligned].fill(0);
+                        cursor = aligned;
+                    }
+                    break;
+                }
+                if cursor + aligned > read {
+                    if cursor == 0 && aligned > room && aligned as i64 <= available && read == room
+                    {
+                        // A single frame longer than the requested block: read it whole.
+                        room = aligned;
+                        cursor = usize::MAX;
+                    }
+                    break;
+                }
+                cursor += aligned;
+            }
+            if cursor == usize::MAX {
+                continue;
+            }
+            if cursor == 0 {
+                let length = if read >= 4 { le::get_i32(buf, 0) } else { 0 };
+                let path = path.clone();
+                return Err(self.invalid(&path, length.into()));
+            }
+            self.position += cursor as i64;
+            return Ok(cursor);
+        }
+    }
+}
+
+/// The segment files of `recording_id` in `archive_dir`, as (base position, path), in position order.
+pub fn segment_files(archive_dir: &Path, recording_id: i64) -> Result<Vec<(i64, PathBuf)>> {
+    let entries = std::fs::read_dir(archive_dir).map_err(ArchiveStorageError::io(archive_dir))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(ArchiveStorageError::io(archive_dir))?;
+        let name = entry.file_name();
+        if let Some((id, base)) = name.to_str().and_then(parse_segment_file_name) {
+            if id == recording_id {
+                files.push((base, entry.path()));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Deletes every segment file of `recording_id`; returns how many were deleted.
+pub fn delete_segments(archive_dir: &Path, recording_id: i64) -> Result<usize> {
+    let files = segment_files(archive_dir, recording_id)?;
+    for (_, path) in &files {
+        std::fs::remove_file(path).map_err(ArchiveStorageError::io(path))?;
+    }
+    Ok(files.len())
+}
+
+/// Cuts a stopped recording back to `position`: the segment holding it is zeroed from there on and later
+/// segments are deleted, so that neither a replay nor crash recovery sees frames past the new stop position.
+pub fn truncate_recording(
+    archive_dir: &Path,
+    recording_id: i64,
+    start_position: i64,
+    term_length: i32,
+    segment_length: i32,
+    position: i64,
+) -> Result<usize> {
+    check_lengths(term_length, segment_length)?;
+    let mut deleted = 0;
+    let base = segment_file_base_position(start_position, position, term_length, segment_length);
+    for (file_base, path) in segment_files(archive_dir, recording_id)? {
+        let whole = file_base > base
+            || (file_base == base && (position == file_base || position == start_position));
+        if whole {
+            std::fs::remove_file(&path).map_err(ArchiveStorageError::io(&path))?;
+            deleted += 1;
+        } else if file_base == base {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(ArchiveStorageError::io(&path))?;
+            let offset = (position - base) as u64;
+            let zeros = vec![0u8; 64 * 1024];
+            let mut at = offset;
+            while at < segment_length as u64 {
+                let n = zeros.len().min((segment_length as u64 - at) as usize);
+                write_all_at(&file, &path, &zeros[..n], at)?;
+                at += n as u64;
+            }
+            file.sync_all().map_err(ArchiveStorageError::io(&path))?;
+        }
+    }
+    Ok(deleted)
 }
 
 impl Iterator for SegmentReader {

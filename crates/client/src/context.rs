@@ -125,6 +125,11 @@ impl Context {
         Ok(ctx)
     }
 
+    /// The Aeron directory of the driver this context connects to.
+    pub fn aeron_dir_path(&self) -> &std::path::Path {
+        &self.aeron_dir
+    }
+
     /// Sets the Aeron directory.
     pub fn aeron_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.aeron_dir = dir.into();

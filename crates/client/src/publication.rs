@@ -636,6 +636,16 @@ impl ExclusivePublication {
     /// the rest of the active term, and its first frame must be a DATA frame at the publication's current term
     /// offset, session, stream and term id.
     pub fn offer_block(&mut self, block: &[u8]) -> Result<i64, OfferError> {
+        if self.term_offset >= self.core.term_length as usize {
+            // The last offer filled the term exactly: move to the next one first.
+            let next_begin = self.term_begin_position + self.core.term_length as i64;
+            if next_begin >= self.core.max_possible_position {
+                return Err(OfferError::MaxPositionExceeded);
+            }
+            self.check_open_and_limit(0)?;
+            self.rotate(next_begin);
+            return Err(OfferError::AdminAction);
+        }
         let length = block.len();
         if length < DATA_HEADER_LENGTH || length % FRAME_ALIGNMENT != 0 {
             return Err(OfferError::InvalidBlock(

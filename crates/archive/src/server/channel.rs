@@ -1,0 +1,135 @@
+//! Channel rules of the archive: the stripped channel a recording is catalogued under, the channel a
+//! recording subscribes with, the replay publication's channel and the recording position counter's key.
+
+use oxeron_protocol::archive::{RecordingDescriptor, SourceLocation};
+use oxeron_protocol::uri::ChannelUri;
+
+/// Parameters that identify a stream and survive stripping; the rest (term length, MTU, linger, ...) only
+/// tune it.
+const KEPT_PARAMS: &[&str] = &[
+    "endpoint",
+    "interface",
+    "control",
+    "control-mode",
+    "session-id",
+    "tags",
+    "rejoin",
+    "group",
+    "tether",
+    "fc",
+    "gtag",
+    "cc",
+    "so-sndbuf",
+    "so-rcvbuf",
+    "rcv-wnd",
+    "alias",
+    "channel-snd-ts-offset",
+    "channel-rcv-ts-offset",
+    "media-rcv-ts-offset",
+    "response-correlation-id",
+    "response-endpoint",
+    "ttl",
+    "stream-id",
+];
+
+/// The channel with only the parameters that identify the stream (Java's `strippedChannelBuilder`), e.g.
+/// `aeron:ipc?term-length=65536` gives `aeron:ipc`.
+pub(crate) fn strip_channel(uri: &ChannelUri) -> String {
+    let mut stripped = ChannelUri::new(uri.media());
+    for (key, value) in uri.params() {
+        if KEPT_PARAMS.contains(&key) {
+            let _ = stripped.set(key, value);
+        }
+    }
+    stripped.to_string()
+}
+
+/// What a recording subscribes to: a local UDP source is read through a spy, without the network.
+pub(crate) fn recording_subscription_channel(
+    uri: &ChannelUri,
+    source_location: SourceLocation,
+) -> String {
+    let stripped = strip_channel(uri);
+    if source_location == SourceLocation::Local && uri.is_udp() {
+        format!("aeron-spy:{stripped}")
+    } else {
+        stripped
+    }
+}
+
+/// The replay publication's channel: the requested channel's identifying parameters plus the recording's
+/// term geometry, so that the replayed stream starts at `position` with the recorded term ids.
+pub(crate) fn replay_channel(
+    uri: &ChannelUri,
+    d: &RecordingDescriptor<'_>,
+    position: i64,
+) -> String {
+    let mut channel = ChannelUri::new(uri.media());
+    for (key, value) in uri.params() {
+        if KEPT_PARAMS.contains(&key) || matches!(key, "eos" | "sparse" | "linger") {
+            let _ = channel.set(key, value);
+        }
+    }
+    let bits = d.term_buffer_length.trailing_zeros();
+    let term_id = d.initial_term_id.wrapping_add((position >> bits) as i32);
+    let term_offset = position & (i64::from(d.term_buffer_length) - 1);
+    let _ = channel.set("init-term-id", &d.initial_term_id.to_string());
+    let _ = channel.set("term-id", &term_id.to_string());
+    let _ = channel.set("term-offset", &term_offset.to_string());
+    let _ = channel.set("term-length", &d.term_buffer_length.to_string());
+    let _ = channel.set("mtu", &d.mtu_length.to_string());
+    channel.to_string()
+}
+
+/// Longest counter key.
+const MAX_KEY_LENGTH: usize = 112;
+
+/// Key and label of a recording position counter (Java's `RecordingPos`): recording id (i64), session id
+/// (i32), source identity (i32 length + bytes, cut to fit), archive id (i64).
+pub(crate) fn recording_position_key(
+    recording_id: i64,
+    session_id: i32,
+    source_identity: &str,
+    archive_id: i64,
+    stream_id: i32,
+    stripped_channel: &str,
+) -> (Vec<u8>, String) {
+    let identity = source_identity.as_bytes();
+    let identity = &identity[..identity.len().min(MAX_KEY_LENGTH - 24)];
+    let mut key = Vec::with_capacity(24 + identity.len());
+    key.extend_from_slice(&recording_id.to_le_bytes());
+    key.extend_from_slice(&session_id.to_le_bytes());
+    key.extend_from_slice(&(identity.len() as i32).to_le_bytes());
+    key.extend_from_slice(identity);
+    key.extend_from_slice(&archive_id.to_le_bytes());
+    let label = format!(
+        "rec-pos: {recording_id} {session_id} {stream_id} {stripped_channel} - archiveId={archive_id}"
+    );
+    (key, label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripping_keeps_identity_and_drops_tuning() {
+        let uri = ChannelUri::parse("aeron:ipc?term-length=65536").unwrap();
+        assert_eq!(strip_channel(&uri), "aeron:ipc");
+        let uri =
+            ChannelUri::parse("aeron:udp?endpoint=localhost:24500|term-length=65536").unwrap();
+        assert_eq!(strip_channel(&uri), "aeron:udp?endpoint=localhost:24500");
+    }
+
+    #[test]
+    fn local_udp_sources_are_recorded_through_a_spy() {
+        let uri = ChannelUri::parse("aeron:udp?endpoint=localhost:24500").unwrap();
+        let channel = recording_subscription_channel(&uri, SourceLocation::Local);
+        assert_eq!(channel, "aeron-spy:aeron:udp?endpoint=localhost:24500");
+        let ipc = ChannelUri::parse("aeron:ipc?term-length=65536").unwrap();
+        assert_eq!(
+            recording_subscription_channel(&ipc, SourceLocation::Local),
+            "aeron:ipc"
+        );
+    }
+}

@@ -1,0 +1,1517 @@
+//! The archive conductor: one agent that serves control sessions and drives every recording and replay.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxeron_client::{
+    Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication, Subscription,
+};
+use oxeron_concurrent::agent::{Agent, AgentError};
+use oxeron_concurrent::clock::system_epoch_ms;
+use oxeron_protocol::archive::*;
+use oxeron_protocol::frame::data::{BEGIN_FLAG, END_FLAG};
+use oxeron_protocol::uri::ChannelUri;
+
+use super::channel::{recording_subscription_channel, replay_channel, strip_channel};
+use super::context::Context;
+
+const NULL_RECORDING_ID: i64 = -1;
+use super::recorder::{RecordingEnd, RecordingSession};
+use super::replayer::{ReplayEnd, ReplayLimit, ReplaySession};
+use crate::{ArchiveMarkFile, Catalog, NewRecording, SegmentReader, SegmentWriter};
+
+/// Messages handled per control subscription per duty cycle.
+const CONTROL_FRAGMENT_LIMIT: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionState {
+    AwaitingPublication(i64),
+    AwaitingConnection,
+    Active,
+    Done,
+}
+
+struct ControlSession {
+    id: i64,
+    connect_correlation_id: i64,
+    state: SessionState,
+    rejection: Option<(ArchiveErrorCode, String)>,
+    publication: Option<ExclusivePublication>,
+    deadline: Instant,
+    disconnected_since: Option<Instant>,
+    queue: VecDeque<Vec<u8>>,
+}
+
+impl ControlSession {
+    /// Offers queued responses in order; keeps what the publication can't take yet.
+    fn flush(&mut self) -> usize {
+        let Some(publication) = self.publication.as_mut() else {
+            return 0;
+        };
+        let mut sent = 0;
+        while let Some(message) = self.queue.front() {
+            match publication.offer(message) {
+                Ok(_) => {
+                    self.queue.pop_front();
+                    sent += 1;
+                }
+                Err(OfferError::Closed) => {
+                    self.state = SessionState::Done;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        sent
+    }
+}
+
+struct RecordingSubscription {
+    subscription: Subscription,
+    registration_id: i64,
+    stripped_channel: String,
+    original_channel: String,
+    subscribed_channel: String,
+    stream_id: i32,
+    control_session_id: i64,
+    correlation_id: i64,
+    auto_stop: bool,
+    extend_recording_id: Option<i64>,
+    seen_images: Vec<i64>,
+}
+
+/// The archive's single agent.
+pub(crate) struct ArchiveConductor {
+    ctx: Context,
+    aeron: Arc<Aeron>,
+    catalog: Catalog,
+    mark: ArchiveMarkFile,
+    archive_id: i64,
+    control_subscriptions: Vec<Subscription>,
+    partial: HashMap<(usize, i32), Vec<u8>>,
+    sessions: Vec<ControlSession>,
+    recording_subscriptions: Vec<RecordingSubscription>,
+    recordings: Vec<RecordingSession>,
+    replays: Vec<ReplaySession>,
+    events: Option<Publication>,
+    next_control_session_id: i64,
+    next_replay_id: i64,
+    last_mark_update_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    system_epoch_ms()
+}
+
+fn control_response(
+    control_session_id: i64,
+    correlation_id: i64,
+    relevant_id: i64,
+    code: ControlResponseCode,
+    message: &str,
+) -> Vec<u8> {
+    ControlResponse {
+        control_session_id,
+        correlation_id,
+        relevant_id,
+        code,
+        version: PROTOCOL_SEMANTIC_VERSION,
+        error_message: message,
+    }
+    .to_vec()
+}
+
+impl ArchiveConductor {
+    pub(crate) fn new(
+        ctx: Context,
+        aeron: Arc<Aeron>,
+        catalog: Catalog,
+        mark: ArchiveMarkFile,
+        archive_id: i64,
+        control_subscriptions: Vec<Subscription>,
+        events: Option<Publication>,
+    ) -> Self {
+        let seed = (now_ms() ^ i64::from(std::process::id()) << 20) & 0x3FFF_FFFF;
+        Self {
+            ctx,
+            aeron,
+            catalog,
+            mark,
+            archive_id,
+            control_subscriptions,
+            partial: HashMap::new(),
+            sessions: Vec::new(),
+            recording_subscriptions: Vec::new(),
+            recordings: Vec::new(),
+            replays: Vec::new(),
+            events,
+            next_control_session_id: seed.max(1),
+            next_replay_id: 1,
+            last_mark_update_ms: 0,
+        }
+    }
+
+    fn poll_control(&mut self) -> usize {
+        let mut inbox: Vec<Vec<u8>> = Vec::new();
+        let mut work = 0;
+        for (index, subscription) in self.control_subscriptions.iter_mut().enumerate() {
+            let partial = &mut self.partial;
+            work += subscription.poll(
+                |payload: &[u8], header: &Header| {
+                    let flags = header.flags();
+                    let key = (index, header.session_id());
+                    if flags & (BEGIN_FLAG | END_FLAG) == BEGIN_FLAG | END_FLAG {
+                        inbox.push(payload.to_vec());
+                    } else if flags & BEGIN_FLAG != 0 {
+                        partial.insert(key, payload.to_vec());
+                    } else if let Some(buffer) = partial.get_mut(&key) {
+                        buffer.extend_from_slice(payload);
+                        if flags & END_FLAG != 0 {
+                            if let Some(message) = partial.remove(&key) {
+                                inbox.push(message);
+                            }
+                        }
+                    }
+                },
+                CONTROL_FRAGMENT_LIMIT,
+            );
+        }
+        for message in inbox {
+            self.on_message(&message);
+        }
+        work
+    }
+
+    fn session_index(&self, control_session_id: i64) -> Option<usize> {
+        self.sessions
+            .iter()
+            .position(|s| s.id == control_session_id && s.state == SessionState::Active)
+    }
+
+    fn send(&mut self, control_session_id: i64, message: Vec<u8>) {
+        if let Some(session) = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.id == control_session_id)
+        {
+            session.queue.push_back(message);
+            session.flush();
+        }
+    }
+
+    fn ok(&mut self, session: i64, correlation_id: i64, relevant_id: i64) {
+        let m = control_response(
+            session,
+            correlation_id,
+            relevant_id,
+            ControlResponseCode::Ok,
+            "",
+        );
+        self.send(session, m);
+    }
+
+    fn error(&mut self, session: i64, correlation_id: i64, code: ArchiveErrorCode, message: &str) {
+        let m = control_response(
+            session,
+            correlation_id,
+            code as i64,
+            ControlResponseCode::Error,
+            message,
+        );
+        self.send(session, m);
+    }
+
+    fn unknown_recording(&mut self, session: i64, correlation_id: i64, recording_id: i64) {
+        self.error(
+            session,
+            correlation_id,
+            ArchiveErrorCode::UnknownRecording,
+            &format!("unknown recording id: {recording_id}"),
+        );
+    }
+
+    fn signal(
+        &mut self,
+        session: i64,
+        correlation_id: i64,
+        recording_id: i64,
+        subscription_id: i64,
+        position: i64,
+        signal: RecordingSignal,
+    ) {
+        let m = RecordingSignalEvent {
+            control_session_id: session,
+            correlation_id,
+            recording_id,
+            subscription_id,
+            position,
+            signal,
+        }
+        .to_vec();
+        self.send(session, m);
+    }
+
+    fn event(&mut self, message: Vec<u8>) {
+        if let Some(events) = self.events.as_ref() {
+            let _ = events.offer(&message);
+        }
+    }
+
+    fn on_message(&mut self, bytes: &[u8]) {
+        let message = match ArchiveMessage::decode(bytes) {
+            Ok(m) => m,
+            Err(error) => {
+                self.reject_malformed(bytes, &error.to_string());
+                return;
+            }
+        };
+        use ArchiveMessage as M;
+        match message {
+            M::AuthConnectRequest(r) => self.on_connect(
+                r.correlation_id,
+                r.response_stream_id,
+                r.version,
+                r.response_channel,
+                r.encoded_credentials,
+            ),
+            M::ConnectRequest(r) => self.on_connect(
+                r.correlation_id,
+                r.response_stream_id,
+                r.version,
+                r.response_channel,
+                &[],
+            ),
+            M::CloseSessionRequest(r) => {
+                if let Some(s) = self
+                    .sessions
+                    .iter_mut()
+                    .find(|s| s.id == r.control_session_id)
+                {
+                    s.state = SessionState::Done;
+                }
+            }
+            M::KeepAliveRequest(_) | M::Ping(_) => {}
+            other => self.on_request(other),
+        }
+    }
+
+    /// A message that does not decode: answered with an error when its header and session can be read.
+    fn reject_malformed(&mut self, bytes: &[u8], reason: &str) {
+        if bytes.len() >= MESSAGE_HEADER_LENGTH + 16 {
+            let session = i64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+            let correlation = i64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
+            if self.session_index(session).is_some() {
+                self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!("malformed request: {reason}"),
+                );
+            }
+        }
+    }
+
+    fn on_connect(
+        &mut self,
+        correlation_id: i64,
+        response_stream_id: i32,
+        version: i32,
+        response_channel: &str,
+        credentials: &[u8],
+    ) {
+        let id = self.next_control_session_id;
+        self.next_control_session_id += 1;
+        let mut rejection = None;
+        if version != VERSION_NULL && (version >> 16) != (PROTOCOL_SEMANTIC_VERSION >> 16) {
+            rejection = Some((
+                ArchiveErrorCode::Generic,
+                format!(
+                    "invalid client version {}.{}.{}, archive is {}.{}.{}",
+                    version >> 16,
+                    (version >> 8) & 0xFF,
+                    version & 0xFF,
+                    PROTOCOL_SEMANTIC_VERSION >> 16,
+                    (PROTOCOL_SEMANTIC_VERSION >> 8) & 0xFF,
+                    PROTOCOL_SEMANTIC_VERSION & 0xFF
+                ),
+            ));
+        } else if !self.ctx.authenticator.authenticate(id, credentials) {
+            rejection = Some((
+                ArchiveErrorCode::AuthenticationRejected,
+                "authentication rejected".to_string(),
+            ));
+        }
+        let registration = match self
+            .aeron
+            .async_add_exclusive_publication(response_channel, response_stream_id)
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing_error(&format!("control session {id}: response publication: {e}"));
+                return;
+            }
+        };
+        self.sessions.push(ControlSession {
+            id,
+            connect_correlation_id: correlation_id,
+            state: SessionState::AwaitingPublication(registration),
+            rejection,
+            publication: None,
+            deadline: Instant::now() + self.ctx.connect_timeout,
+            disconnected_since: None,
+            queue: VecDeque::new(),
+        });
+    }
+
+    fn service_sessions(&mut self, now: Instant) -> usize {
+        let mut work = 0;
+        let mut connected = Vec::new();
+        for session in &mut self.sessions {
+            match session.state {
+                SessionState::AwaitingPublication(registration) => {
+                    match self.aeron.poll_exclusive_publication(registration) {
+                        Ok(Some(publication)) => {
+                            session.publication = Some(publication);
+                            session.state = SessionState::AwaitingConnection;
+                            work += 1;
+                        }
+                        Ok(None) if now > session.deadline => session.state = SessionState::Done,
+                        Ok(None) => {}
+                        Err(_) => session.state = SessionState::Done,
+                    }
+                }
+                SessionState::AwaitingConnection => {
+                    let is_connected = session
+                        .publication
+                        .as_ref()
+                        .is_some_and(|p| p.is_connected());
+                    if is_connected {
+                        work += 1;
+                        let (code, relevant, message) = match session.rejection.take() {
+                            None => (ControlResponseCode::Ok, session.id, String::new()),
+                            Some((code, message)) => {
+                                (ControlResponseCode::Error, code as i64, message)
+                            }
+                        };
+                        let ok = code == ControlResponseCode::Ok;
+                        session.queue.push_back(control_response(
+                            session.id,
+                            session.connect_correlation_id,
+                            relevant,
+                            code,
+                            &message,
+                        ));
+                        session.state = if ok {
+                            connected.push(session.id);
+                            SessionState::Active
+                        } else {
+                            SessionState::Done
+                        };
+                        session.flush();
+                    } else if now > session.deadline {
+                        session.state = SessionState::Done;
+                    }
+                }
+                SessionState::Active => {
+                    work += session.flush();
+                    let is_connected = session
+                        .publication
+                        .as_ref()
+                        .is_some_and(|p| p.is_connected());
+                    if is_connected {
+                        session.disconnected_since = None;
+                    } else {
+                        let since = *session.disconnected_since.get_or_insert(now);
+                        if now.duration_since(since) > self.ctx.session_liveness_timeout {
+                            session.state = SessionState::Done;
+                        }
+                    }
+                }
+                SessionState::Done => {}
+            }
+        }
+        let before = self.sessions.len();
+        self.sessions.retain(|s| s.state != SessionState::Done);
+        work + (before - self.sessions.len())
+    }
+
+    fn on_request(&mut self, message: ArchiveMessage<'_>) {
+        use ArchiveMessage as M;
+        let (session, correlation) = request_ids(&message);
+        if self.session_index(session).is_none() {
+            return;
+        }
+        match message {
+            M::ArchiveIdRequest(_) => self.ok(session, correlation, self.archive_id),
+            M::StartRecordingRequest(r) => self.start_recording(
+                session,
+                correlation,
+                r.stream_id,
+                r.source_location,
+                r.channel,
+                false,
+                None,
+            ),
+            M::StartRecordingRequest2(r) => self.start_recording(
+                session,
+                correlation,
+                r.stream_id,
+                r.source_location,
+                r.channel,
+                r.auto_stop == BooleanType::True,
+                None,
+            ),
+            M::ExtendRecordingRequest(r) => self.start_recording(
+                session,
+                correlation,
+                r.stream_id,
+                r.source_location,
+                r.channel,
+                false,
+                Some(r.recording_id),
+            ),
+            M::ExtendRecordingRequest2(r) => self.start_recording(
+                session,
+                correlation,
+                r.stream_id,
+                r.source_location,
+                r.channel,
+                r.auto_stop == BooleanType::True,
+                Some(r.recording_id),
+            ),
+            M::StopRecordingRequest(r) => {
+                let key = ChannelUri::parse(r.channel).map(|uri| strip_channel(&uri));
+                let found = key.ok().and_then(|stripped| {
+                    self.recording_subscriptions
+                        .iter()
+                        .find(|s| s.stripped_channel == stripped && s.stream_id == r.stream_id)
+                        .map(|s| s.registration_id)
+                });
+                match found {
+                    Some(id) => {
+                        self.stop_recording_subscription(id);
+                        self.ok(session, correlation, 0);
+                    }
+                    None => self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::UnknownSubscription,
+                        &format!(
+                            "no recording found for streamId={} channel={}",
+                            r.stream_id, r.channel
+                        ),
+                    ),
+                }
+            }
+            M::StopRecordingSubscriptionRequest(r) => {
+                if self.stop_recording_subscription(r.subscription_id) {
+                    self.ok(session, correlation, 0);
+                } else {
+                    self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::UnknownSubscription,
+                        &format!(
+                            "no recording subscription found for subscriptionId={}",
+                            r.subscription_id
+                        ),
+                    );
+                }
+            }
+            M::StopRecordingByIdentityRequest(r) => {
+                if !self.catalog.has_recording(r.recording_id) {
+                    self.unknown_recording(session, correlation, r.recording_id);
+                    return;
+                }
+                let subscription = self
+                    .recordings
+                    .iter()
+                    .find(|rec| rec.recording_id == r.recording_id)
+                    .map(|rec| rec.subscription_id);
+                let stopped = match subscription {
+                    Some(id) => self.stop_recording_subscription(id),
+                    None => false,
+                };
+                self.ok(session, correlation, i64::from(stopped));
+            }
+            M::ListRecordingsRequest(r) => self.list(
+                session,
+                correlation,
+                r.from_recording_id,
+                r.record_count,
+                None,
+            ),
+            M::ListRecordingsForUriRequest(r) => self.list(
+                session,
+                correlation,
+                r.from_recording_id,
+                r.record_count,
+                Some((r.stream_id, r.channel)),
+            ),
+            M::ListRecordingRequest(r) => match self.catalog.recording(r.recording_id) {
+                Ok(Some(entry)) => {
+                    if let Ok(mut d) = entry.descriptor() {
+                        d.control_session_id = session;
+                        d.correlation_id = correlation;
+                        let m = d.to_vec();
+                        self.send(session, m);
+                    }
+                }
+                _ => {
+                    let m = control_response(
+                        session,
+                        correlation,
+                        r.recording_id,
+                        ControlResponseCode::RecordingUnknown,
+                        "",
+                    );
+                    self.send(session, m);
+                }
+            },
+            M::FindLastMatchingRecordingRequest(r) if r.min_recording_id < 0 => self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::UnknownRecording,
+                &format!("minRecordingId={} < 0", r.min_recording_id),
+            ),
+            M::FindLastMatchingRecordingRequest(r) => {
+                match self.catalog.find_last(
+                    r.min_recording_id,
+                    r.session_id,
+                    r.stream_id,
+                    r.channel,
+                ) {
+                    Ok(found) => self.ok(session, correlation, found.unwrap_or(NULL_POSITION)),
+                    Err(e) => self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::Generic,
+                        &e.to_string(),
+                    ),
+                }
+            }
+            M::ListRecordingSubscriptionsRequest(r) => self.list_subscriptions(
+                session,
+                correlation,
+                r.pseudo_index,
+                r.subscription_count,
+                r.apply_stream_id == BooleanType::True,
+                r.stream_id,
+                r.channel,
+            ),
+            M::RecordingPositionRequest(r) => {
+                if !self.catalog.has_recording(r.recording_id) {
+                    return self.unknown_recording(session, correlation, r.recording_id);
+                }
+                let position = self.live_position(r.recording_id).unwrap_or(NULL_POSITION);
+                self.ok(session, correlation, position);
+            }
+            M::StopPositionRequest(r) => match self.catalog.stop_position(r.recording_id) {
+                Ok(p) => self.ok(session, correlation, p),
+                Err(_) => self.unknown_recording(session, correlation, r.recording_id),
+            },
+            M::StartPositionRequest(r) => match self.catalog.start_position(r.recording_id) {
+                Ok(p) => self.ok(session, correlation, p),
+                Err(_) => self.unknown_recording(session, correlation, r.recording_id),
+            },
+            M::MaxRecordedPositionRequest(r) => match self.live_position(r.recording_id) {
+                Some(p) => self.ok(session, correlation, p),
+                None => match self.catalog.stop_position(r.recording_id) {
+                    Ok(p) => self.ok(session, correlation, p),
+                    Err(_) => self.unknown_recording(session, correlation, r.recording_id),
+                },
+            },
+            M::ReplayRequest(r) => self.start_replay(
+                session,
+                correlation,
+                r.recording_id,
+                r.position,
+                r.length,
+                r.replay_stream_id,
+                r.file_io_max_length,
+                r.replay_channel,
+            ),
+            M::BoundedReplayRequest(r) => self.start_replay(
+                session,
+                correlation,
+                r.recording_id,
+                r.position,
+                r.length,
+                r.replay_stream_id,
+                r.file_io_max_length,
+                r.replay_channel,
+            ),
+            M::StopReplayRequest(r) => {
+                self.replays
+                    .retain(|p| p.replay_session_id != r.replay_session_id);
+                self.ok(session, correlation, 0);
+            }
+            M::StopAllReplaysRequest(r) => {
+                self.replays.retain(|p| {
+                    r.recording_id != NULL_RECORDING_ID && p.recording_id != r.recording_id
+                });
+                self.ok(session, correlation, 0);
+            }
+            M::TruncateRecordingRequest(r) => {
+                self.truncate(session, correlation, r.recording_id, r.position)
+            }
+            M::PurgeRecordingRequest(r) => self.purge(session, correlation, r.recording_id),
+            M::ReplayTokenRequest(r) => {
+                if self.catalog.has_recording(r.recording_id) {
+                    self.ok(session, correlation, NULL_POSITION);
+                } else {
+                    self.unknown_recording(session, correlation, r.recording_id);
+                }
+            }
+            other => {
+                let name = other.name();
+                self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!("{name} is not supported by this archive"),
+                );
+            }
+        }
+    }
+
+    fn live_position(&self, recording_id: i64) -> Option<i64> {
+        self.recordings
+            .iter()
+            .find(|r| r.recording_id == recording_id)
+            .map(|r| r.recorded_position())
+    }
+
+    fn list(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        from: i64,
+        count: i32,
+        filter: Option<(i32, &str)>,
+    ) {
+        let limit = usize::try_from(count).unwrap_or(0);
+        let mut sent = 0;
+        let mut next = from.max(0);
+        let entries = self
+            .catalog
+            .list_from(from.max(0), usize::MAX)
+            .unwrap_or_default();
+        let mut messages = Vec::new();
+        for entry in &entries {
+            if sent >= limit {
+                break;
+            }
+            next = entry.recording_id() + 1;
+            let Ok(mut d) = entry.descriptor() else {
+                continue;
+            };
+            if let Some((stream_id, fragment)) = filter {
+                if d.stream_id != stream_id || !d.original_channel.contains(fragment) {
+                    continue;
+                }
+            }
+            d.control_session_id = session;
+            d.correlation_id = correlation;
+            messages.push(d.to_vec());
+            sent += 1;
+        }
+        for m in messages {
+            self.send(session, m);
+        }
+        if sent < limit || limit == 0 {
+            let m = control_response(
+                session,
+                correlation,
+                next,
+                ControlResponseCode::RecordingUnknown,
+                "",
+            );
+            self.send(session, m);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn list_subscriptions(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        pseudo_index: i32,
+        count: i32,
+        apply_stream_id: bool,
+        stream_id: i32,
+        fragment: &str,
+    ) {
+        let total = self.recording_subscriptions.len();
+        if pseudo_index < 0 || pseudo_index as usize >= total || count <= 0 {
+            let m = control_response(
+                session,
+                correlation,
+                0,
+                ControlResponseCode::SubscriptionUnknown,
+                "",
+            );
+            return self.send(session, m);
+        }
+        let matching: Vec<Vec<u8>> = self
+            .recording_subscriptions
+            .iter()
+            .skip(pseudo_index as usize)
+            .filter(|s| {
+                (!apply_stream_id || s.stream_id == stream_id)
+                    && s.subscribed_channel.contains(fragment)
+            })
+            .take(usize::try_from(count).unwrap_or(0))
+            .map(|s| {
+                RecordingSubscriptionDescriptor {
+                    control_session_id: session,
+                    correlation_id: correlation,
+                    subscription_id: s.registration_id,
+                    stream_id: s.stream_id,
+                    stripped_channel: &s.subscribed_channel,
+                }
+                .to_vec()
+            })
+            .collect();
+        let sent = matching.len();
+        for m in matching {
+            self.send(session, m);
+        }
+        if sent < usize::try_from(count).unwrap_or(0) {
+            let m = control_response(
+                session,
+                correlation,
+                0,
+                ControlResponseCode::SubscriptionUnknown,
+                "",
+            );
+            self.send(session, m);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_recording(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        stream_id: i32,
+        source_location: SourceLocation,
+        channel: &str,
+        auto_stop: bool,
+        extend: Option<i64>,
+    ) {
+        let uri = match ChannelUri::parse(channel) {
+            Ok(uri) => uri,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!("invalid channel: {e}"),
+                )
+            }
+        };
+        if self.recordings.len() >= self.ctx.max_concurrent_recordings {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::MaxRecordings,
+                &format!(
+                    "max concurrent recordings reached {}",
+                    self.ctx.max_concurrent_recordings
+                ),
+            );
+        }
+        if let Some(recording_id) = extend {
+            if !self.catalog.has_recording(recording_id) {
+                return self.unknown_recording(session, correlation, recording_id);
+            }
+            if self.live_position(recording_id).is_some() {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::ActiveRecording,
+                    &format!("cannot extend active recording {recording_id}"),
+                );
+            }
+        }
+        let stripped = strip_channel(&uri);
+        if self
+            .recording_subscriptions
+            .iter()
+            .any(|s| s.stripped_channel == stripped && s.stream_id == stream_id)
+        {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveSubscription,
+                &format!("recording exists for streamId={stream_id} channel={channel}"),
+            );
+        }
+        let subscribe_to = recording_subscription_channel(&uri, source_location);
+        let subscription = match self.aeron.add_subscription(&subscribe_to, stream_id) {
+            Ok(s) => s,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &aeron_message(&e),
+                )
+            }
+        };
+        let registration_id = subscription.registration_id();
+        self.recording_subscriptions.push(RecordingSubscription {
+            subscription,
+            registration_id,
+            stripped_channel: stripped,
+            original_channel: channel.to_string(),
+            subscribed_channel: subscribe_to,
+            stream_id,
+            control_session_id: session,
+            correlation_id: correlation,
+            auto_stop,
+            extend_recording_id: extend,
+            seen_images: Vec::new(),
+        });
+        self.ok(session, correlation, registration_id);
+    }
+
+    /// Closes a recording subscription and stops its recordings; `false` when there is no such subscription.
+    fn stop_recording_subscription(&mut self, subscription_id: i64) -> bool {
+        let Some(index) = self
+            .recording_subscriptions
+            .iter()
+            .position(|s| s.registration_id == subscription_id)
+        else {
+            return false;
+        };
+        let subscription = self.recording_subscriptions.remove(index);
+        let mut i = 0;
+        while i < self.recordings.len() {
+            if self.recordings[i].subscription_id == subscription_id {
+                let mut recording = self.recordings.remove(i);
+                while let Ok(n) = recording.do_work() {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                self.finish_recording(recording, None);
+            } else {
+                i += 1;
+            }
+        }
+        drop(subscription);
+        true
+    }
+
+    fn finish_recording(&mut self, recording: RecordingSession, failure: Option<String>) {
+        let position = recording.recorded_position();
+        if let Some(reason) = failure {
+            tracing_error(&format!(
+                "recording {} stopped: {reason}",
+                recording.recording_id
+            ));
+        }
+        let _ = self
+            .catalog
+            .recording_stopped(recording.recording_id, position, now_ms());
+        let RecordingSession {
+            recording_id,
+            subscription_id,
+            control_session_id,
+            correlation_id,
+            start_position,
+            writer,
+            ..
+        } = recording;
+        let _ = writer.close();
+        self.event(
+            RecordingStopped {
+                recording_id,
+                start_position,
+                stop_position: position,
+            }
+            .to_vec(),
+        );
+        self.signal(
+            control_session_id,
+            correlation_id,
+            recording_id,
+            subscription_id,
+            position,
+            RecordingSignal::Stop,
+        );
+    }
+
+    fn discover_images(&mut self) -> usize {
+        let mut new_images = Vec::new();
+        for (index, s) in self.recording_subscriptions.iter_mut().enumerate() {
+            for image in s.subscription.images() {
+                if !s.seen_images.contains(&image.correlation_id()) {
+                    s.seen_images.push(image.correlation_id());
+                    new_images.push((index, Arc::clone(image)));
+                }
+            }
+        }
+        let work = new_images.len();
+        for (index, image) in new_images {
+            if let Err(message) = self.start_recording_session(index, image) {
+                let s = &self.recording_subscriptions[index];
+                let (session, correlation) = (s.control_session_id, s.correlation_id);
+                tracing_error(&message);
+                self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+            }
+        }
+        work
+    }
+
+    fn start_recording_session(
+        &mut self,
+        index: usize,
+        image: Arc<oxeron_client::Image>,
+    ) -> Result<(), String> {
+        let s = &self.recording_subscriptions[index];
+        let (session, correlation, subscription_id, auto_stop) = (
+            s.control_session_id,
+            s.correlation_id,
+            s.registration_id,
+            s.auto_stop,
+        );
+        let stream_id = s.stream_id;
+        let stripped = s.stripped_channel.clone();
+        let original = s.original_channel.clone();
+        let join = image.join_position();
+        let (recording_id, start_position, signal) = match s.extend_recording_id {
+            Some(recording_id) => {
+                let entry = self
+                    .catalog
+                    .recording(recording_id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("unknown recording id: {recording_id}"))?;
+                let d = entry.descriptor().map_err(|e| e.to_string())?;
+                if d.stop_position != join
+                    || d.initial_term_id != image.initial_term_id()
+                    || d.term_buffer_length != image.term_buffer_length()
+                    || d.mtu_length != image.mtu_length()
+                    || d.stream_id != stream_id
+                {
+                    return Err(format!(
+                        "cannot extend recording {recording_id}: image joinPosition={join} initialTermId={} termBufferLength={} mtuLength={} do not match stopPosition={} initialTermId={} termBufferLength={} mtuLength={}",
+                        image.initial_term_id(),
+                        image.term_buffer_length(),
+                        image.mtu_length(),
+                        d.stop_position,
+                        d.initial_term_id,
+                        d.term_buffer_length,
+                        d.mtu_length
+                    ));
+                }
+                let start = d.start_position;
+                self.catalog
+                    .recording_stopped(recording_id, NULL_POSITION, NULL_POSITION)
+                    .map_err(|e| e.to_string())?;
+                (recording_id, start, RecordingSignal::Extend)
+            }
+            None => {
+                let id = self
+                    .catalog
+                    .add_recording(&NewRecording {
+                        start_position: join,
+                        start_timestamp: now_ms(),
+                        initial_term_id: image.initial_term_id(),
+                        segment_file_length: self
+                            .ctx
+                            .segment_file_length
+                            .max(image.term_buffer_length()),
+                        term_buffer_length: image.term_buffer_length(),
+                        mtu_length: image.mtu_length(),
+                        session_id: image.session_id(),
+                        stream_id,
+                        stripped_channel: &stripped,
+                        original_channel: &original,
+                        source_identity: image.source_identity(),
+                    })
+                    .map_err(|e| e.to_string())?;
+                (id, join, RecordingSignal::Start)
+            }
+        };
+        let segment_length = self
+            .catalog
+            .recording(recording_id)
+            .ok()
+            .flatten()
+            .and_then(|e| e.descriptor().ok().map(|d| d.segment_file_length))
+            .unwrap_or(self.ctx.segment_file_length);
+        let writer = SegmentWriter::new(
+            &self.ctx.archive_dir,
+            recording_id,
+            start_position,
+            join,
+            image.term_buffer_length(),
+            segment_length,
+            self.ctx.file_sync_level,
+        )
+        .map_err(|e| e.to_string())?;
+        let (key, label) = super::channel::recording_position_key(
+            recording_id,
+            image.session_id(),
+            image.source_identity(),
+            self.archive_id,
+            stream_id,
+            &stripped,
+        );
+        let counter = self
+            .aeron
+            .add_counter(RECORDING_POSITION_TYPE_ID, &key, &label)
+            .map_err(|e| aeron_message(&e))?;
+        let recording = RecordingSession::new(
+            recording_id,
+            subscription_id,
+            session,
+            correlation,
+            auto_stop,
+            Arc::clone(&image),
+            writer,
+            counter,
+            self.ctx.file_io_max_length,
+        );
+        self.recordings.push(recording);
+        if signal == RecordingSignal::Start {
+            self.event(
+                RecordingStarted {
+                    recording_id,
+                    start_position,
+                    session_id: image.session_id(),
+                    stream_id,
+                    channel: &original,
+                    source_identity: image.source_identity(),
+                }
+                .to_vec(),
+            );
+        }
+        self.signal(
+            session,
+            correlation,
+            recording_id,
+            subscription_id,
+            join,
+            signal,
+        );
+        Ok(())
+    }
+
+    fn drive_recordings(&mut self) -> usize {
+        let mut work = 0;
+        let mut i = 0;
+        while i < self.recordings.len() {
+            match self.recordings[i].do_work() {
+                Ok(n) => {
+                    work += n;
+                    let r = &mut self.recordings[i];
+                    let position = r.recorded_position();
+                    if self.events.is_some() && position > r.progress_reported {
+                        r.progress_reported = position;
+                        let m = RecordingProgress {
+                            recording_id: r.recording_id,
+                            start_position: r.start_position,
+                            position,
+                        }
+                        .to_vec();
+                        self.event(m);
+                    }
+                    i += 1;
+                }
+                Err(end) => {
+                    let recording = self.recordings.remove(i);
+                    let auto_stop = recording.auto_stop;
+                    let subscription_id = recording.subscription_id;
+                    let failure = match end {
+                        RecordingEnd::ImageClosed => None,
+                        RecordingEnd::Storage(e) => Some(e.to_string()),
+                    };
+                    self.finish_recording(recording, failure);
+                    let extension = self.recording_subscriptions.iter().any(|s| {
+                        s.registration_id == subscription_id && s.extend_recording_id.is_some()
+                    });
+                    if auto_stop || extension {
+                        self.stop_recording_subscription(subscription_id);
+                    }
+                    work += 1;
+                }
+            }
+        }
+        work
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_replay(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        recording_id: i64,
+        position: i64,
+        length: i64,
+        replay_stream_id: i32,
+        file_io_max_length: i32,
+        channel: &str,
+    ) {
+        if self.replays.len() >= self.ctx.max_concurrent_replays {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::MaxReplays,
+                &format!(
+                    "max concurrent replays reached {}",
+                    self.ctx.max_concurrent_replays
+                ),
+            );
+        }
+        let entry = match self.catalog.recording(recording_id) {
+            Ok(Some(entry)) => entry,
+            _ => return self.unknown_recording(session, correlation, recording_id),
+        };
+        let Ok(d) = entry.descriptor() else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let live = self.live_position(recording_id);
+        let start = d.start_position;
+        let stop = live.unwrap_or(d.stop_position);
+        let mut from = start;
+        if position != NULL_POSITION {
+            if position & 31 != 0 {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!("requested replay start position={position} is not a multiple of FRAME_ALIGNMENT (32) for recording {recording_id}"),
+                );
+            }
+            if position < start {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::InvalidPosition,
+                    &format!("requested replay start position={position} is less than recording start position={start} for recording {recording_id}"),
+                );
+            }
+            if (live.is_none() && position >= stop) || position > stop {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::InvalidPosition,
+                    &format!("requested replay start position={position} must be less than the limit position={stop} for recording {recording_id}"),
+                );
+            }
+            from = position;
+        }
+        let limit = if length == REPLAY_ALL_AND_STOP {
+            if stop == from {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::EmptyRecording,
+                    &format!("when replaying and stopping the replay length must be non-zero, recordingId={recording_id}"),
+                );
+            }
+            ReplayLimit::Position(stop)
+        } else if length == REPLAY_ALL_AND_FOLLOW {
+            if live.is_some() {
+                ReplayLimit::FollowRecording { cap: i64::MAX }
+            } else {
+                ReplayLimit::Position(stop)
+            }
+        } else if length < 0 {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                &format!("replay length must be positive: length={length}, stopPosition={stop}, replayPosition={from} for recording {recording_id}"),
+            );
+        } else {
+            let end = from.saturating_add(length);
+            if live.is_some() {
+                ReplayLimit::FollowRecording { cap: end }
+            } else {
+                ReplayLimit::Position(end.min(stop))
+            }
+        };
+        let uri = match ChannelUri::parse(channel) {
+            Ok(uri) => uri,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!("invalid replay channel: {e}"),
+                )
+            }
+        };
+        let replay_uri = replay_channel(&uri, &d, from);
+        let publication = match self
+            .aeron
+            .add_exclusive_publication(&replay_uri, replay_stream_id)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &aeron_message(&e),
+                )
+            }
+        };
+        let initial_limit = match limit {
+            ReplayLimit::Position(p) => p,
+            ReplayLimit::FollowRecording { .. } => stop,
+        };
+        let reader = match SegmentReader::new(
+            &self.ctx.archive_dir,
+            recording_id,
+            start,
+            d.term_buffer_length,
+            d.segment_file_length,
+            from,
+            initial_limit,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &e.to_string(),
+                )
+            }
+        };
+        let replay_id = self.next_replay_id;
+        self.next_replay_id += 1;
+        let replay_session_id = (replay_id << 32) | i64::from(publication.session_id() as u32);
+        let io = if file_io_max_length > 0 {
+            file_io_max_length as usize
+        } else {
+            self.ctx.file_io_max_length
+        };
+        self.replays.push(ReplaySession::new(
+            replay_session_id,
+            recording_id,
+            limit,
+            publication,
+            reader,
+            Instant::now() + self.ctx.connect_timeout,
+            io,
+        ));
+        self.ok(session, correlation, replay_session_id);
+    }
+
+    fn drive_replays(&mut self, now: Instant) -> usize {
+        let mut work = 0;
+        let mut i = 0;
+        while i < self.replays.len() {
+            let recording_id = self.replays[i].recording_id;
+            let live = self.live_position(recording_id);
+            let stop = self
+                .catalog
+                .stop_position(recording_id)
+                .unwrap_or(NULL_POSITION);
+            match self.replays[i].do_work(now, live, stop) {
+                Ok(n) => {
+                    work += n;
+                    i += 1;
+                }
+                Err(end) => {
+                    if let ReplayEnd::Storage(e) = &end {
+                        tracing_error(&format!("replay of recording {recording_id} failed: {e}"));
+                    }
+                    self.replays.remove(i);
+                    work += 1;
+                }
+            }
+        }
+        work
+    }
+
+    fn truncate(&mut self, session: i64, correlation: i64, recording_id: i64, position: i64) {
+        let Ok(Some(entry)) = self.catalog.recording(recording_id) else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let Ok(d) = entry.descriptor() else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        if self.live_position(recording_id).is_some() {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveRecording,
+                &format!("cannot truncate active recording {recording_id}"),
+            );
+        }
+        if self.replays.iter().any(|r| r.recording_id == recording_id) {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveRecording,
+                &format!("cannot truncate recording {recording_id} while it is replayed"),
+            );
+        }
+        if position < d.start_position || position > d.stop_position || position % 32 != 0 {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::InvalidPosition,
+                &format!(
+                    "invalid position {position}: start={} stop={} alignment=32",
+                    d.start_position, d.stop_position
+                ),
+            );
+        }
+        let _ = self.catalog.set_stop_position(recording_id, position);
+        match crate::segment::truncate_recording(
+            &self.ctx.archive_dir,
+            recording_id,
+            d.start_position,
+            d.term_buffer_length,
+            d.segment_file_length,
+            position,
+        ) {
+            Ok(deleted) => {
+                self.ok(session, correlation, deleted as i64);
+                self.signal(
+                    session,
+                    correlation,
+                    recording_id,
+                    NULL_POSITION,
+                    NULL_POSITION,
+                    RecordingSignal::Delete,
+                );
+            }
+            Err(e) => self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                &e.to_string(),
+            ),
+        }
+    }
+
+    fn purge(&mut self, session: i64, correlation: i64, recording_id: i64) {
+        if !self.catalog.has_recording(recording_id) {
+            return self.unknown_recording(session, correlation, recording_id);
+        }
+        if self.live_position(recording_id).is_some() {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveRecording,
+                &format!("cannot purge active recording {recording_id}"),
+            );
+        }
+        if self.replays.iter().any(|r| r.recording_id == recording_id) {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveRecording,
+                &format!("cannot purge recording {recording_id} while it is replayed"),
+            );
+        }
+        if let Err(e) = self
+            .catalog
+            .change_state(recording_id, RecordingState::Deleted)
+        {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                &e.to_string(),
+            );
+        }
+        match crate::segment::delete_segments(&self.ctx.archive_dir, recording_id) {
+            Ok(deleted) => self.ok(session, correlation, deleted as i64),
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &e.to_string(),
+                )
+            }
+        }
+        self.signal(
+            session,
+            correlation,
+            recording_id,
+            NULL_POSITION,
+            NULL_POSITION,
+            RecordingSignal::Delete,
+        );
+    }
+
+    /// Stops every recording (at what has been recorded) and replay, and flushes the catalog.
+    pub(crate) fn shutdown(&mut self) {
+        self.replays.clear();
+        let ids: Vec<i64> = self
+            .recording_subscriptions
+            .iter()
+            .map(|s| s.registration_id)
+            .collect();
+        for id in ids {
+            self.stop_recording_subscription(id);
+        }
+        for session in &mut self.sessions {
+            session.flush();
+        }
+        let _ = self.catalog.force();
+        self.mark.signal_closed();
+    }
+}
+
+fn request_ids(message: &ArchiveMessage<'_>) -> (i64, i64) {
+    let bytes = message.to_vec();
+    if bytes.len() >= MESSAGE_HEADER_LENGTH + 16 {
+        let session = i64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+        let correlation = i64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
+        (session, correlation)
+    } else {
+        (NULL_POSITION, NULL_POSITION)
+    }
+}
+
+fn aeron_message(error: &AeronError) -> String {
+    error.to_string()
+}
+
+fn tracing_error(message: &str) {
+    eprintln!("oxeron-archive: {message}");
+}
+
+impl Agent for ArchiveConductor {
+    fn do_work(&mut self) -> Result<usize, AgentError> {
+        let now = Instant::now();
+        let mut work = self.poll_control();
+        work += self.service_sessions(now);
+        work += self.discover_images();
+        work += self.drive_recordings();
+        work += self.drive_replays(now);
+        let ms = now_ms();
+        if ms - self.last_mark_update_ms >= 1000 {
+            self.mark.update_activity_timestamp(ms);
+            self.last_mark_update_ms = ms;
+        }
+        if self.aeron.is_closed() {
+            return Err(AgentError::Terminate(
+                "the archive's Aeron client closed".into(),
+            ));
+        }
+        Ok(work)
+    }
+
+    fn on_close(&mut self) {
+        self.shutdown();
+    }
+
+    fn role_name(&self) -> &str {
+        "archive-conductor"
+    }
+}

@@ -1,0 +1,377 @@
+//! Settings of an archive server, with the Java archive's defaults and environment variable names.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxeron_client::env::{self, EnvError};
+use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
+
+use crate::FileSyncLevel;
+
+/// Default control request channel (`aeron.archive.control.channel`).
+pub const CONTROL_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8010";
+/// Default local (same host) control request channel.
+pub const LOCAL_CONTROL_CHANNEL_DEFAULT: &str = "aeron:ipc";
+/// Default recording events channel.
+pub const RECORDING_EVENTS_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8030";
+/// Default replication channel.
+pub const REPLICATION_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:0";
+/// Default segment file length: 128 MiB.
+pub const SEGMENT_FILE_LENGTH_DEFAULT: i32 = 128 * 1024 * 1024;
+/// Default directory name of the archive, relative to the working directory.
+pub const ARCHIVE_DIR_DEFAULT: &str = "aeron-archive";
+
+/// Decides whether a control session may connect, given its encoded credentials.
+pub trait Authenticator: Send + Sync {
+    /// `true` to accept a session that sent `credentials` in its connect request.
+    fn authenticate(&self, control_session_id: i64, credentials: &[u8]) -> bool;
+}
+
+/// The default authenticator: every session is accepted.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AcceptAllAuthenticator;
+
+impl Authenticator for AcceptAllAuthenticator {
+    fn authenticate(&self, _control_session_id: i64, _credentials: &[u8]) -> bool {
+        true
+    }
+}
+
+/// How the archive's work is spread over threads (`aeron.archive.threading.mode`). Oxeron runs the
+/// conductor, recorders and replayers as one agent; every mode is accepted and gives that agent its own
+/// thread, except [`ArchiveThreadingMode::Invoker`] where the embedding application calls
+/// [`crate::server::Archive::invoke`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveThreadingMode {
+    /// Conductor, recorder and replayer on separate threads in Java; one thread here.
+    #[default]
+    Dedicated,
+    /// Everything on one thread.
+    Shared,
+    /// No thread: the application drives the archive.
+    Invoker,
+}
+
+impl std::str::FromStr for ArchiveThreadingMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "DEDICATED" => Ok(Self::Dedicated),
+            "SHARED" => Ok(Self::Shared),
+            "INVOKER" => Ok(Self::Invoker),
+            other => Err(format!("unknown archive threading mode {other:?}")),
+        }
+    }
+}
+
+/// Builder-style settings of an [`crate::server::Archive`].
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) archive_dir: PathBuf,
+    pub(crate) aeron_dir: Option<PathBuf>,
+    pub(crate) delete_archive_on_start: bool,
+    pub(crate) control_channel_enabled: bool,
+    pub(crate) control_channel: String,
+    pub(crate) control_stream_id: i32,
+    pub(crate) local_control_channel: String,
+    pub(crate) local_control_stream_id: i32,
+    pub(crate) recording_events_enabled: bool,
+    pub(crate) recording_events_channel: String,
+    pub(crate) recording_events_stream_id: i32,
+    pub(crate) replication_channel: String,
+    pub(crate) segment_file_length: i32,
+    pub(crate) file_sync_level: FileSyncLevel,
+    pub(crate) catalog_file_sync_level: FileSyncLevel,
+    pub(crate) threading_mode: ArchiveThreadingMode,
+    pub(crate) archive_id: Option<i64>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) session_liveness_timeout: Duration,
+    pub(crate) max_concurrent_recordings: usize,
+    pub(crate) max_concurrent_replays: usize,
+    pub(crate) file_io_max_length: usize,
+    pub(crate) idle_sleep: Duration,
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("archive_dir", &self.archive_dir)
+            .field("aeron_dir", &self.aeron_dir)
+            .field("control_channel_enabled", &self.control_channel_enabled)
+            .field("control_channel", &self.control_channel)
+            .field("control_stream_id", &self.control_stream_id)
+            .field("local_control_channel", &self.local_control_channel)
+            .field("local_control_stream_id", &self.local_control_stream_id)
+            .field("recording_events_enabled", &self.recording_events_enabled)
+            .field("recording_events_channel", &self.recording_events_channel)
+            .field("segment_file_length", &self.segment_file_length)
+            .field("file_sync_level", &self.file_sync_level)
+            .field("threading_mode", &self.threading_mode)
+            .field("archive_id", &self.archive_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self {
+            archive_dir: PathBuf::from(ARCHIVE_DIR_DEFAULT),
+            aeron_dir: None,
+            delete_archive_on_start: false,
+            control_channel_enabled: true,
+            control_channel: CONTROL_CHANNEL_DEFAULT.to_string(),
+            control_stream_id: CONTROL_STREAM_ID_DEFAULT,
+            local_control_channel: LOCAL_CONTROL_CHANNEL_DEFAULT.to_string(),
+            local_control_stream_id: CONTROL_STREAM_ID_DEFAULT,
+            recording_events_enabled: false,
+            recording_events_channel: RECORDING_EVENTS_CHANNEL_DEFAULT.to_string(),
+            recording_events_stream_id: RECORDING_EVENTS_STREAM_ID_DEFAULT,
+            replication_channel: REPLICATION_CHANNEL_DEFAULT.to_string(),
+            segment_file_length: SEGMENT_FILE_LENGTH_DEFAULT,
+            file_sync_level: FileSyncLevel::None,
+            catalog_file_sync_level: FileSyncLevel::None,
+            threading_mode: ArchiveThreadingMode::Dedicated,
+            archive_id: None,
+            connect_timeout: Duration::from_secs(5),
+            session_liveness_timeout: Duration::from_secs(10),
+            max_concurrent_recordings: 20,
+            max_concurrent_replays: 20,
+            file_io_max_length: 1024 * 1024,
+            idle_sleep: Duration::from_millis(1),
+            authenticator: Arc::new(AcceptAllAuthenticator),
+        }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
+impl Context {
+    /// Java's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Defaults overridden by Aeron's environment variables (`AERON_ARCHIVE_DIR`,
+    /// `AERON_ARCHIVE_CONTROL_CHANNEL`, `AERON_ARCHIVE_CONTROL_STREAM_ID`, `AERON_ARCHIVE_SEGMENT_FILE_LENGTH`,
+    /// `AERON_ARCHIVE_FILE_SYNC_LEVEL`, `AERON_ARCHIVE_ID`, `AERON_DIR`, ...).
+    pub fn from_env() -> Result<Self, EnvError> {
+        let mut c = Self::default();
+        if let Some(dir) = env::path("AERON_ARCHIVE_DIR") {
+            c.archive_dir = dir;
+        }
+        c.aeron_dir = env::path("AERON_DIR");
+        macro_rules! read {
+            ($field:ident, $reader:ident, $name:literal) => {
+                if let Some(v) = env::$reader($name)? {
+                    c.$field = v;
+                }
+            };
+        }
+        macro_rules! text {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = env::string($name) {
+                    c.$field = v;
+                }
+            };
+        }
+        read!(
+            delete_archive_on_start,
+            boolean,
+            "AERON_ARCHIVE_DIR_DELETE_ON_START"
+        );
+        read!(
+            control_channel_enabled,
+            boolean,
+            "AERON_ARCHIVE_CONTROL_CHANNEL_ENABLED"
+        );
+        text!(control_channel, "AERON_ARCHIVE_CONTROL_CHANNEL");
+        read!(control_stream_id, parsed, "AERON_ARCHIVE_CONTROL_STREAM_ID");
+        text!(local_control_channel, "AERON_ARCHIVE_LOCAL_CONTROL_CHANNEL");
+        read!(
+            local_control_stream_id,
+            parsed,
+            "AERON_ARCHIVE_LOCAL_CONTROL_STREAM_ID"
+        );
+        read!(
+            recording_events_enabled,
+            boolean,
+            "AERON_ARCHIVE_RECORDING_EVENTS_ENABLED"
+        );
+        text!(
+            recording_events_channel,
+            "AERON_ARCHIVE_RECORDING_EVENTS_CHANNEL"
+        );
+        read!(
+            recording_events_stream_id,
+            parsed,
+            "AERON_ARCHIVE_RECORDING_EVENTS_STREAM_ID"
+        );
+        text!(replication_channel, "AERON_ARCHIVE_REPLICATION_CHANNEL");
+        read!(
+            segment_file_length,
+            size_i32,
+            "AERON_ARCHIVE_SEGMENT_FILE_LENGTH"
+        );
+        for (name, target) in [
+            ("AERON_ARCHIVE_FILE_SYNC_LEVEL", &mut c.file_sync_level),
+            (
+                "AERON_ARCHIVE_CATALOG_FILE_SYNC_LEVEL",
+                &mut c.catalog_file_sync_level,
+            ),
+        ] {
+            if let Some(level) = env::parsed::<i32>(name)? {
+                *target = FileSyncLevel::from_level(level).ok_or_else(|| EnvError {
+                    name: name.to_string(),
+                    value: level.to_string(),
+                    reason: "file sync level must be 0, 1 or 2".to_string(),
+                })?;
+            }
+        }
+        read!(threading_mode, parsed, "AERON_ARCHIVE_THREADING_MODE");
+        if let Some(id) = env::parsed::<i64>("AERON_ARCHIVE_ID")? {
+            c.archive_id = Some(id);
+        }
+        read!(connect_timeout, duration, "AERON_ARCHIVE_CONNECT_TIMEOUT");
+        read!(
+            session_liveness_timeout,
+            duration,
+            "AERON_ARCHIVE_SESSION_LIVENESS_TIMEOUT"
+        );
+        read!(
+            max_concurrent_recordings,
+            parsed,
+            "AERON_ARCHIVE_MAX_CONCURRENT_RECORDINGS"
+        );
+        read!(
+            max_concurrent_replays,
+            parsed,
+            "AERON_ARCHIVE_MAX_CONCURRENT_REPLAYS"
+        );
+        Ok(c)
+    }
+
+    /// Directory of the catalog, mark file and segment files.
+    pub fn archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.archive_dir = dir.into();
+        self
+    }
+
+    /// Aeron directory of the media driver the archive connects to (Aeron's default when unset).
+    pub fn aeron_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.aeron_dir = Some(dir.into());
+        self
+    }
+
+    /// Control request channel (network clients).
+    pub fn control_channel(mut self, channel: impl Into<String>) -> Self {
+        self.control_channel = channel.into();
+        self
+    }
+
+    /// Local control request channel (clients on this host).
+    pub fn local_control_channel(mut self, channel: impl Into<String>) -> Self {
+        self.local_control_channel = channel.into();
+        self
+    }
+
+    /// Channel of recording events.
+    pub fn recording_events_channel(mut self, channel: impl Into<String>) -> Self {
+        self.recording_events_channel = channel.into();
+        self
+    }
+
+    /// Channel replications receive on.
+    pub fn replication_channel(mut self, channel: impl Into<String>) -> Self {
+        self.replication_channel = channel.into();
+        self
+    }
+
+    setter!(
+        /// Deletes the archive directory's contents before starting.
+        delete_archive_on_start: bool
+    );
+    setter!(
+        /// Whether the (network) control channel is served; the local one always is.
+        control_channel_enabled: bool
+    );
+    setter!(
+        /// Stream id of the control channel.
+        control_stream_id: i32
+    );
+    setter!(
+        /// Stream id of the local control channel.
+        local_control_stream_id: i32
+    );
+    setter!(
+        /// Whether recording events (started, progress, stopped) are published.
+        recording_events_enabled: bool
+    );
+    setter!(
+        /// Stream id of recording events.
+        recording_events_stream_id: i32
+    );
+    setter!(
+        /// Length of each segment file (a power of two, a multiple of the term length).
+        segment_file_length: i32
+    );
+    setter!(
+        /// How recorded data is flushed to storage.
+        file_sync_level: FileSyncLevel
+    );
+    setter!(
+        /// How catalog updates are flushed to storage.
+        catalog_file_sync_level: FileSyncLevel
+    );
+    setter!(
+        /// Threads of the archive.
+        threading_mode: ArchiveThreadingMode
+    );
+    setter!(
+        /// Time a control session's response publication has to connect.
+        connect_timeout: Duration
+    );
+    setter!(
+        /// A control session whose response publication stays disconnected this long is closed.
+        session_liveness_timeout: Duration
+    );
+    setter!(
+        /// Most recordings at once.
+        max_concurrent_recordings: usize
+    );
+    setter!(
+        /// Most replays at once.
+        max_concurrent_replays: usize
+    );
+    setter!(
+        /// Sleep of the archive's idle strategy when it has nothing to do.
+        idle_sleep: Duration
+    );
+
+    /// Archive id (defaults to the archive's Aeron client id, as in Java).
+    pub fn archive_id(mut self, id: i64) -> Self {
+        self.archive_id = Some(id);
+        self
+    }
+
+    /// Authenticator of control sessions (default: accept all).
+    pub fn authenticator(mut self, authenticator: impl Authenticator + 'static) -> Self {
+        self.authenticator = Arc::new(authenticator);
+        self
+    }
+
+    /// The archive directory.
+    pub fn archive_dir_path(&self) -> &std::path::Path {
+        &self.archive_dir
+    }
+}

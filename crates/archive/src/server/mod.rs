@@ -1,0 +1,219 @@
+//! The archive server: records streams to segment files, keeps the catalog and replays recordings, serving
+//! Aeron 1.54's archive control protocol to Rust, Java and C archive clients alike.
+//!
+//! ```no_run
+//! use oxeron_archive::server::{Archive, Context};
+//!
+//! // A media driver must already run in the Aeron directory.
+//! let archive = Archive::launch(
+//!     Context::new()
+//!         .aeron_dir("/dev/shm/aeron-example")
+//!         .archive_dir("/tmp/archive-example")
+//!         .control_channel_enabled(false),
+//! )?;
+//! // ... clients connect with `AeronArchive::connect` ...
+//! archive.close();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod channel;
+mod conductor;
+pub mod context;
+mod recorder;
+mod replayer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use oxeron_client::{Aeron, AeronError, Context as AeronContext};
+use oxeron_concurrent::agent::{AgentInvoker, AgentRunner};
+use oxeron_concurrent::clock::system_epoch_ms;
+use oxeron_concurrent::idle::SleepingIdleStrategy;
+
+pub use context::{
+    AcceptAllAuthenticator, ArchiveThreadingMode, Authenticator, Context, CONTROL_CHANNEL_DEFAULT,
+    LOCAL_CONTROL_CHANNEL_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT, SEGMENT_FILE_LENGTH_DEFAULT,
+};
+
+use crate::{
+    ArchiveMarkFile, ArchiveStorageError, Catalog, MarkFileSettings, DEFAULT_CATALOG_CAPACITY,
+};
+use conductor::ArchiveConductor;
+
+/// Why an archive could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveLaunchError {
+    /// The archive directory, catalog or mark file could not be used (or another archive owns them).
+    #[error(transparent)]
+    Storage(#[from] ArchiveStorageError),
+    /// The media driver refused or could not be reached.
+    #[error("archive's Aeron client: {0}")]
+    Aeron(#[from] AeronError),
+    /// A file system or thread error.
+    #[error("archive: {0}")]
+    Io(#[from] std::io::Error),
+    /// A setting that can't be used.
+    #[error("archive setting: {0}")]
+    InvalidSetting(String),
+}
+
+enum Runner {
+    Thread(AgentRunner),
+    Invoker(Box<AgentInvoker<ArchiveConductor>>),
+}
+
+/// A running archive. Closing (or dropping) it stops its recordings at what they have recorded, flushes the
+/// catalog and releases its Aeron resources.
+pub struct Archive {
+    runner: Option<Runner>,
+    archive_dir: PathBuf,
+    archive_id: i64,
+    aeron: Arc<Aeron>,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("archive_dir", &self.archive_dir)
+            .field("archive_id", &self.archive_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Archive {
+    /// Starts an archive against the media driver of `ctx`'s Aeron directory, with its own Aeron client.
+    pub fn launch(ctx: Context) -> Result<Self, ArchiveLaunchError> {
+        let mut client = AeronContext::new();
+        if let Some(dir) = &ctx.aeron_dir {
+            client = client.aeron_dir(dir.clone());
+        }
+        client = client.client_name("oxeron-archive");
+        let aeron = Arc::new(Aeron::connect(client)?);
+        Self::launch_with_aeron(ctx, aeron)
+    }
+
+    /// Starts an archive that uses an existing Aeron client.
+    pub fn launch_with_aeron(ctx: Context, aeron: Arc<Aeron>) -> Result<Self, ArchiveLaunchError> {
+        let segment = ctx.segment_file_length;
+        if segment <= 0 || segment.count_ones() != 1 || segment < 64 * 1024 {
+            return Err(ArchiveLaunchError::InvalidSetting(format!(
+                "segment file length {segment} must be a power of two of at least 64 KiB"
+            )));
+        }
+        let dir = ctx.archive_dir.clone();
+        if ctx.delete_archive_on_start && dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let archive_id = ctx.archive_id.unwrap_or_else(|| aeron.client_id());
+        let now = system_epoch_ms();
+        let aeron_dir = aeron.context().aeron_dir_path().display().to_string();
+        let mark = ArchiveMarkFile::create(
+            &dir,
+            &MarkFileSettings {
+                pid: i64::from(std::process::id()),
+                archive_id,
+                control_stream_id: ctx.control_stream_id,
+                local_control_stream_id: ctx.local_control_stream_id,
+                events_stream_id: ctx.recording_events_stream_id,
+                control_channel: &ctx.control_channel,
+                local_control_channel: &ctx.local_control_channel,
+                events_channel: &ctx.recording_events_channel,
+                aeron_directory: &aeron_dir,
+                error_buffer_length: 1024 * 1024,
+            },
+            now,
+            ctx.session_liveness_timeout.as_millis() as i64,
+        )?;
+        let mut catalog =
+            Catalog::open(&dir, DEFAULT_CATALOG_CAPACITY, ctx.catalog_file_sync_level)?;
+        catalog.recover(&dir, now)?;
+
+        let mut control =
+            vec![aeron.add_subscription(&ctx.local_control_channel, ctx.local_control_stream_id)?];
+        if ctx.control_channel_enabled {
+            control.push(aeron.add_subscription(&ctx.control_channel, ctx.control_stream_id)?);
+        }
+        let events = if ctx.recording_events_enabled {
+            Some(aeron.add_publication(
+                &ctx.recording_events_channel,
+                ctx.recording_events_stream_id,
+            )?)
+        } else {
+            None
+        };
+        let threading = ctx.threading_mode;
+        let idle_sleep = ctx.idle_sleep;
+        let conductor = ArchiveConductor::new(
+            ctx,
+            Arc::clone(&aeron),
+            catalog,
+            mark,
+            archive_id,
+            control,
+            events,
+        );
+        let errors: oxeron_concurrent::agent::ErrorHandler =
+            Arc::new(|e| eprintln!("oxeron-archive: {e}"));
+        let runner = match threading {
+            ArchiveThreadingMode::Invoker => {
+                let mut invoker = AgentInvoker::new(conductor, errors);
+                invoker.start();
+                Runner::Invoker(Box::new(invoker))
+            }
+            _ => Runner::Thread(AgentRunner::start(
+                conductor,
+                SleepingIdleStrategy::new(idle_sleep),
+                errors,
+            )?),
+        };
+        Ok(Self {
+            runner: Some(runner),
+            archive_dir: dir,
+            archive_id,
+            aeron,
+        })
+    }
+
+    /// Runs one duty cycle in [`ArchiveThreadingMode::Invoker`] mode; returns the work done (0 otherwise).
+    pub fn invoke(&mut self) -> usize {
+        match self.runner.as_mut() {
+            Some(Runner::Invoker(invoker)) => invoker.invoke(),
+            _ => 0,
+        }
+    }
+
+    /// The archive directory.
+    pub fn archive_dir(&self) -> &Path {
+        &self.archive_dir
+    }
+
+    /// The archive id (answered to `ArchiveIdRequest`).
+    pub fn archive_id(&self) -> i64 {
+        self.archive_id
+    }
+
+    /// The archive's Aeron client.
+    pub fn aeron(&self) -> &Arc<Aeron> {
+        &self.aeron
+    }
+
+    /// Stops the archive (see the type's docs).
+    pub fn close(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        match self.runner.take() {
+            Some(Runner::Thread(runner)) => runner.close(),
+            Some(Runner::Invoker(mut invoker)) => invoker.close(),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Archive {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

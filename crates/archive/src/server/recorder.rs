@@ -1,0 +1,93 @@
+//! A recording session: block-polls one image and appends its frames, unchanged, to segment files.
+
+use std::sync::Arc;
+
+use oxeron_client::{Counter, Image};
+
+use crate::{ArchiveStorageError, SegmentWriter};
+
+/// Why a recording session ended.
+#[derive(Debug)]
+pub(crate) enum RecordingEnd {
+    /// The image reached end of stream or went away.
+    ImageClosed,
+    /// Storage failed; the recording stops at the last complete block.
+    Storage(ArchiveStorageError),
+}
+
+/// One image being recorded.
+pub(crate) struct RecordingSession {
+    pub(crate) recording_id: i64,
+    pub(crate) subscription_id: i64,
+    pub(crate) control_session_id: i64,
+    pub(crate) correlation_id: i64,
+    pub(crate) start_position: i64,
+    pub(crate) auto_stop: bool,
+    pub(crate) image: Arc<Image>,
+    pub(crate) writer: SegmentWriter,
+    pub(crate) position: Counter,
+    pub(crate) progress_reported: i64,
+    block_limit: usize,
+}
+
+impl RecordingSession {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        recording_id: i64,
+        subscription_id: i64,
+        control_session_id: i64,
+        correlation_id: i64,
+        auto_stop: bool,
+        image: Arc<Image>,
+        writer: SegmentWriter,
+        position: Counter,
+        file_io_max_length: usize,
+    ) -> Self {
+        let start_position = writer.position();
+        position.set(start_position);
+        let block_limit = file_io_max_length.min(image.term_buffer_length() as usize);
+        Self {
+            recording_id,
+            subscription_id,
+            control_session_id,
+            correlation_id,
+            start_position,
+            auto_stop,
+            image,
+            writer,
+            position,
+            progress_reported: start_position,
+            block_limit,
+        }
+    }
+
+    /// Recorded position.
+    pub(crate) fn recorded_position(&self) -> i64 {
+        self.writer.position()
+    }
+
+    /// Records what the image has; `Err` when the session is over.
+    pub(crate) fn do_work(&mut self) -> Result<usize, RecordingEnd> {
+        let mut failure = None;
+        let writer = &mut self.writer;
+        let bytes = self.image.block_poll(
+            |block, _session_id, _term_id| {
+                if let Err(e) = writer.on_block(block) {
+                    failure = Some(e);
+                }
+            },
+            self.block_limit,
+        );
+        if let Some(e) = failure {
+            return Err(RecordingEnd::Storage(e));
+        }
+        if bytes > 0 {
+            self.position.set(self.writer.position());
+            return Ok(bytes);
+        }
+        if self.image.is_closed() || self.image.is_end_of_stream() {
+            return Err(RecordingEnd::ImageClosed);
+        }
+        Ok(0)
+    }
+}

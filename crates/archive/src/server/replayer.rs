@@ -1,0 +1,182 @@
+//! A replay session: reads a recording's frames from its segment files and republishes them, with their
+//! recorded positions, on an exclusive publication that starts where the replay starts.
+
+use std::time::Instant;
+
+use oxeron_client::{ExclusivePublication, OfferError};
+use oxeron_protocol::frame::data::{
+    HEADER_LENGTH, SESSION_ID_FIELD_OFFSET, STREAM_ID_FIELD_OFFSET,
+};
+use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
+use oxeron_protocol::{align, le};
+
+use crate::{ArchiveStorageError, SegmentReader};
+
+/// Where a replay stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplayLimit {
+    /// A fixed position.
+    Position(i64),
+    /// The live recording's position, then its stop position once it stops, capped at a position
+    /// (`i64::MAX` for an open-ended replay).
+    FollowRecording { cap: i64 },
+}
+
+/// How a replay session ended.
+#[derive(Debug)]
+pub(crate) enum ReplayEnd {
+    /// Everything up to the limit was published.
+    Complete,
+    /// The replay subscriber never connected.
+    NotConnected,
+    /// The publication closed under the replay.
+    PublicationClosed,
+    /// The recording's files could not be read.
+    Storage(ArchiveStorageError),
+}
+
+/// One replay in progress.
+pub(crate) struct ReplaySession {
+    pub(crate) replay_session_id: i64,
+    pub(crate) recording_id: i64,
+    pub(crate) limit: ReplayLimit,
+    publication: ExclusivePublication,
+    reader: SegmentReader,
+    connect_deadline: Instant,
+    connected: bool,
+    block: Vec<u8>,
+    block_length: usize,
+    max_block: usize,
+}
+
+impl ReplaySession {
+    pub(crate) fn new(
+        replay_session_id: i64,
+        recording_id: i64,
+        limit: ReplayLimit,
+        publication: ExclusivePublication,
+        reader: SegmentReader,
+        connect_deadline: Instant,
+        file_io_max_length: usize,
+    ) -> Self {
+        let max_block = file_io_max_length
+            .min(publication.term_buffer_length() as usize)
+            .max(publication.max_payload_length() + HEADER_LENGTH);
+        Self {
+            replay_session_id,
+            recording_id,
+            limit,
+            publication,
+            reader,
+            connect_deadline,
+            connected: false,
+            block: Vec::new(),
+            block_length: 0,
+            max_block,
+        }
+    }
+
+    /// Replays what it can. `recorded` is the live recording's position (if it is still recording) and
+    /// `stopped` its stop position once stopped.
+    pub(crate) fn do_work(
+        &mut self,
+        now: Instant,
+        live_position: Option<i64>,
+        stop_position: i64,
+    ) -> Result<usize, ReplayEnd> {
+        if self.publication.is_closed() {
+            return Err(ReplayEnd::PublicationClosed);
+        }
+        if !self.connected {
+            if !self.publication.is_connected() {
+                if now > self.connect_deadline {
+                    return Err(ReplayEnd::NotConnected);
+                }
+                return Ok(0);
+            }
+            self.connected = true;
+        }
+        let end = match self.limit {
+            ReplayLimit::Position(p) => p,
+            ReplayLimit::FollowRecording { cap } => match live_position {
+                Some(live) => live.min(cap),
+                None => stop_position.min(cap),
+            },
+        };
+        self.reader.set_limit(end);
+        let mut work = 0;
+        for _ in 0..4 {
+            if self.block_length == 0 {
+                self.block_length = self
+                    .reader
+                    .read_block(&mut self.block, self.max_block)
+                    .map_err(ReplayEnd::Storage)?;
+                if self.block_length == 0 {
+                    break;
+                }
+                let session_id = self.publication.session_id();
+                let stream_id = self.publication.stream_id();
+                let mut cursor = 0;
+                while cursor < self.block_length {
+                    le::put_i32(
+                        &mut self.block,
+                        cursor + SESSION_ID_FIELD_OFFSET,
+                        session_id,
+                    );
+                    le::put_i32(&mut self.block, cursor + STREAM_ID_FIELD_OFFSET, stream_id);
+                    let length = le::get_i32(&self.block, cursor) as usize;
+                    cursor += align(length, FRAME_ALIGNMENT);
+                }
+            }
+            let block = &self.block[..self.block_length];
+            let is_pad = le::get_u16(block, TYPE_FIELD_OFFSET) == HDR_TYPE_PAD;
+            let outcome = if is_pad {
+                let frame_length = le::get_i32(block, 0) as usize;
+                self.publication
+                    .append_padding(frame_length - HEADER_LENGTH)
+            } else {
+                self.publication.offer_block(block)
+            };
+            match outcome {
+                Ok(_) => {
+                    work += self.block_length;
+                    self.block_length = 0;
+                }
+                Err(
+                    OfferError::BackPressured | OfferError::AdminAction | OfferError::NotConnected,
+                ) => {
+                    break;
+                }
+                Err(OfferError::Closed) => return Err(ReplayEnd::PublicationClosed),
+                Err(other) => {
+                    return Err(ReplayEnd::Storage(ArchiveStorageError::InvalidPosition {
+                        position: self.reader.position(),
+                        reason: leak_reason(&other),
+                    }))
+                }
+            }
+        }
+        if work == 0 && self.block_length == 0 && self.reader.position() >= end {
+            let finished = match self.limit {
+                ReplayLimit::Position(_) => true,
+                ReplayLimit::FollowRecording { cap } => {
+                    live_position.is_none() || self.reader.position() >= cap
+                }
+            };
+            if finished {
+                return Err(ReplayEnd::Complete);
+            }
+        }
+        Ok(work)
+    }
+}
+
+fn leak_reason(error: &OfferError) -> &'static str {
+    match error {
+        OfferError::MaxPositionExceeded => "replay reached the publication's max position",
+        OfferError::MessageTooLong { .. } => {
+            "recorded frame longer than the replay publication allows"
+        }
+        _ => "recorded frames do not fit the replay publication",
+    }
+}

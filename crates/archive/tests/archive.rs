@@ -1,0 +1,339 @@
+//! The archive server and client through a real embedded media driver: each test has its own Aeron and
+//! archive directories, and every wait has a deadline.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
+use oxeron_archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
+use oxeron_archive::{ArchiveError, RecordingSignal, SourceLocation};
+use oxeron_client::{
+    Aeron, Context as ClientContext, FragmentAssembler, Header, Publication, Subscription,
+};
+use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_protocol::archive::ArchiveErrorCode;
+use oxeron_testkit::temp_aeron_dir;
+
+const RECORDED_STREAM: i32 = 1001;
+const REPLAY_STREAM: i32 = 2001;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    aeron_dir: PathBuf,
+    archive_dir: PathBuf,
+    archive: Option<Archive>,
+    aeron: Arc<Aeron>,
+    driver: Option<MediaDriver>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = temp_aeron_dir();
+        let aeron_dir = dir.path().join("aeron");
+        let archive_dir = dir.path().join("archive");
+        let driver = MediaDriver::launch(
+            DriverContext::new()
+                .aeron_dir(&aeron_dir)
+                .threading_mode(ThreadingMode::Shared)
+                .ipc_term_buffer_length(64 * 1024)
+                .dir_delete_on_shutdown(true),
+        )
+        .expect("driver");
+        let aeron =
+            Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).expect("client"));
+        let mut fixture = Self {
+            _dir: dir,
+            aeron_dir,
+            archive_dir,
+            archive: None,
+            aeron,
+            driver: Some(driver),
+        };
+        fixture.start_archive();
+        fixture
+    }
+
+    fn archive_context(&self) -> ArchiveContext {
+        ArchiveContext::new()
+            .aeron_dir(&self.aeron_dir)
+            .archive_dir(&self.archive_dir)
+            .control_channel_enabled(false)
+            .segment_file_length(256 * 1024)
+            .threading_mode(ArchiveThreadingMode::Dedicated)
+    }
+
+    fn start_archive(&mut self) {
+        self.archive = Some(Archive::launch(self.archive_context()).expect("archive"));
+    }
+
+    fn client(&self) -> AeronArchive {
+        AeronArchive::connect(
+            ArchiveClientContext::new()
+                .aeron(Arc::clone(&self.aeron))
+                .control_request_channel("aeron:ipc")
+                .control_response_channel("aeron:ipc")
+                .message_timeout(Duration::from_secs(10)),
+        )
+        .expect("archive client")
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.archive.take();
+        self.driver.take();
+    }
+}
+
+fn message(i: usize, length: usize) -> Vec<u8> {
+    let mut m = vec![0u8; length];
+    m[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    for (k, b) in m.iter_mut().enumerate().skip(8) {
+        *b = (i + k) as u8;
+    }
+    m
+}
+
+fn connected_publication(aeron: &Aeron, channel: &str, stream: i32) -> Publication {
+    let publication = aeron.add_publication(channel, stream).expect("publication");
+    wait_for("the recording subscription to connect", || {
+        publication.is_connected()
+    });
+    publication
+}
+
+fn publish(publication: &Publication, from: usize, count: usize, length: usize) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut position = 0;
+    for i in from..from + count {
+        let m = message(i, length);
+        loop {
+            match publication.offer(&m) {
+                Ok(p) => {
+                    position = p;
+                    break;
+                }
+                Err(_) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "publication stuck at message {i}"
+                    );
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+    position
+}
+
+/// Receives `count` messages (checking each against what was published) and returns their positions.
+fn receive(subscription: &mut Subscription, from: usize, count: usize, length: usize) -> Vec<i64> {
+    let positions = std::cell::RefCell::new(Vec::with_capacity(count));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut assembler = FragmentAssembler::new(|payload: &[u8], header: &Header| {
+        let mut positions = positions.borrow_mut();
+        let i = from + positions.len();
+        assert_eq!(
+            payload,
+            &message(i, length)[..],
+            "replayed message {i} differs"
+        );
+        positions.push(header.position());
+    });
+    while positions.borrow().len() < count {
+        if subscription.poll(assembler.handler(), 64) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "replay stalled after {} of {count} messages",
+                positions.borrow().len()
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    drop(assembler);
+    positions.into_inner()
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Records `count` messages on `channel`/`stream` and stops; returns (recording id, stop position).
+fn record(
+    archive: &mut AeronArchive,
+    aeron: &Aeron,
+    channel: &str,
+    stream: i32,
+    count: usize,
+    length: usize,
+) -> (i64, i64) {
+    let subscription_id = archive
+        .start_recording(channel, stream, SourceLocation::Local, false)
+        .expect("start recording");
+    let publication = connected_publication(aeron, channel, stream);
+    let recording_id = archive
+        .await_recording_signal(None, RecordingSignal::Start)
+        .expect("start signal")
+        .recording_id;
+    let position = publish(&publication, 0, count, length);
+    wait_for("the recording to catch up", || {
+        let recorded = archive.get_recording_position(recording_id).unwrap();
+        recorded >= position
+    });
+    archive
+        .stop_recording_subscription(subscription_id)
+        .expect("stop recording");
+    let stop = archive
+        .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
+        .expect("stop signal");
+    assert_eq!(stop.position, position);
+    (recording_id, position)
+}
+
+#[test]
+fn seed_workflow_records_and_replays_every_message_with_its_position() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    assert_eq!(
+        archive.archive_id(),
+        fixture.archive.as_ref().unwrap().archive_id()
+    );
+    const COUNT: usize = 10_000;
+    const LENGTH: usize = 100;
+    let channel = "aeron:ipc?term-length=65536";
+    let (recording_id, stop_position) = record(
+        &mut archive,
+        &fixture.aeron,
+        channel,
+        RECORDED_STREAM,
+        COUNT,
+        LENGTH,
+    );
+
+    let descriptor = archive
+        .recording_descriptor(recording_id)
+        .unwrap()
+        .expect("listed");
+    let found = archive
+        .find_last_matching_recording(0, "aeron:ipc", RECORDED_STREAM, descriptor.session_id)
+        .unwrap();
+    assert_eq!(found, recording_id);
+    assert_eq!(descriptor.start_position, 0);
+    assert_eq!(descriptor.stop_position, stop_position);
+    assert_eq!(descriptor.stream_id, RECORDED_STREAM);
+    assert_eq!(descriptor.stripped_channel, "aeron:ipc");
+    assert_eq!(descriptor.original_channel, channel);
+    assert_eq!(descriptor.term_buffer_length, 65536);
+    assert_eq!(
+        archive.get_stop_position(recording_id).unwrap(),
+        stop_position
+    );
+    assert_eq!(archive.get_recording_position(recording_id).unwrap(), -1);
+
+    let (replay_session_id, mut subscription) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .expect("replay");
+    assert_ne!(replay_session_id >> 32, 0);
+    let positions = receive(&mut subscription, 0, COUNT, LENGTH);
+    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
+    assert_eq!(positions[0], frame);
+    assert_eq!(*positions.last().unwrap(), stop_position);
+    wait_for("the replay to end", || {
+        subscription
+            .images()
+            .iter()
+            .all(|i| i.is_end_of_stream() || i.is_closed())
+    });
+}
+
+#[test]
+fn replay_from_a_middle_position_for_a_bounded_length() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 200;
+    let (recording_id, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        2_000,
+        LENGTH,
+    );
+    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
+    let (_, mut subscription) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::new(500 * frame, 100 * frame),
+        )
+        .unwrap();
+    let positions = receive(&mut subscription, 500, 100, LENGTH);
+    assert_eq!(positions[0], 501 * frame);
+    assert_eq!(*positions.last().unwrap(), 600 * frame);
+    wait_for("the bounded replay to end", || {
+        subscription
+            .images()
+            .iter()
+            .all(|i| i.is_end_of_stream() || i.is_closed())
+    });
+    let mut extra = 0;
+    subscription.poll(|_, _| extra += 1, 10);
+    assert_eq!(extra, 0, "replay went past its length");
+}
+
+#[test]
+fn unknown_recordings_and_bad_positions_get_archive_errors() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let error = archive
+        .start_replay(42, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap_err();
+    assert_eq!(
+        error.error_code(),
+        Some(ArchiveErrorCode::UnknownRecording),
+        "{error}"
+    );
+    assert!(matches!(
+        archive.get_stop_position(7),
+        Err(ArchiveError::Archive { .. })
+    ));
+    assert!(archive.recording_descriptor(3).unwrap().is_none());
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        10,
+        64,
+    );
+    let error = archive
+        .start_replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::new(stop + 32, 32),
+        )
+        .unwrap_err();
+    assert_eq!(
+        error.error_code(),
+        Some(ArchiveErrorCode::InvalidPosition),
+        "{error}"
+    );
+    let error = archive
+        .start_recording("aeron:bogus", 5, SourceLocation::Local, false)
+        .unwrap_err();
+    assert!(matches!(error, ArchiveError::Archive { .. }), "{error}");
+    // The session still serves requests after the errors.
+    assert_eq!(archive.get_stop_position(recording_id).unwrap(), stop);
+}
