@@ -29,9 +29,16 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        Self::with_archive_dir(|_| {})
+    }
+
+    /// A fixture whose archive directory is prepared by `prepare` before the archive starts.
+    fn with_archive_dir(prepare: impl FnOnce(&std::path::Path)) -> Self {
         let dir = temp_aeron_dir();
         let aeron_dir = dir.path().join("aeron");
         let archive_dir = dir.path().join("archive");
+        std::fs::create_dir_all(&archive_dir).unwrap();
+        prepare(&archive_dir);
         let driver = MediaDriver::launch(
             DriverContext::new()
                 .aeron_dir(&aeron_dir)
@@ -335,5 +342,379 @@ fn unknown_recordings_and_bad_positions_get_archive_errors() {
         .unwrap_err();
     assert!(matches!(error, ArchiveError::Archive { .. }), "{error}");
     // The session still serves requests after the errors.
+    assert_eq!(archive.get_stop_position(recording_id).unwrap(), stop);
+}
+
+/// The payload rule of the golden Java archive's recordings (`messages.md`).
+fn golden_payload(i: u32) -> Vec<u8> {
+    let len = if i % 500 == 0 {
+        3000
+    } else {
+        32 + (i % 200) as usize
+    };
+    let mut v = format!("msg-{i}-").into_bytes();
+    let p = v.len();
+    v.extend((0..len - p).map(|k| ((i as usize + k) & 0xFF) as u8));
+    v
+}
+
+#[test]
+fn serves_and_replays_an_archive_written_by_the_java_archive() {
+    let golden = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
+    let fixture = Fixture::with_archive_dir(|dir| {
+        for entry in std::fs::read_dir(&golden).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if name.ends_with(".rec") || name == "archive.catalog" || name == "archive-mark.dat" {
+                let to = dir.join(&name);
+                std::fs::copy(entry.path(), &to).unwrap();
+                let mut perms = std::fs::metadata(&to).unwrap().permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                perms.set_readonly(false);
+                std::fs::set_permissions(&to, perms).unwrap();
+            }
+        }
+    });
+    let mut archive = fixture.client();
+    let mut listed = Vec::new();
+    let count = archive
+        .list_recordings(0, 100, |d| listed.push(d.clone()))
+        .unwrap();
+    assert_eq!(count, 3);
+    // As the Java archive's own restart recovered it (recordings-after-restart.txt).
+    let stops: Vec<i64> = listed.iter().map(|d| d.stop_position).collect();
+    assert_eq!(stops, [927_936, 185_664, 15_968]);
+    assert_eq!(listed[0].original_channel, "aeron:ipc?term-length=65536");
+    assert_eq!(
+        listed[1].stripped_channel,
+        "aeron:udp?endpoint=localhost:24500"
+    );
+    assert_eq!(listed[2].session_id, -2_050_728_755);
+
+    for (d, messages) in listed.iter().zip([5000u32, 1000, 100]) {
+        let stream = REPLAY_STREAM + d.recording_id as i32;
+        let (_, mut subscription) = archive
+            .replay(d.recording_id, "aeron:ipc", stream, ReplayParams::default())
+            .unwrap();
+        let received = std::cell::RefCell::new(Vec::new());
+        let mut assembler = FragmentAssembler::new(|payload: &[u8], header: &Header| {
+            let mut received = received.borrow_mut();
+            let i = received.len() as u32;
+            assert_eq!(
+                payload,
+                &golden_payload(i)[..],
+                "recording {} message {i}",
+                d.recording_id
+            );
+            received.push(header.position());
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while received.borrow().len() < messages as usize {
+            if subscription.poll(assembler.handler(), 64) == 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "replay of recording {} stalled",
+                    d.recording_id
+                );
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        drop(assembler);
+        let positions = received.into_inner();
+        assert_eq!(
+            *positions.last().unwrap(),
+            d.stop_position,
+            "recording {}",
+            d.recording_id
+        );
+        if d.recording_id == 0 {
+            // Message 1 starts at 3104 (message 0 is 3000 bytes in three fragments).
+            assert_eq!(positions[0], 3104);
+        }
+    }
+}
+
+fn wait_for_end(subscription: &mut Subscription) {
+    wait_for("the replay to end", || {
+        let images = subscription.images();
+        !images.is_empty() && images.iter().all(|i| i.is_end_of_stream() || i.is_closed())
+    });
+}
+
+#[test]
+fn replay_follows_a_live_recording_until_it_stops() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 128;
+    let subscription_id = archive
+        .start_recording("aeron:ipc", RECORDED_STREAM, SourceLocation::Local, false)
+        .unwrap();
+    let publication = connected_publication(&fixture.aeron, "aeron:ipc", RECORDED_STREAM);
+    let recording_id = archive
+        .await_recording_signal(None, RecordingSignal::Start)
+        .unwrap()
+        .recording_id;
+    let first = publish(&publication, 0, 1000, LENGTH);
+    wait_for("the first half to be recorded", || {
+        archive.get_recording_position(recording_id).unwrap() >= first
+    });
+    let (_, mut replay) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW),
+        )
+        .unwrap();
+    receive(&mut replay, 0, 1000, LENGTH);
+    // Written after the replay reached the live position: it follows.
+    let second = publish(&publication, 1000, 1000, LENGTH);
+    let positions = receive(&mut replay, 1000, 1000, LENGTH);
+    assert_eq!(*positions.last().unwrap(), second);
+    wait_for("the recording to catch up", || {
+        archive.get_recording_position(recording_id).unwrap() >= second
+    });
+    archive
+        .stop_recording_subscription(subscription_id)
+        .unwrap();
+    wait_for_end(&mut replay);
+}
+
+#[test]
+fn a_stopped_recording_is_extended_and_replays_as_one_stream() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 300;
+    let channel = "aeron:ipc?term-length=65536";
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        channel,
+        RECORDED_STREAM,
+        300,
+        LENGTH,
+    );
+    let d = archive.recording_descriptor(recording_id).unwrap().unwrap();
+    archive
+        .extend_recording(
+            recording_id,
+            "aeron:ipc",
+            RECORDED_STREAM,
+            SourceLocation::Local,
+            false,
+        )
+        .unwrap();
+    let term_id = d.initial_term_id + (stop / 65536) as i32;
+    let resume = format!(
+        "aeron:ipc?term-length=65536|init-term-id={}|term-id={term_id}|term-offset={}",
+        d.initial_term_id,
+        stop % 65536
+    );
+    let mut publication = fixture
+        .aeron
+        .add_exclusive_publication(&resume, RECORDED_STREAM)
+        .unwrap();
+    wait_for("the extension to connect", || publication.is_connected());
+    let extend = archive
+        .await_recording_signal(Some(recording_id), RecordingSignal::Extend)
+        .unwrap();
+    assert_eq!(extend.position, stop);
+    let mut end = 0;
+    for i in 300..600 {
+        let m = message(i, LENGTH);
+        loop {
+            match publication.offer(&m) {
+                Ok(p) => {
+                    end = p;
+                    break;
+                }
+                Err(_) => std::thread::yield_now(),
+            }
+        }
+    }
+    wait_for("the extension to be recorded", || {
+        archive.get_recording_position(recording_id).unwrap() >= end
+    });
+    drop(publication);
+    archive
+        .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
+        .unwrap();
+    assert_eq!(archive.get_stop_position(recording_id).unwrap(), end);
+    let (_, mut replay) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    let positions = receive(&mut replay, 0, 600, LENGTH);
+    assert_eq!(*positions.last().unwrap(), end);
+}
+
+#[test]
+fn truncate_then_purge() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 224;
+    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
+    let (recording_id, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        2000,
+        LENGTH,
+    );
+    let error = archive.truncate_recording(recording_id, 33).unwrap_err();
+    assert_eq!(error.error_code(), Some(ArchiveErrorCode::InvalidPosition));
+    archive
+        .truncate_recording(recording_id, 500 * frame)
+        .unwrap();
+    assert_eq!(
+        archive.get_stop_position(recording_id).unwrap(),
+        500 * frame
+    );
+    let (_, mut replay) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    receive(&mut replay, 0, 500, LENGTH);
+    wait_for_end(&mut replay);
+    drop(replay);
+    wait_for("the replay session to finish", || {
+        archive.purge_recording(recording_id).is_ok()
+    });
+    assert!(archive
+        .recording_descriptor(recording_id)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        archive
+            .get_stop_position(recording_id)
+            .unwrap_err()
+            .error_code(),
+        Some(ArchiveErrorCode::UnknownRecording)
+    );
+    let leftovers = std::fs::read_dir(&fixture.archive_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".rec")
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+#[test]
+fn two_concurrent_replays() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 500;
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        3000,
+        LENGTH,
+    );
+    let (_, mut a) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    let (_, mut b) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM + 1,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    let ta = std::thread::spawn(move || receive(&mut a, 0, 3000, LENGTH));
+    let positions = receive(&mut b, 0, 3000, LENGTH);
+    assert_eq!(*positions.last().unwrap(), stop);
+    assert_eq!(*ta.join().unwrap().last().unwrap(), stop);
+}
+
+#[test]
+fn an_archive_restart_keeps_every_recording_replayable() {
+    let mut fixture = Fixture::new();
+    const LENGTH: usize = 100;
+    let (first, first_stop) = {
+        let mut archive = fixture.client();
+        record(
+            &mut archive,
+            &fixture.aeron,
+            "aeron:ipc",
+            RECORDED_STREAM,
+            1000,
+            LENGTH,
+        )
+    };
+    fixture.archive.take().unwrap().close();
+    fixture.start_archive();
+    let mut archive = fixture.client();
+    assert_eq!(archive.get_stop_position(first).unwrap(), first_stop);
+    let (second, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM + 1,
+        10,
+        LENGTH,
+    );
+    assert_eq!(second, first + 1);
+    let (_, mut replay) = archive
+        .replay(first, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut replay, 0, 1000, LENGTH);
+    assert_eq!(*positions.last().unwrap(), first_stop);
+}
+
+#[test]
+fn malformed_control_messages_do_not_stop_the_archive() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let mut raw = fixture
+        .aeron
+        .add_exclusive_publication("aeron:ipc?term-length=64k", 10)
+        .unwrap();
+    wait_for("the raw control publication to connect", || {
+        raw.is_connected()
+    });
+    let session = archive.control_session_id().to_le_bytes();
+    let mut truncated = vec![28, 0, 8, 0, 101, 0, 14, 0];
+    truncated.extend_from_slice(&session);
+    let garbage: [&[u8]; 4] = [
+        &[1, 2, 3],
+        &[8, 0, 0xFF, 0x7F, 101, 0, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        &[16, 0, 8, 0, 0x39, 0x30, 14, 0],
+        &truncated,
+    ];
+    for bytes in garbage {
+        while raw.offer(bytes).is_err() {
+            std::thread::yield_now();
+        }
+    }
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        10,
+        64,
+    );
     assert_eq!(archive.get_stop_position(recording_id).unwrap(), stop);
 }

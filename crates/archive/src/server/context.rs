@@ -12,7 +12,7 @@ use crate::FileSyncLevel;
 /// Default control request channel (`aeron.archive.control.channel`).
 pub const CONTROL_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8010";
 /// Default local (same host) control request channel.
-pub const LOCAL_CONTROL_CHANNEL_DEFAULT: &str = "aeron:ipc";
+pub const LOCAL_CONTROL_CHANNEL_DEFAULT: &str = "aeron:ipc?term-length=64k";
 /// Default recording events channel.
 pub const RECORDING_EVENTS_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8030";
 /// Default replication channel.
