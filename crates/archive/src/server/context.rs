@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxeron_client::env::{self, EnvError};
+use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
 
 use crate::FileSyncLevel;
@@ -91,7 +92,7 @@ pub struct Context {
     pub(crate) max_concurrent_recordings: usize,
     pub(crate) max_concurrent_replays: usize,
     pub(crate) file_io_max_length: usize,
-    pub(crate) idle_sleep: Duration,
+    pub(crate) idle_strategy: IdleStrategyKind,
     pub(crate) authenticator: Arc<dyn Authenticator>,
 }
 
@@ -140,7 +141,7 @@ impl Default for Context {
             max_concurrent_recordings: 20,
             max_concurrent_replays: 20,
             file_io_max_length: 1024 * 1024,
-            idle_sleep: Duration::from_millis(1),
+            idle_strategy: IdleStrategyKind::Backoff,
             authenticator: Arc::new(AcceptAllAuthenticator),
         }
     }
@@ -239,6 +240,7 @@ impl Context {
             }
         }
         read!(threading_mode, parsed, "AERON_ARCHIVE_THREADING_MODE");
+        read!(idle_strategy, parsed, "AERON_ARCHIVE_IDLE_STRATEGY");
         if let Some(id) = env::parsed::<i64>("AERON_ARCHIVE_ID")? {
             c.archive_id = Some(id);
         }
@@ -354,8 +356,8 @@ impl Context {
         max_concurrent_replays: usize
     );
     setter!(
-        /// Sleep of the archive's idle strategy when it has nothing to do.
-        idle_sleep: Duration
+        /// How the archive's thread waits when it has nothing to do (Aeron's backoff by default).
+        idle_strategy: IdleStrategyKind
     );
 
     /// Archive id (defaults to the archive's Aeron client id, as in Java).

@@ -28,7 +28,6 @@ use std::sync::Arc;
 use oxeron_client::{Aeron, AeronError, Context as AeronContext};
 use oxeron_concurrent::agent::{AgentInvoker, AgentRunner};
 use oxeron_concurrent::clock::system_epoch_ms;
-use oxeron_concurrent::idle::SleepingIdleStrategy;
 
 pub use context::{
     AcceptAllAuthenticator, ArchiveThreadingMode, Authenticator, Context, CONTROL_CHANNEL_DEFAULT,
@@ -143,7 +142,7 @@ impl Archive {
             None
         };
         let threading = ctx.threading_mode;
-        let idle_sleep = ctx.idle_sleep;
+        let idle = ctx.idle_strategy;
         let conductor = ArchiveConductor::new(
             ctx,
             Arc::clone(&aeron),
@@ -161,11 +160,7 @@ impl Archive {
                 invoker.start();
                 Runner::Invoker(Box::new(invoker))
             }
-            _ => Runner::Thread(AgentRunner::start(
-                conductor,
-                SleepingIdleStrategy::new(idle_sleep),
-                errors,
-            )?),
+            _ => Runner::Thread(AgentRunner::start(conductor, idle.build(), errors)?),
         };
         Ok(Self {
             runner: Some(runner),
