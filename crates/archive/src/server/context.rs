@@ -89,6 +89,7 @@ pub struct Context {
     pub(crate) archive_id: Option<i64>,
     pub(crate) connect_timeout: Duration,
     pub(crate) session_liveness_timeout: Duration,
+    pub(crate) mark_file_liveness_timeout: Duration,
     pub(crate) max_concurrent_recordings: usize,
     pub(crate) max_concurrent_replays: usize,
     pub(crate) file_io_max_length: usize,
@@ -138,6 +139,7 @@ impl Default for Context {
             archive_id: None,
             connect_timeout: Duration::from_secs(5),
             session_liveness_timeout: Duration::from_secs(10),
+            mark_file_liveness_timeout: Duration::from_secs(10),
             max_concurrent_recordings: 20,
             max_concurrent_replays: 20,
             file_io_max_length: 1024 * 1024,
@@ -346,6 +348,11 @@ impl Context {
     setter!(
         /// A control session whose response publication stays disconnected this long is closed.
         session_liveness_timeout: Duration
+    );
+    setter!(
+        /// An archive mark file touched within this time belongs to a live archive, and a new archive
+        /// refuses the directory (Java uses the driver timeout, 10 s).
+        mark_file_liveness_timeout: Duration
     );
     setter!(
         /// Most recordings at once.

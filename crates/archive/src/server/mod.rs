@@ -122,7 +122,7 @@ impl Archive {
                 error_buffer_length: 1024 * 1024,
             },
             now,
-            ctx.session_liveness_timeout.as_millis() as i64,
+            ctx.mark_file_liveness_timeout.as_millis() as i64,
         )?;
         let mut catalog =
             Catalog::open(&dir, DEFAULT_CATALOG_CAPACITY, ctx.catalog_file_sync_level)?;
