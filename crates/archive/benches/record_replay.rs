@@ -80,7 +80,10 @@ fn main() {
         .prefix("oxeron-bench-")
         .tempdir_in("/dev/shm")
         .unwrap();
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    // OXERON_BENCH_ARCHIVE_PARENT puts the archive elsewhere (e.g. /dev/shm to see the CPU-bound pipeline).
+    let target = std::env::var_os("OXERON_BENCH_ARCHIVE_PARENT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     std::fs::create_dir_all(&target).unwrap();
     let disk = tempfile::Builder::new()
         .prefix("oxeron-archive-bench-")

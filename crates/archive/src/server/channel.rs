@@ -32,16 +32,92 @@ const KEPT_PARAMS: &[&str] = &[
     "stream-id",
 ];
 
+/// The order in which Java's `ChannelUriStringBuilder` writes parameters, so that channels the archive
+/// builds (and stores in the catalog) are the same strings the Java archive would store.
+const JAVA_ORDER: &[&str] = &[
+    "tags",
+    "endpoint",
+    "interface",
+    "control",
+    "control-mode",
+    "mtu",
+    "term-length",
+    "init-term-id",
+    "term-id",
+    "term-offset",
+    "session-id",
+    "ttl",
+    "reliable",
+    "linger",
+    "alias",
+    "cc",
+    "fc",
+    "gtag",
+    "sparse",
+    "eos",
+    "tether",
+    "group",
+    "rejoin",
+    "ssc",
+    "so-sndbuf",
+    "so-rcvbuf",
+    "so-tos",
+    "rcv-wnd",
+    "media-rcv-ts-offset",
+    "channel-rcv-ts-offset",
+    "channel-snd-ts-offset",
+    "response-endpoint",
+    "response-correlation-id",
+    "nak-delay",
+    "untethered-window-limit-timeout",
+    "untethered-linger-timeout",
+    "untethered-resting-timeout",
+    "max-resend",
+    "stream-id",
+    "pub-wnd",
+];
+
+/// Builds a channel of `media` from `params`, written in Java's order.
+fn build(uri: &ChannelUri, mut params: Vec<(String, String)>) -> String {
+    params.sort_by_key(|(key, _)| {
+        JAVA_ORDER
+            .iter()
+            .position(|k| k == key)
+            .unwrap_or(usize::MAX)
+    });
+    let mut channel = ChannelUri::new(uri.media());
+    for (key, value) in &params {
+        let _ = channel.set(key, value);
+    }
+    channel.to_string()
+}
+
+fn kept_params(uri: &ChannelUri) -> Vec<(String, String)> {
+    uri.params()
+        .filter(|(key, _)| KEPT_PARAMS.contains(key))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The channel with only the parameters that identify the stream (Java's `strippedChannelBuilder`), e.g.
 /// `aeron:ipc?term-length=65536` gives `aeron:ipc`.
 pub(crate) fn strip_channel(uri: &ChannelUri) -> String {
-    let mut stripped = ChannelUri::new(uri.media());
-    for (key, value) in uri.params() {
-        if KEPT_PARAMS.contains(&key) {
-            let _ = stripped.set(key, value);
-        }
+    build(uri, kept_params(uri))
+}
+
+/// The control response publication's channel: stripped, with the control term length, sparseness and
+/// MTU taken from the client's channel or the defaults (64 KiB, sparse, 1408).
+pub(crate) fn control_response_channel(uri: &ChannelUri) -> String {
+    let mut params = kept_params(uri);
+    for (key, default) in [
+        ("term-length", "65536"),
+        ("sparse", "true"),
+        ("mtu", "1408"),
+    ] {
+        let value = uri.get(key).unwrap_or(default);
+        params.push((key.to_string(), value.to_string()));
     }
-    stripped.to_string()
+    build(uri, params)
 }
 
 /// What a recording subscribes to: a local UDP source is read through a spy, without the network.
@@ -119,6 +195,19 @@ mod tests {
         let uri =
             ChannelUri::parse("aeron:udp?endpoint=localhost:24500|term-length=65536").unwrap();
         assert_eq!(strip_channel(&uri), "aeron:udp?endpoint=localhost:24500");
+    }
+
+    #[test]
+    fn parameters_come_out_in_java_order() {
+        let uri = ChannelUri::parse("aeron:udp?session-id=7|mtu=1408|endpoint=localhost:8020|term-length=65536|sparse=true|alias=x").unwrap();
+        assert_eq!(
+            strip_channel(&uri),
+            "aeron:udp?endpoint=localhost:8020|session-id=7|alias=x"
+        );
+        // What the Java client sent in the golden capture comes back unchanged.
+        let sent = "aeron:udp?endpoint=localhost:8020|session-id=-454188837|term-length=65536|sparse=true|mtu=1408";
+        let response = control_response_channel(&ChannelUri::parse(sent).unwrap());
+        assert_eq!(response, "aeron:udp?endpoint=localhost:8020|mtu=1408|term-length=65536|session-id=-454188837|sparse=true");
     }
 
     #[test]

@@ -13,7 +13,9 @@ use oxeron_protocol::archive::*;
 use oxeron_protocol::frame::data::{BEGIN_FLAG, END_FLAG};
 use oxeron_protocol::uri::ChannelUri;
 
-use super::channel::{recording_subscription_channel, replay_channel, strip_channel};
+use super::channel::{
+    control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
+};
 use super::context::Context;
 
 const NULL_RECORDING_ID: i64 = -1;
@@ -342,9 +344,18 @@ impl ArchiveConductor {
                 "authentication rejected".to_string(),
             ));
         }
+        let channel = match ChannelUri::parse(response_channel) {
+            Ok(uri) => control_response_channel(&uri),
+            Err(e) => {
+                tracing_error(&format!(
+                    "control session {id}: invalid response channel: {e}"
+                ));
+                return;
+            }
+        };
         let registration = match self
             .aeron
-            .async_add_exclusive_publication(response_channel, response_stream_id)
+            .async_add_exclusive_publication(&channel, response_stream_id)
         {
             Ok(r) => r,
             Err(e) => {
