@@ -718,3 +718,82 @@ fn malformed_control_messages_do_not_stop_the_archive() {
     );
     assert_eq!(archive.get_stop_position(recording_id).unwrap(), stop);
 }
+
+#[test]
+fn the_archive_directory_oxeron_writes_has_the_java_layout() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let channel = "aeron:ipc?term-length=65536";
+    let (first, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        channel,
+        RECORDED_STREAM,
+        3000,
+        100,
+    );
+    let (second, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        channel,
+        RECORDED_STREAM + 1,
+        10,
+        100,
+    );
+    assert_eq!((first, second), (0, 1));
+
+    let golden_dir = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
+    let ours = std::fs::read(fixture.archive_dir.join("archive.catalog")).unwrap();
+    let theirs = std::fs::read(golden_dir.join("archive.catalog")).unwrap();
+    assert_eq!(ours.len(), theirs.len(), "catalog capacity");
+    // CatalogHeader: version, length, (nextRecordingId), alignment: as Java writes them.
+    assert_eq!(ours[0..8], theirs[0..8]);
+    assert_eq!(ours[16..32], theirs[16..32]);
+    assert_eq!(i64::from_le_bytes(ours[8..16].try_into().unwrap()), 2);
+    // Descriptors at the same offsets, with the same lengths, as Java's for the same channel strings.
+    let mut offset = 32;
+    for id in [first, second] {
+        let length = i32::from_le_bytes(ours[offset..offset + 4].try_into().unwrap()) as usize;
+        let golden_length = i32::from_le_bytes(theirs[32..36].try_into().unwrap()) as usize;
+        assert_eq!(
+            length, golden_length,
+            "recording {id}: same strings give the same entry length"
+        );
+        let state = i32::from_le_bytes(ours[offset + 4..offset + 8].try_into().unwrap());
+        assert_eq!(state, 1, "VALID");
+        let body = &ours[offset + 32..offset + 32 + length];
+        let recording_id = i64::from_le_bytes(body[16..24].try_into().unwrap());
+        assert_eq!(recording_id, id);
+        offset += 32 + length;
+    }
+    // Segment files: `<id>-<base>.rec`, each created at the full segment length.
+    let mut segments: Vec<(String, u64)> = std::fs::read_dir(&fixture.archive_dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".rec"))
+        .map(|e| {
+            (
+                e.file_name().into_string().unwrap(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .collect();
+    segments.sort();
+    let expected_first: Vec<String> = (0..=(stop - 1) / (256 * 1024))
+        .map(|k| format!("0-{}.rec", k * 256 * 1024))
+        .collect();
+    let names: Vec<&str> = segments.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names[..expected_first.len()],
+        expected_first
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()[..]
+    );
+    assert!(names.contains(&"1-0.rec"));
+    assert!(segments.iter().all(|(_, len)| *len == 256 * 1024));
+    // The mark file header has Java's version and header length.
+    let mark = std::fs::read(fixture.archive_dir.join("archive-mark.dat")).unwrap();
+    let golden_mark = std::fs::read(golden_dir.join("archive-mark.dat")).unwrap();
+    assert_eq!(mark[0..4], golden_mark[0..4], "mark file version");
+}
