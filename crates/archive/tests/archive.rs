@@ -74,15 +74,23 @@ impl Fixture {
         self.archive = Some(Archive::launch(self.archive_context()).expect("archive"));
     }
 
+    fn restart_archive_with(&mut self, configure: impl FnOnce(ArchiveContext) -> ArchiveContext) {
+        if let Some(archive) = self.archive.take() {
+            archive.close();
+        }
+        self.archive = Some(Archive::launch(configure(self.archive_context())).expect("archive"));
+    }
+
+    fn client_context(&self) -> ArchiveClientContext {
+        ArchiveClientContext::new()
+            .aeron(Arc::clone(&self.aeron))
+            .control_request_channel("aeron:ipc")
+            .control_response_channel("aeron:ipc")
+            .message_timeout(Duration::from_secs(10))
+    }
+
     fn client(&self) -> AeronArchive {
-        AeronArchive::connect(
-            ArchiveClientContext::new()
-                .aeron(Arc::clone(&self.aeron))
-                .control_request_channel("aeron:ipc")
-                .control_response_channel("aeron:ipc")
-                .message_timeout(Duration::from_secs(10)),
-        )
-        .expect("archive client")
+        AeronArchive::connect(self.client_context()).expect("archive client")
     }
 }
 
@@ -796,4 +804,97 @@ fn the_archive_directory_oxeron_writes_has_the_java_layout() {
     let mark = std::fs::read(fixture.archive_dir.join("archive-mark.dat")).unwrap();
     let golden_mark = std::fs::read(golden_dir.join("archive-mark.dat")).unwrap();
     assert_eq!(mark[0..4], golden_mark[0..4], "mark file version");
+}
+
+#[test]
+fn async_connect_is_driven_by_polling() {
+    let fixture = Fixture::new();
+    let mut connect = AeronArchive::async_connect(fixture.client_context()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut polls = 0;
+    let mut archive = loop {
+        polls += 1;
+        if let Some(archive) = connect.poll().unwrap() {
+            break archive;
+        }
+        assert!(Instant::now() < deadline, "async connect never finished");
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    assert!(polls > 1, "connecting takes several steps");
+    assert_eq!(
+        archive.archive_id(),
+        fixture.archive.as_ref().unwrap().archive_id()
+    );
+    assert_eq!(archive.list_recordings(0, 10, |_| {}).unwrap(), 0);
+}
+
+struct ChallengeAuthenticator;
+
+impl oxeron_archive::server::Authenticator for ChallengeAuthenticator {
+    fn on_connect(
+        &self,
+        _session: i64,
+        credentials: &[u8],
+    ) -> oxeron_archive::server::AuthDecision {
+        use oxeron_archive::server::AuthDecision;
+        match credentials {
+            b"admin" => AuthDecision::Accept,
+            b"banned" => AuthDecision::Reject,
+            _ => AuthDecision::Challenge(b"nonce-42".to_vec()),
+        }
+    }
+
+    fn on_challenge_response(
+        &self,
+        _session: i64,
+        credentials: &[u8],
+    ) -> oxeron_archive::server::AuthDecision {
+        use oxeron_archive::server::AuthDecision;
+        if credentials == b"secret:nonce-42" {
+            AuthDecision::Accept
+        } else {
+            AuthDecision::Reject
+        }
+    }
+}
+
+#[test]
+fn a_pluggable_authenticator_accepts_rejects_and_challenges() {
+    let mut fixture = Fixture::new();
+    fixture.restart_archive_with(|ctx| ctx.authenticator(ChallengeAuthenticator));
+    let connect = |ctx: ArchiveClientContext| {
+        AeronArchive::connect(ctx.message_timeout(Duration::from_secs(5)))
+    };
+
+    let mut admin = connect(fixture.client_context().credentials(b"admin".to_vec())).unwrap();
+    assert_eq!(admin.list_recordings(0, 1, |_| {}).unwrap(), 0);
+
+    let banned = connect(fixture.client_context().credentials(b"banned".to_vec())).unwrap_err();
+    assert_eq!(
+        banned.error_code(),
+        Some(ArchiveErrorCode::AuthenticationRejected),
+        "{banned}"
+    );
+
+    let mut answered = connect(fixture.client_context().on_challenge(|challenge| {
+        let mut reply = b"secret:".to_vec();
+        reply.extend_from_slice(challenge);
+        reply
+    }))
+    .unwrap();
+    assert_eq!(answered.list_recordings(0, 1, |_| {}).unwrap(), 0);
+
+    let wrong = connect(fixture.client_context().on_challenge(|_| b"guess".to_vec())).unwrap_err();
+    assert_eq!(
+        wrong.error_code(),
+        Some(ArchiveErrorCode::AuthenticationRejected),
+        "{wrong}"
+    );
+
+    let unanswered = connect(fixture.client_context()).unwrap_err();
+    assert_eq!(
+        unanswered.error_code(),
+        Some(ArchiveErrorCode::AuthenticationRejected),
+        "{unanswered}"
+    );
 }

@@ -102,8 +102,12 @@ pub struct Context {
     control_response_stream_id: i32,
     message_timeout: Duration,
     credentials: Vec<u8>,
+    on_challenge: Option<ChallengeHandler>,
     client_name: String,
 }
+
+/// Answers an archive's authentication challenge with credentials.
+pub type ChallengeHandler = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,6 +136,7 @@ impl Default for Context {
             control_response_stream_id: codec::CONTROL_RESPONSE_STREAM_ID_DEFAULT,
             message_timeout: Duration::from_secs(10),
             credentials: Vec::new(),
+            on_challenge: None,
             client_name: String::new(),
         }
     }
@@ -215,6 +220,15 @@ impl Context {
     /// Credentials sent in the connect request.
     pub fn credentials(mut self, credentials: impl Into<Vec<u8>>) -> Self {
         self.credentials = credentials.into();
+        self
+    }
+
+    /// Answers an authentication challenge (without one, a challenged connect fails).
+    pub fn on_challenge(
+        mut self,
+        handler: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_challenge = Some(Arc::new(handler));
         self
     }
 
@@ -361,6 +375,184 @@ enum Incoming {
     },
     Descriptor(RecordingDescriptor),
     SubscriptionDescriptor(i64, RecordingSubscriptionDescriptor),
+    Challenge {
+        correlation_id: i64,
+        control_session_id: i64,
+        challenge: Vec<u8>,
+    },
+}
+
+enum ConnectReply {
+    Accepted(i64),
+    Challenged(i64, Vec<u8>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnectStep {
+    AddPublication(i64),
+    AddSubscription(i64),
+    AwaitPublicationConnected,
+    SendConnect,
+    AwaitConnectReply(i64),
+    AwaitArchiveId(i64),
+}
+
+/// A connect in progress ([`AeronArchive::async_connect`]): call [`AsyncConnect::poll`] until it hands
+/// over the connected client.
+pub struct AsyncConnect {
+    ctx: Context,
+    aeron: Arc<Aeron>,
+    step: ConnectStep,
+    deadline: Instant,
+    publication: Option<ExclusivePublication>,
+    response_channel: String,
+    archive: Option<AeronArchive>,
+}
+
+impl std::fmt::Debug for AsyncConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncConnect")
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncConnect {
+    /// Advances the connect without blocking; `Some` once connected.
+    pub fn poll(&mut self) -> Result<Option<AeronArchive>, ArchiveError> {
+        if Instant::now() > self.deadline {
+            return Err(ArchiveError::TimedOut(format!(
+                "archive connect timeout: step={:?}, control request channel {} stream {}",
+                self.step, self.ctx.control_request_channel, self.ctx.control_request_stream_id
+            )));
+        }
+        match self.step {
+            ConnectStep::AddPublication(registration) => {
+                if let Some(publication) = self.aeron.poll_exclusive_publication(registration)? {
+                    self.response_channel = with_control_defaults(
+                        &self.ctx.control_response_channel,
+                        Some(publication.session_id()),
+                    )?;
+                    let registration = self.aeron.async_add_subscription(
+                        &self.response_channel,
+                        self.ctx.control_response_stream_id,
+                    )?;
+                    self.publication = Some(publication);
+                    self.step = ConnectStep::AddSubscription(registration);
+                }
+            }
+            ConnectStep::AddSubscription(registration) => {
+                if let Some(subscription) = self.aeron.poll_subscription(registration)? {
+                    let Some(publication) = self.publication.take() else {
+                        return Err(ArchiveError::Closed);
+                    };
+                    self.archive = Some(AeronArchive {
+                        aeron: Arc::clone(&self.aeron),
+                        publication,
+                        subscription,
+                        control_session_id: codec::NULL_I64,
+                        archive_id: codec::NULL_I64,
+                        message_timeout: self.ctx.message_timeout,
+                        inbox: VecDeque::new(),
+                        signals: VecDeque::new(),
+                        partial: HashMap::new(),
+                        closed: false,
+                    });
+                    self.step = ConnectStep::AwaitPublicationConnected;
+                }
+            }
+            ConnectStep::AwaitPublicationConnected => {
+                if self
+                    .archive
+                    .as_ref()
+                    .is_some_and(|a| a.publication.is_connected())
+                {
+                    self.step = ConnectStep::SendConnect;
+                }
+            }
+            ConnectStep::SendConnect => {
+                let Some(archive) = self.archive.as_mut() else {
+                    return Err(ArchiveError::Closed);
+                };
+                let correlation_id = archive.aeron.next_correlation_id();
+                let client_info = format!(
+                    "name={} version={}",
+                    self.ctx.client_name,
+                    env!("CARGO_PKG_VERSION")
+                );
+                let request = codec::AuthConnectRequest {
+                    correlation_id,
+                    response_stream_id: self.ctx.control_response_stream_id,
+                    version: codec::PROTOCOL_SEMANTIC_VERSION,
+                    response_channel: &self.response_channel,
+                    encoded_credentials: &self.ctx.credentials,
+                    client_info: &client_info,
+                }
+                .to_vec();
+                if archive.try_send(&request)? {
+                    self.step = ConnectStep::AwaitConnectReply(correlation_id);
+                }
+            }
+            ConnectStep::AwaitConnectReply(correlation_id) => {
+                let Some(archive) = self.archive.as_mut() else {
+                    return Err(ArchiveError::Closed);
+                };
+                match archive.take_connect_reply(correlation_id)? {
+                    None => {}
+                    Some(ConnectReply::Accepted(control_session_id)) => {
+                        archive.control_session_id = control_session_id;
+                        let correlation_id = archive.aeron.next_correlation_id();
+                        let request = codec::ArchiveIdRequest {
+                            control_session_id,
+                            correlation_id,
+                        }
+                        .to_vec();
+                        archive.send(&request)?;
+                        self.step = ConnectStep::AwaitArchiveId(correlation_id);
+                    }
+                    Some(ConnectReply::Challenged(control_session_id, challenge)) => {
+                        let Some(handler) = self.ctx.on_challenge.clone() else {
+                            return Err(ArchiveError::Archive {
+                                code: ArchiveErrorCode::AuthenticationRejected,
+                                message:
+                                    "the archive sent a challenge and no challenge handler is set"
+                                        .into(),
+                                correlation_id,
+                            });
+                        };
+                        let credentials = handler(&challenge);
+                        let correlation_id = archive.aeron.next_correlation_id();
+                        let response = codec::ChallengeResponse {
+                            control_session_id,
+                            correlation_id,
+                            encoded_credentials: &credentials,
+                        }
+                        .to_vec();
+                        archive.send(&response)?;
+                        self.step = ConnectStep::AwaitConnectReply(correlation_id);
+                    }
+                }
+            }
+            ConnectStep::AwaitArchiveId(correlation_id) => {
+                let Some(archive) = self.archive.as_mut() else {
+                    return Err(ArchiveError::Closed);
+                };
+                if let Some(ConnectReply::Accepted(archive_id)) =
+                    archive.take_connect_reply(correlation_id)?
+                {
+                    archive.archive_id = archive_id;
+                    let keep_alive = codec::KeepAliveRequest {
+                        control_session_id: archive.control_session_id,
+                        correlation_id: NULL_POSITION,
+                    }
+                    .to_vec();
+                    archive.send(&keep_alive)?;
+                    return Ok(self.archive.take());
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// A connected archive client. Operations block until the archive answers or the message timeout passes.
@@ -408,8 +600,20 @@ fn with_control_defaults(channel: &str, session_id: Option<i32>) -> Result<Strin
 
 impl AeronArchive {
     /// Connects to the archive: creates the request publication and response subscription, sends the
-    /// connect request and waits for the archive to accept the session, then asks for the archive id.
+    /// connect request (answering a challenge if the archive's authenticator sends one), waits for the
+    /// archive to accept the session, then asks for the archive id. Blocks up to the message timeout.
     pub fn connect(ctx: Context) -> Result<Self, ArchiveError> {
+        let mut connect = Self::async_connect(ctx)?;
+        loop {
+            if let Some(archive) = connect.poll()? {
+                return Ok(archive);
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+
+    /// Starts connecting without blocking; drive it with [`AsyncConnect::poll`].
+    pub fn async_connect(ctx: Context) -> Result<AsyncConnect, ArchiveError> {
         let aeron = match ctx.aeron.clone() {
             Some(aeron) => aeron,
             None => {
@@ -420,71 +624,18 @@ impl AeronArchive {
                 Arc::new(Aeron::connect(client)?)
             }
         };
-        let deadline = Instant::now() + ctx.message_timeout;
         let request_channel = with_control_defaults(&ctx.control_request_channel, None)?;
-        let publication =
-            aeron.add_exclusive_publication(&request_channel, ctx.control_request_stream_id)?;
-        let response_channel = with_control_defaults(
-            &ctx.control_response_channel,
-            Some(publication.session_id()),
-        )?;
-        let subscription =
-            aeron.add_subscription(&response_channel, ctx.control_response_stream_id)?;
-        while !publication.is_connected() {
-            if Instant::now() > deadline {
-                return Err(ArchiveError::NotConnected(format!(
-                    "no archive listening on {} stream {}",
-                    ctx.control_request_channel, ctx.control_request_stream_id
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let mut archive = Self {
+        let registration = aeron
+            .async_add_exclusive_publication(&request_channel, ctx.control_request_stream_id)?;
+        Ok(AsyncConnect {
+            deadline: Instant::now() + ctx.message_timeout,
+            ctx,
             aeron,
-            publication,
-            subscription,
-            control_session_id: codec::NULL_I64,
-            archive_id: codec::NULL_I64,
-            message_timeout: ctx.message_timeout,
-            inbox: VecDeque::new(),
-            signals: VecDeque::new(),
-            partial: HashMap::new(),
-            closed: false,
-        };
-        let correlation_id = archive.aeron.next_correlation_id();
-        let client_info = format!(
-            "name={} version={}",
-            ctx.client_name,
-            env!("CARGO_PKG_VERSION")
-        );
-        archive.send(
-            &codec::AuthConnectRequest {
-                correlation_id,
-                response_stream_id: ctx.control_response_stream_id,
-                version: codec::PROTOCOL_SEMANTIC_VERSION,
-                response_channel: &response_channel,
-                encoded_credentials: &ctx.credentials,
-                client_info: &client_info,
-            }
-            .to_vec(),
-        )?;
-        archive.control_session_id = archive.await_response(correlation_id)?;
-        let correlation_id = archive.aeron.next_correlation_id();
-        archive.send(
-            &codec::ArchiveIdRequest {
-                control_session_id: archive.control_session_id,
-                correlation_id,
-            }
-            .to_vec(),
-        )?;
-        archive.archive_id = archive.await_response(correlation_id)?;
-        let keep_alive = codec::KeepAliveRequest {
-            control_session_id: archive.control_session_id,
-            correlation_id: NULL_POSITION,
-        }
-        .to_vec();
-        archive.send(&keep_alive)?;
-        Ok(archive)
+            step: ConnectStep::AddPublication(registration),
+            publication: None,
+            response_channel: String::new(),
+            archive: None,
+        })
     }
 
     /// The control session id the archive gave this client.
@@ -500,6 +651,58 @@ impl AeronArchive {
     /// The Aeron client used.
     pub fn aeron(&self) -> &Arc<Aeron> {
         &self.aeron
+    }
+
+    /// One attempt to send; `Ok(false)` when the publication can't take it now.
+    fn try_send(&mut self, message: &[u8]) -> Result<bool, ArchiveError> {
+        match self.publication.offer(message) {
+            Ok(_) => Ok(true),
+            Err(OfferError::Closed) => Err(ArchiveError::Closed),
+            Err(OfferError::BackPressured | OfferError::AdminAction | OfferError::NotConnected) => {
+                Ok(false)
+            }
+            Err(e) => Err(ArchiveError::Protocol(format!("control request: {e}"))),
+        }
+    }
+
+    /// The connect step's answer to `correlation_id`, if it arrived.
+    fn take_connect_reply(
+        &mut self,
+        correlation_id: i64,
+    ) -> Result<Option<ConnectReply>, ArchiveError> {
+        self.poll();
+        let mut reply = None;
+        let mut rest = VecDeque::new();
+        while let Some(incoming) = self.inbox.pop_front() {
+            match incoming {
+                Incoming::Response {
+                    correlation_id: c,
+                    relevant_id,
+                    code,
+                    message,
+                } if c == correlation_id && reply.is_none() => {
+                    reply = Some(match code {
+                        ControlResponseCode::Ok => Ok(ConnectReply::Accepted(relevant_id)),
+                        _ => Err(ArchiveError::Archive {
+                            code: ArchiveErrorCode::from_i64(relevant_id)
+                                .unwrap_or(ArchiveErrorCode::Generic),
+                            message,
+                            correlation_id,
+                        }),
+                    });
+                }
+                Incoming::Challenge {
+                    correlation_id: c,
+                    control_session_id,
+                    challenge,
+                } if c == correlation_id && reply.is_none() => {
+                    reply = Some(Ok(ConnectReply::Challenged(control_session_id, challenge)));
+                }
+                other => rest.push_back(other),
+            }
+        }
+        self.inbox = rest;
+        reply.transpose()
     }
 
     fn send(&mut self, message: &[u8]) -> Result<(), ArchiveError> {
@@ -594,6 +797,14 @@ impl AeronArchive {
                             stripped_channel: d.stripped_channel.to_string(),
                         },
                     ));
+                    count += 1;
+                }
+                ArchiveMessage::Challenge(c) => {
+                    self.inbox.push_back(Incoming::Challenge {
+                        correlation_id: c.correlation_id,
+                        control_session_id: c.control_session_id,
+                        challenge: c.encoded_challenge.to_vec(),
+                    });
                     count += 1;
                 }
                 ArchiveMessage::RecordingSignalEvent(s) if mine(s.control_session_id) => {

@@ -16,7 +16,7 @@ use oxeron_protocol::uri::ChannelUri;
 use super::channel::{
     control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
 };
-use super::context::Context;
+use super::context::{AuthDecision, Context};
 
 const NULL_RECORDING_ID: i64 = -1;
 use super::recorder::{RecordingEnd, RecordingSession};
@@ -30,6 +30,7 @@ const CONTROL_FRAGMENT_LIMIT: usize = 16;
 enum SessionState {
     AwaitingPublication(i64),
     AwaitingConnection,
+    Challenged,
     Active,
     Done,
 }
@@ -39,6 +40,7 @@ struct ControlSession {
     connect_correlation_id: i64,
     state: SessionState,
     rejection: Option<(ArchiveErrorCode, String)>,
+    challenge: Option<Vec<u8>>,
     publication: Option<ExclusivePublication>,
     deadline: Instant,
     disconnected_since: Option<Instant>,
@@ -294,6 +296,11 @@ impl ArchiveConductor {
                 }
             }
             M::KeepAliveRequest(_) | M::Ping(_) => {}
+            M::ChallengeResponse(r) => self.on_challenge_response(
+                r.control_session_id,
+                r.correlation_id,
+                r.encoded_credentials,
+            ),
             other => self.on_request(other),
         }
     }
@@ -325,6 +332,7 @@ impl ArchiveConductor {
         let id = self.next_control_session_id;
         self.next_control_session_id += 1;
         let mut rejection = None;
+        let mut challenge = None;
         if version != VERSION_NULL && (version >> 16) != (PROTOCOL_SEMANTIC_VERSION >> 16) {
             rejection = Some((
                 ArchiveErrorCode::Generic,
@@ -338,11 +346,17 @@ impl ArchiveConductor {
                     PROTOCOL_SEMANTIC_VERSION & 0xFF
                 ),
             ));
-        } else if !self.ctx.authenticator.authenticate(id, credentials) {
-            rejection = Some((
-                ArchiveErrorCode::AuthenticationRejected,
-                "authentication rejected".to_string(),
-            ));
+        } else {
+            match self.ctx.authenticator.on_connect(id, credentials) {
+                AuthDecision::Accept => {}
+                AuthDecision::Reject => {
+                    rejection = Some((
+                        ArchiveErrorCode::AuthenticationRejected,
+                        "authentication rejected".to_string(),
+                    ))
+                }
+                AuthDecision::Challenge(bytes) => challenge = Some(bytes),
+            }
         }
         let channel = match ChannelUri::parse(response_channel) {
             Ok(uri) => control_response_channel(&uri),
@@ -368,11 +382,57 @@ impl ArchiveConductor {
             connect_correlation_id: correlation_id,
             state: SessionState::AwaitingPublication(registration),
             rejection,
+            challenge,
             publication: None,
             deadline: Instant::now() + self.ctx.connect_timeout,
             disconnected_since: None,
             queue: VecDeque::new(),
         });
+    }
+
+    fn on_challenge_response(&mut self, session_id: i64, correlation_id: i64, credentials: &[u8]) {
+        let decision = self
+            .ctx
+            .authenticator
+            .on_challenge_response(session_id, credentials);
+        let Some(session) = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.id == session_id && s.state == SessionState::Challenged)
+        else {
+            return;
+        };
+        let reply = match decision {
+            AuthDecision::Accept => {
+                session.state = SessionState::Active;
+                control_response(
+                    session_id,
+                    correlation_id,
+                    session_id,
+                    ControlResponseCode::Ok,
+                    "",
+                )
+            }
+            AuthDecision::Reject => {
+                session.state = SessionState::Done;
+                control_response(
+                    session_id,
+                    correlation_id,
+                    ArchiveErrorCode::AuthenticationRejected as i64,
+                    ControlResponseCode::Error,
+                    "authentication rejected",
+                )
+            }
+            AuthDecision::Challenge(bytes) => Challenge {
+                control_session_id: session_id,
+                correlation_id,
+                version: PROTOCOL_SEMANTIC_VERSION,
+                encoded_challenge: &bytes,
+            }
+            .to_vec(),
+        };
+        session.queue.push_back(reply);
+        session.flush();
     }
 
     fn service_sessions(&mut self, now: Instant) -> usize {
@@ -397,7 +457,21 @@ impl ArchiveConductor {
                         .publication
                         .as_ref()
                         .is_some_and(|p| p.is_connected());
-                    if is_connected {
+                    if is_connected && session.rejection.is_none() && session.challenge.is_some() {
+                        work += 1;
+                        let challenge = session.challenge.take().unwrap_or_default();
+                        session.queue.push_back(
+                            Challenge {
+                                control_session_id: session.id,
+                                correlation_id: session.connect_correlation_id,
+                                version: PROTOCOL_SEMANTIC_VERSION,
+                                encoded_challenge: &challenge,
+                            }
+                            .to_vec(),
+                        );
+                        session.state = SessionState::Challenged;
+                        session.flush();
+                    } else if is_connected {
                         work += 1;
                         let (code, relevant, message) = match session.rejection.take() {
                             None => (ControlResponseCode::Ok, session.id, String::new()),
@@ -437,6 +511,12 @@ impl ArchiveConductor {
                         if now.duration_since(since) > self.ctx.session_liveness_timeout {
                             session.state = SessionState::Done;
                         }
+                    }
+                }
+                SessionState::Challenged => {
+                    session.flush();
+                    if now > session.deadline {
+                        session.state = SessionState::Done;
                     }
                 }
                 SessionState::Done => {}

@@ -23,10 +23,27 @@ pub const SEGMENT_FILE_LENGTH_DEFAULT: i32 = 128 * 1024 * 1024;
 /// Default directory name of the archive, relative to the working directory.
 pub const ARCHIVE_DIR_DEFAULT: &str = "aeron-archive";
 
-/// Decides whether a control session may connect, given its encoded credentials.
+/// What an [`Authenticator`] decides about a control session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthDecision {
+    /// The session may use the archive.
+    Accept,
+    /// The session is refused (AUTHENTICATION_REJECTED).
+    Reject,
+    /// The client must answer this challenge with credentials first.
+    Challenge(Vec<u8>),
+}
+
+/// Decides whether a control session may connect, from the credentials of its connect request and, when
+/// it challenges, of the client's challenge response.
 pub trait Authenticator: Send + Sync {
-    /// `true` to accept a session that sent `credentials` in its connect request.
-    fn authenticate(&self, control_session_id: i64, credentials: &[u8]) -> bool;
+    /// The decision for a session that sent `credentials` in its connect request.
+    fn on_connect(&self, control_session_id: i64, credentials: &[u8]) -> AuthDecision;
+
+    /// The decision once a challenged session answered with `credentials` (default: reject).
+    fn on_challenge_response(&self, _control_session_id: i64, _credentials: &[u8]) -> AuthDecision {
+        AuthDecision::Reject
+    }
 }
 
 /// The default authenticator: every session is accepted.
@@ -34,8 +51,8 @@ pub trait Authenticator: Send + Sync {
 pub struct AcceptAllAuthenticator;
 
 impl Authenticator for AcceptAllAuthenticator {
-    fn authenticate(&self, _control_session_id: i64, _credentials: &[u8]) -> bool {
-        true
+    fn on_connect(&self, _control_session_id: i64, _credentials: &[u8]) -> AuthDecision {
+        AuthDecision::Accept
     }
 }
 

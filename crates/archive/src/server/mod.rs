@@ -30,8 +30,9 @@ use oxeron_concurrent::agent::{AgentInvoker, AgentRunner};
 use oxeron_concurrent::clock::system_epoch_ms;
 
 pub use context::{
-    AcceptAllAuthenticator, ArchiveThreadingMode, Authenticator, Context, CONTROL_CHANNEL_DEFAULT,
-    LOCAL_CONTROL_CHANNEL_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT, SEGMENT_FILE_LENGTH_DEFAULT,
+    AcceptAllAuthenticator, ArchiveThreadingMode, AuthDecision, Authenticator, Context,
+    CONTROL_CHANNEL_DEFAULT, LOCAL_CONTROL_CHANNEL_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT,
+    SEGMENT_FILE_LENGTH_DEFAULT,
 };
 
 use crate::{
