@@ -898,3 +898,69 @@ fn a_pluggable_authenticator_accepts_rejects_and_challenges() {
         "{unanswered}"
     );
 }
+
+#[test]
+fn recording_events_are_published_when_enabled() {
+    use oxeron_archive::client::{RecordingEvent, RecordingEventsPoller};
+    let mut fixture = Fixture::new();
+    fixture.restart_archive_with(|ctx| {
+        ctx.recording_events_enabled(true)
+            .recording_events_channel("aeron:ipc")
+            .recording_events_stream_id(30)
+    });
+    let mut events =
+        RecordingEventsPoller::new(fixture.aeron.add_subscription("aeron:ipc", 30).unwrap());
+    wait_for("the events publication", || {
+        events.subscription().is_connected()
+    });
+    let mut archive = fixture.client();
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        500,
+        100,
+    );
+    let mut seen = Vec::new();
+    wait_for("the stopped event", || {
+        events.poll(|e| seen.push(e), 10);
+        seen.iter()
+            .any(|e| matches!(e, RecordingEvent::Stopped { .. }))
+    });
+    match &seen[0] {
+        RecordingEvent::Started {
+            recording_id: id,
+            start_position,
+            stream_id,
+            channel,
+            source_identity,
+            ..
+        } => {
+            assert_eq!(
+                (*id, *start_position, *stream_id),
+                (recording_id, 0, RECORDED_STREAM)
+            );
+            assert_eq!(channel, "aeron:ipc");
+            assert_eq!(source_identity, "aeron:ipc");
+        }
+        other => panic!("first event {other:?}"),
+    }
+    let progress: Vec<i64> = seen
+        .iter()
+        .filter_map(|e| match e {
+            RecordingEvent::Progress { position, .. } => Some(*position),
+            _ => None,
+        })
+        .collect();
+    assert!(!progress.is_empty());
+    assert!(progress.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        seen.last(),
+        Some(&RecordingEvent::Stopped {
+            recording_id,
+            start_position: 0,
+            stop_position: stop
+        })
+    );
+}

@@ -15,7 +15,8 @@ pub const CONTROL_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8010";
 /// Default local (same host) control request channel.
 pub const LOCAL_CONTROL_CHANNEL_DEFAULT: &str = "aeron:ipc?term-length=64k";
 /// Default recording events channel.
-pub const RECORDING_EVENTS_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8030";
+pub const RECORDING_EVENTS_CHANNEL_DEFAULT: &str =
+    "aeron:udp?control-mode=dynamic|control=localhost:8030";
 /// Default replication channel.
 pub const REPLICATION_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:0";
 /// Default segment file length: 128 MiB.
