@@ -964,3 +964,60 @@ fn recording_events_are_published_when_enabled() {
         })
     );
 }
+
+#[test]
+fn segments_are_detached_attached_and_purged() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 992; // 1 KiB frames: 256 per segment of 256 KiB
+    let segment = 256 * 1024;
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        1100,
+        LENGTH,
+    );
+    assert!(stop > 4 * segment);
+    let error = archive.detach_segments(recording_id, 1024).unwrap_err();
+    assert!(matches!(error, ArchiveError::Archive { .. }), "{error}");
+    archive.detach_segments(recording_id, 2 * segment).unwrap();
+    assert_eq!(
+        archive.get_start_position(recording_id).unwrap(),
+        2 * segment
+    );
+    let (_, mut replay) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    let positions = receive(&mut replay, 512, 1100 - 512, LENGTH);
+    assert_eq!(*positions.last().unwrap(), stop);
+    drop(replay);
+    // The detached files are still there: attaching brings the start back to 0.
+    assert_eq!(archive.attach_segments(recording_id).unwrap(), 2);
+    assert_eq!(archive.get_start_position(recording_id).unwrap(), 0);
+    wait_for("the replay to finish", || {
+        archive.purge_segments(recording_id, 3 * segment).is_ok()
+    });
+    assert_eq!(
+        archive.get_start_position(recording_id).unwrap(),
+        3 * segment
+    );
+    assert_eq!(archive.attach_segments(recording_id).unwrap(), 0);
+    let names: Vec<String> = std::fs::read_dir(&fixture.archive_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".rec"))
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "0-0.rec" || n == "0-262144.rec" || n == "0-524288.rec"),
+        "{names:?}"
+    );
+}

@@ -10,6 +10,7 @@ use oxeron_client::{
 use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::clock::system_epoch_ms;
 use oxeron_protocol::archive::*;
+use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
 use oxeron_protocol::frame::data::{BEGIN_FLAG, END_FLAG};
 use oxeron_protocol::uri::ChannelUri;
 
@@ -748,6 +749,28 @@ impl ArchiveConductor {
                 self.truncate(session, correlation, r.recording_id, r.position)
             }
             M::PurgeRecordingRequest(r) => self.purge(session, correlation, r.recording_id),
+            M::DetachSegmentsRequest(r) => {
+                if self.valid_detach(session, correlation, r.recording_id, r.new_start_position) {
+                    let _ = self
+                        .catalog
+                        .set_start_position(r.recording_id, r.new_start_position);
+                    self.ok(session, correlation, 0);
+                }
+            }
+            M::DeleteDetachedSegmentsRequest(r) => {
+                self.delete_detached(session, correlation, r.recording_id, None)
+            }
+            M::PurgeSegmentsRequest(r) => {
+                if self.valid_detach(session, correlation, r.recording_id, r.new_start_position) {
+                    self.delete_detached(
+                        session,
+                        correlation,
+                        r.recording_id,
+                        Some(r.new_start_position),
+                    );
+                }
+            }
+            M::AttachSegmentsRequest(r) => self.attach(session, correlation, r.recording_id),
             M::ReplayTokenRequest(r) => {
                 if self.catalog.has_recording(r.recording_id) {
                     self.ok(session, correlation, NULL_POSITION);
@@ -1537,6 +1560,147 @@ impl ArchiveConductor {
             NULL_POSITION,
             RecordingSignal::Delete,
         );
+    }
+
+    /// Java's detach rules: a segment boundary after the first segment, not past the segment being written
+    /// or the stop, and not under a replay.
+    fn valid_detach(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        recording_id: i64,
+        position: i64,
+    ) -> bool {
+        let Ok(Some(entry)) = self.catalog.recording(recording_id) else {
+            self.unknown_recording(session, correlation, recording_id);
+            return false;
+        };
+        let Ok(d) = entry.descriptor() else {
+            self.unknown_recording(session, correlation, recording_id);
+            return false;
+        };
+        let (start, term, segment) = (
+            d.start_position,
+            d.term_buffer_length,
+            d.segment_file_length,
+        );
+        let base = |p: i64| segment_file_base_position(start, p, term, segment);
+        let lower = base(start) + i64::from(segment);
+        let end = base(self.live_position(recording_id).unwrap_or(d.stop_position));
+        let message = if position != base(position) {
+            format!("invalid segment start: newStartPosition={position}")
+        } else if position < lower {
+            format!("invalid detach: newStartPosition={position} lowerBound={lower}")
+        } else if position > end {
+            format!("invalid detach: in use, newStartPosition={position} upperBound={end}")
+        } else if self
+            .replays
+            .iter()
+            .any(|r| r.recording_id == recording_id && r.position() < position)
+        {
+            format!("invalid detach: replay in progress - newStartPosition={position}")
+        } else {
+            return true;
+        };
+        self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+        false
+    }
+
+    /// Deletes the segment files before the recording's start (after moving the start to `new_start`).
+    fn delete_detached(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        recording_id: i64,
+        new_start: Option<i64>,
+    ) {
+        let Ok(Some(entry)) = self.catalog.recording(recording_id) else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let Ok(d) = entry.descriptor() else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let start = new_start.unwrap_or(d.start_position);
+        if new_start.is_some() {
+            let _ = self.catalog.set_start_position(recording_id, start);
+        }
+        let first_kept =
+            segment_file_base_position(start, start, d.term_buffer_length, d.segment_file_length);
+        let files =
+            crate::segment::segment_files(&self.ctx.archive_dir, recording_id).unwrap_or_default();
+        let mut deleted = 0;
+        for (base, path) in files {
+            if base < first_kept {
+                if let Err(e) = std::fs::remove_file(&path) {
+                    return self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::Generic,
+                        &format!("unable to delete segment file: {}: {e}", path.display()),
+                    );
+                }
+                deleted += 1;
+            }
+        }
+        self.ok(session, correlation, deleted);
+        self.signal(
+            session,
+            correlation,
+            recording_id,
+            NULL_POSITION,
+            NULL_POSITION,
+            RecordingSignal::Delete,
+        );
+    }
+
+    /// Re-attaches detached segment files still on disk in front of the recording's start.
+    fn attach(&mut self, session: i64, correlation: i64, recording_id: i64) {
+        let Ok(Some(entry)) = self.catalog.recording(recording_id) else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let Ok(d) = entry.descriptor() else {
+            return self.unknown_recording(session, correlation, recording_id);
+        };
+        let segment = i64::from(d.segment_file_length);
+        let mut position = d.start_position - segment;
+        let mut start = d.start_position;
+        let mut count = 0;
+        while position >= 0 {
+            let path = self
+                .ctx
+                .archive_dir
+                .join(segment_file_name(recording_id, position));
+            let Ok(bytes) = std::fs::read(&path) else {
+                break;
+            };
+            if bytes.len() as i64 != segment {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!(
+                        "fileLength={} not equal to segmentLength={segment}",
+                        bytes.len()
+                    ),
+                );
+            }
+            // The first frame of the file's first term: where the recording's data starts in it.
+            let term = d.term_buffer_length as usize;
+            let first = (0..term.min(bytes.len())).step_by(32).find(|&offset| {
+                i32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap_or_default()) > 0
+            });
+            let Some(offset) = first else { break };
+            start = position + offset as i64;
+            count += 1;
+            if offset != 0 {
+                break;
+            }
+            position -= segment;
+        }
+        if start != d.start_position {
+            let _ = self.catalog.set_start_position(recording_id, start);
+        }
+        self.ok(session, correlation, count);
     }
 
     /// Stops every recording (at what has been recorded) and replay, and flushes the catalog.

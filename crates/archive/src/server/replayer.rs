@@ -76,6 +76,11 @@ impl ReplaySession {
         }
     }
 
+    /// Position of the next frame to replay.
+    pub(crate) fn position(&self) -> i64 {
+        self.reader.position()
+    }
+
     /// Replays what it can. `recorded` is the live recording's position (if it is still recording) and
     /// `stopped` its stop position once stopped.
     pub(crate) fn do_work(
