@@ -1021,3 +1021,79 @@ fn segments_are_detached_attached_and_purged() {
         "{names:?}"
     );
 }
+
+#[test]
+fn a_recording_is_replicated_from_another_archive() {
+    let fixture = Fixture::new();
+    let mut source = fixture.client();
+    const LENGTH: usize = 400;
+    let (src_id, src_stop) = record(
+        &mut source,
+        &fixture.aeron,
+        "aeron:ipc?term-length=65536",
+        RECORDED_STREAM,
+        3000,
+        LENGTH,
+    );
+    let src = source.recording_descriptor(src_id).unwrap().unwrap();
+
+    let second_dir = fixture.archive_dir.with_file_name("archive-2");
+    let second = Archive::launch(
+        fixture
+            .archive_context()
+            .archive_dir(&second_dir)
+            .local_control_stream_id(11)
+            .replication_channel("aeron:ipc"),
+    )
+    .unwrap();
+    let mut destination =
+        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let replication_id = destination
+        .replicate(src_id, -1, 10, "aeron:ipc", "")
+        .unwrap();
+    let mut signals = Vec::new();
+    wait_for("the replication to end", || {
+        destination.poll_for_recording_signals(|s| signals.push(*s));
+        signals
+            .iter()
+            .any(|s| s.signal == RecordingSignal::ReplicateEnd)
+    });
+    assert!(
+        signals.iter().all(|s| s.correlation_id == replication_id),
+        "{signals:?}"
+    );
+    let kinds: Vec<RecordingSignal> = signals.iter().map(|s| s.signal).collect();
+    assert_eq!(
+        kinds.first(),
+        Some(&RecordingSignal::Replicate),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&RecordingSignal::Sync), "{kinds:?}");
+    let dst_id = signals[0].recording_id;
+    let dst = destination.recording_descriptor(dst_id).unwrap().unwrap();
+    assert_eq!(
+        (
+            dst.start_position,
+            dst.stop_position,
+            dst.initial_term_id,
+            dst.term_buffer_length,
+            dst.stream_id
+        ),
+        (
+            src.start_position,
+            src_stop,
+            src.initial_term_id,
+            src.term_buffer_length,
+            src.stream_id
+        )
+    );
+    assert_eq!(dst.original_channel, src.original_channel);
+    let (_, mut replay) = destination
+        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut replay, 0, 3000, LENGTH);
+    assert_eq!(*positions.last().unwrap(), src_stop);
+    drop(replay);
+    destination.close();
+    second.close();
+}

@@ -386,7 +386,8 @@ enum Incoming {
     },
 }
 
-enum ConnectReply {
+/// What answered a connect (or any plain) request.
+pub(crate) enum ConnectReply {
     Accepted(i64),
     Challenged(i64, Vec<u8>),
 }
@@ -658,7 +659,7 @@ impl AeronArchive {
     }
 
     /// One attempt to send; `Ok(false)` when the publication can't take it now.
-    fn try_send(&mut self, message: &[u8]) -> Result<bool, ArchiveError> {
+    pub(crate) fn try_send(&mut self, message: &[u8]) -> Result<bool, ArchiveError> {
         match self.publication.offer(message) {
             Ok(_) => Ok(true),
             Err(OfferError::Closed) => Err(ArchiveError::Closed),
@@ -670,7 +671,7 @@ impl AeronArchive {
     }
 
     /// The connect step's answer to `correlation_id`, if it arrived.
-    fn take_connect_reply(
+    pub(crate) fn take_connect_reply(
         &mut self,
         correlation_id: i64,
     ) -> Result<Option<ConnectReply>, ArchiveError> {
@@ -709,7 +710,45 @@ impl AeronArchive {
         reply.transpose()
     }
 
-    fn send(&mut self, message: &[u8]) -> Result<(), ArchiveError> {
+    /// The descriptor answering a list request `correlation_id`: `Some(None)` when the recording is unknown.
+    pub(crate) fn take_descriptor(
+        &mut self,
+        correlation_id: i64,
+    ) -> Result<Option<Option<RecordingDescriptor>>, ArchiveError> {
+        self.poll();
+        let mut found = None;
+        let mut rest = VecDeque::new();
+        while let Some(incoming) = self.inbox.pop_front() {
+            match incoming {
+                Incoming::Descriptor(d)
+                    if d.correlation_id == correlation_id && found.is_none() =>
+                {
+                    found = Some(Ok(Some(d)));
+                }
+                Incoming::Response {
+                    correlation_id: c,
+                    relevant_id,
+                    code,
+                    message,
+                } if c == correlation_id && found.is_none() => {
+                    found = Some(match code {
+                        ControlResponseCode::Error => Err(ArchiveError::Archive {
+                            code: ArchiveErrorCode::from_i64(relevant_id)
+                                .unwrap_or(ArchiveErrorCode::Generic),
+                            message,
+                            correlation_id,
+                        }),
+                        _ => Ok(None),
+                    });
+                }
+                other => rest.push_back(other),
+            }
+        }
+        self.inbox = rest;
+        found.transpose()
+    }
+
+    pub(crate) fn send(&mut self, message: &[u8]) -> Result<(), ArchiveError> {
         if self.closed {
             return Err(ArchiveError::Closed);
         }
@@ -1298,6 +1337,53 @@ impl AeronArchive {
                 control_session_id,
                 correlation_id,
                 recording_id,
+            }
+            .to_vec()
+        })
+        .map(drop)
+    }
+
+    /// Replicates `src_recording_id` from the archive at `src_control_channel`/`src_control_stream_id` into
+    /// this archive, as a new recording ([`NULL_RECORDING_ID`]) or onto the end of `dst_recording_id`;
+    /// returns the replication id. Progress comes as recording signals (REPLICATE, EXTEND, STOP, SYNC,
+    /// REPLICATE_END). `replication_channel` empty uses the archive's replication channel.
+    pub fn replicate(
+        &mut self,
+        src_recording_id: i64,
+        dst_recording_id: i64,
+        src_control_stream_id: i32,
+        src_control_channel: &str,
+        replication_channel: &str,
+    ) -> Result<i64, ArchiveError> {
+        self.request(|control_session_id, correlation_id| {
+            codec::ReplicateRequest2 {
+                control_session_id,
+                correlation_id,
+                src_recording_id,
+                dst_recording_id,
+                stop_position: NULL_POSITION,
+                channel_tag_id: -1,
+                subscription_tag_id: -1,
+                src_control_stream_id,
+                file_io_max_length: -1,
+                replication_session_id: -1,
+                src_control_channel,
+                live_destination: "",
+                replication_channel,
+                encoded_credentials: &[],
+                src_response_channel: "",
+            }
+            .to_vec()
+        })
+    }
+
+    /// Stops a replication.
+    pub fn stop_replication(&mut self, replication_id: i64) -> Result<(), ArchiveError> {
+        self.request(|control_session_id, correlation_id| {
+            codec::StopReplicationRequest {
+                control_session_id,
+                correlation_id,
+                replication_id,
             }
             .to_vec()
         })

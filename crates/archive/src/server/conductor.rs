@@ -22,6 +22,10 @@ use super::context::{AuthDecision, Context};
 const NULL_RECORDING_ID: i64 = -1;
 use super::recorder::{RecordingEnd, RecordingSession};
 use super::replayer::{ReplayEnd, ReplayLimit, ReplaySession};
+use super::replication::{ReplicationSession, ReplicationStep};
+use crate::client::{
+    AeronArchive, ArchiveError, ConnectReply, Context as ArchiveClientContext, ReplayParams,
+};
 use crate::{ArchiveMarkFile, Catalog, NewRecording, SegmentReader, SegmentWriter};
 
 /// Messages handled per control subscription per duty cycle.
@@ -99,6 +103,7 @@ pub(crate) struct ArchiveConductor {
     recording_subscriptions: Vec<RecordingSubscription>,
     recordings: Vec<RecordingSession>,
     replays: Vec<ReplaySession>,
+    replications: Vec<ReplicationSession>,
     events: Option<Publication>,
     next_control_session_id: i64,
     next_replay_id: i64,
@@ -150,6 +155,7 @@ impl ArchiveConductor {
             recording_subscriptions: Vec::new(),
             recordings: Vec::new(),
             replays: Vec::new(),
+            replications: Vec::new(),
             events,
             next_control_session_id: seed.max(1),
             next_replay_id: 1,
@@ -749,6 +755,45 @@ impl ArchiveConductor {
                 self.truncate(session, correlation, r.recording_id, r.position)
             }
             M::PurgeRecordingRequest(r) => self.purge(session, correlation, r.recording_id),
+            M::ReplicateRequest2(r) => self.start_replication(
+                session,
+                correlation,
+                r.src_recording_id,
+                r.dst_recording_id,
+                r.src_control_stream_id,
+                r.src_control_channel,
+                r.replication_channel,
+                r.live_destination,
+            ),
+            M::ReplicateRequest(r) => self.start_replication(
+                session,
+                correlation,
+                r.src_recording_id,
+                r.dst_recording_id,
+                r.src_control_stream_id,
+                r.src_control_channel,
+                "",
+                r.live_destination,
+            ),
+            M::StopReplicationRequest(r) => {
+                match self
+                    .replications
+                    .iter()
+                    .position(|p| p.replication_id == r.replication_id)
+                {
+                    Some(i) => {
+                        let replication = self.replications.remove(i);
+                        self.end_replication(replication, None);
+                        self.ok(session, correlation, 0);
+                    }
+                    None => self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::UnknownReplication,
+                        &format!("unknown replication id {}", r.replication_id),
+                    ),
+                }
+            }
             M::DetachSegmentsRequest(r) => {
                 if self.valid_detach(session, correlation, r.recording_id, r.new_start_position) {
                     let _ = self
@@ -915,39 +960,56 @@ impl ArchiveConductor {
         auto_stop: bool,
         extend: Option<i64>,
     ) {
-        let uri = match ChannelUri::parse(channel) {
-            Ok(uri) => uri,
-            Err(e) => {
-                return self.error(
-                    session,
-                    correlation,
-                    ArchiveErrorCode::Generic,
-                    &format!("invalid channel: {e}"),
-                )
-            }
-        };
+        match self.add_recording_subscription(
+            session,
+            correlation,
+            stream_id,
+            source_location,
+            channel,
+            auto_stop,
+            extend,
+        ) {
+            Ok(subscription_id) => self.ok(session, correlation, subscription_id),
+            Err((code, message)) => self.error(session, correlation, code, &message),
+        }
+    }
+
+    /// Subscribes to record (or extend a recording with) `channel`/`stream_id`; returns the subscription's
+    /// registration id.
+    #[allow(clippy::too_many_arguments)]
+    fn add_recording_subscription(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        stream_id: i32,
+        source_location: SourceLocation,
+        channel: &str,
+        auto_stop: bool,
+        extend: Option<i64>,
+    ) -> Result<i64, (ArchiveErrorCode, String)> {
+        let uri = ChannelUri::parse(channel)
+            .map_err(|e| (ArchiveErrorCode::Generic, format!("invalid channel: {e}")))?;
         if self.recordings.len() >= self.ctx.max_concurrent_recordings {
-            return self.error(
-                session,
-                correlation,
+            return Err((
                 ArchiveErrorCode::MaxRecordings,
-                &format!(
+                format!(
                     "max concurrent recordings reached {}",
                     self.ctx.max_concurrent_recordings
                 ),
-            );
+            ));
         }
         if let Some(recording_id) = extend {
             if !self.catalog.has_recording(recording_id) {
-                return self.unknown_recording(session, correlation, recording_id);
+                return Err((
+                    ArchiveErrorCode::UnknownRecording,
+                    format!("unknown recording id: {recording_id}"),
+                ));
             }
             if self.live_position(recording_id).is_some() {
-                return self.error(
-                    session,
-                    correlation,
+                return Err((
                     ArchiveErrorCode::ActiveRecording,
-                    &format!("cannot extend active recording {recording_id}"),
-                );
+                    format!("cannot extend active recording {recording_id}"),
+                ));
             }
         }
         let stripped = strip_channel(&uri);
@@ -956,25 +1018,16 @@ impl ArchiveConductor {
             .iter()
             .any(|s| s.stripped_channel == stripped && s.stream_id == stream_id)
         {
-            return self.error(
-                session,
-                correlation,
+            return Err((
                 ArchiveErrorCode::ActiveSubscription,
-                &format!("recording exists for streamId={stream_id} channel={channel}"),
-            );
+                format!("recording exists for streamId={stream_id} channel={channel}"),
+            ));
         }
         let subscribe_to = recording_subscription_channel(&uri, source_location);
-        let subscription = match self.aeron.add_subscription(&subscribe_to, stream_id) {
-            Ok(s) => s,
-            Err(e) => {
-                return self.error(
-                    session,
-                    correlation,
-                    ArchiveErrorCode::Generic,
-                    &aeron_message(&e),
-                )
-            }
-        };
+        let subscription = self
+            .aeron
+            .add_subscription(&subscribe_to, stream_id)
+            .map_err(|e| (ArchiveErrorCode::Generic, aeron_message(&e)))?;
         let registration_id = subscription.registration_id();
         self.recording_subscriptions.push(RecordingSubscription {
             subscription,
@@ -989,7 +1042,7 @@ impl ArchiveConductor {
             extend_recording_id: extend,
             seen_images: Vec::new(),
         });
-        self.ok(session, correlation, registration_id);
+        Ok(registration_id)
     }
 
     /// Closes a recording subscription and stops its recordings; `false` when there is no such subscription.
@@ -1562,6 +1615,305 @@ impl ArchiveConductor {
         );
     }
 
+    #[allow(clippy::too_many_arguments)]
+    fn start_replication(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        src_recording_id: i64,
+        dst_recording_id: i64,
+        src_control_stream_id: i32,
+        src_control_channel: &str,
+        replication_channel: &str,
+        live_destination: &str,
+    ) {
+        if !live_destination.is_empty() {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                "replication with a live destination (merge) is not supported by this archive",
+            );
+        }
+        if dst_recording_id != NULL_RECORDING_ID {
+            if !self.catalog.has_recording(dst_recording_id) {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::UnknownRecording,
+                    &format!("unknown destination recording id {dst_recording_id}"),
+                );
+            }
+            let stopped = self
+                .catalog
+                .stop_position(dst_recording_id)
+                .unwrap_or(NULL_POSITION);
+            if stopped == NULL_POSITION || self.live_position(dst_recording_id).is_some() {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::ActiveRecording,
+                    &format!("cannot replicate to active recording {dst_recording_id}"),
+                );
+            }
+        }
+        let replication_channel = if replication_channel.is_empty() {
+            self.ctx.replication_channel.clone()
+        } else {
+            replication_channel.to_string()
+        };
+        let response_channel = if src_control_channel.starts_with("aeron:ipc") {
+            "aeron:ipc".to_string()
+        } else {
+            replication_channel.clone()
+        };
+        let client = ArchiveClientContext::new()
+            .aeron(Arc::clone(&self.aeron))
+            .control_request_channel(src_control_channel)
+            .control_request_stream_id(src_control_stream_id)
+            .control_response_channel(response_channel)
+            .message_timeout(self.ctx.connect_timeout * 2)
+            .client_name(format!("replication of {src_recording_id}"));
+        let connect = match AeronArchive::async_connect(client) {
+            Ok(c) => c,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &e.to_string(),
+                )
+            }
+        };
+        let replication_id = self.aeron.next_correlation_id();
+        self.replications.push(ReplicationSession {
+            replication_id,
+            control_session_id: session,
+            src_recording_id,
+            dst_recording_id,
+            replication_channel,
+            step: ReplicationStep::Connect(Box::new(connect)),
+            src: None,
+            descriptor: None,
+            replay_session_id: 0,
+            subscription_id: NULL_POSITION,
+            recording_seen: false,
+            deadline: Instant::now() + self.ctx.connect_timeout * 4,
+        });
+        self.ok(session, correlation, replication_id);
+    }
+
+    fn drive_replications(&mut self, now: Instant) -> usize {
+        let mut work = 0;
+        let sessions = std::mem::take(&mut self.replications);
+        for mut replication in sessions {
+            match self.step_replication(&mut replication, now) {
+                Ok(true) => self.end_replication(replication, None),
+                Ok(false) => self.replications.push(replication),
+                Err(message) => self.end_replication(replication, Some(message)),
+            }
+            work += 1;
+        }
+        work
+    }
+
+    /// Advances a replication; `Ok(true)` when it finished.
+    fn step_replication(
+        &mut self,
+        r: &mut ReplicationSession,
+        now: Instant,
+    ) -> Result<bool, (ArchiveErrorCode, String)> {
+        let failed = |e: ArchiveError| {
+            (
+                e.error_code()
+                    .unwrap_or(ArchiveErrorCode::ReplicationConnectionFailure),
+                e.to_string(),
+            )
+        };
+        if now > r.deadline && !r.recording_seen {
+            return Err((
+                ArchiveErrorCode::Generic,
+                format!("replication {} timed out", r.replication_id),
+            ));
+        }
+        match &mut r.step {
+            ReplicationStep::Connect(connect) => {
+                if let Some(mut src) = connect.poll().map_err(failed)? {
+                    let correlation = self.aeron.next_correlation_id();
+                    src.send(
+                        &ListRecordingRequest {
+                            control_session_id: src.control_session_id(),
+                            correlation_id: correlation,
+                            recording_id: r.src_recording_id,
+                        }
+                        .to_vec(),
+                    )
+                    .map_err(failed)?;
+                    r.src = Some(src);
+                    r.step = ReplicationStep::Describe(correlation);
+                }
+            }
+            ReplicationStep::Describe(correlation) => {
+                let correlation = *correlation;
+                let Some(src) = r.src.as_mut() else {
+                    return Err((ArchiveErrorCode::Generic, "lost source".into()));
+                };
+                match src.take_descriptor(correlation).map_err(failed)? {
+                    None => {}
+                    Some(None) => {
+                        return Err((
+                            ArchiveErrorCode::UnknownRecording,
+                            format!("unknown source recording id {}", r.src_recording_id),
+                        ))
+                    }
+                    Some(Some(d)) => {
+                        if r.dst_recording_id == NULL_RECORDING_ID {
+                            let now_ms = now_ms();
+                            let id = self
+                                .catalog
+                                .add_recording(&NewRecording {
+                                    start_position: d.start_position,
+                                    start_timestamp: now_ms,
+                                    initial_term_id: d.initial_term_id,
+                                    segment_file_length: d.segment_file_length,
+                                    term_buffer_length: d.term_buffer_length,
+                                    mtu_length: d.mtu_length,
+                                    session_id: d.session_id,
+                                    stream_id: d.stream_id,
+                                    stripped_channel: &d.stripped_channel,
+                                    original_channel: &d.original_channel,
+                                    source_identity: &d.source_identity,
+                                })
+                                .map_err(|e| (ArchiveErrorCode::Generic, e.to_string()))?;
+                            let _ = self.catalog.recording_stopped(id, d.start_position, now_ms);
+                            r.dst_recording_id = id;
+                            self.signal(
+                                r.control_session_id,
+                                r.replication_id,
+                                id,
+                                NULL_POSITION,
+                                d.start_position,
+                                RecordingSignal::Replicate,
+                            );
+                        }
+                        r.descriptor = Some(d);
+                        r.step = ReplicationStep::Extend;
+                    }
+                }
+            }
+            ReplicationStep::Extend => {
+                let Some(d) = r.descriptor.as_ref() else {
+                    return Err((ArchiveErrorCode::Generic, "no descriptor".into()));
+                };
+                let stream_id = d.stream_id;
+                r.replay_session_id = ((r.replication_id as i32) ^ 0x5A5A_0000) | 1;
+                let mut uri = ChannelUri::parse(&r.replication_channel).map_err(|e| {
+                    (
+                        ArchiveErrorCode::Generic,
+                        format!("replication channel: {e}"),
+                    )
+                })?;
+                let _ = uri.set("rejoin", "false");
+                let _ = uri.set("session-id", &r.replay_session_id.to_string());
+                let channel = uri.to_string();
+                r.subscription_id = self.add_recording_subscription(
+                    r.control_session_id,
+                    r.replication_id,
+                    stream_id,
+                    SourceLocation::Remote,
+                    &channel,
+                    true,
+                    Some(r.dst_recording_id),
+                )?;
+                let position = self
+                    .catalog
+                    .stop_position(r.dst_recording_id)
+                    .unwrap_or(d.start_position);
+                let Some(src) = r.src.as_mut() else {
+                    return Err((ArchiveErrorCode::Generic, "lost source".into()));
+                };
+                let correlation = self.aeron.next_correlation_id();
+                let params = ReplayParams::new(position, NULL_POSITION);
+                src.send(
+                    &ReplayRequest {
+                        control_session_id: src.control_session_id(),
+                        correlation_id: correlation,
+                        recording_id: r.src_recording_id,
+                        position: params.position,
+                        length: params.length,
+                        replay_stream_id: stream_id,
+                        file_io_max_length: params.file_io_max_length,
+                        replay_token: params.replay_token,
+                        replay_channel: &channel,
+                    }
+                    .to_vec(),
+                )
+                .map_err(failed)?;
+                r.step = ReplicationStep::Replay(correlation);
+            }
+            ReplicationStep::Replay(correlation) => {
+                let correlation = *correlation;
+                let Some(src) = r.src.as_mut() else {
+                    return Err((ArchiveErrorCode::Generic, "lost source".into()));
+                };
+                if let Some(ConnectReply::Accepted(_)) =
+                    src.take_connect_reply(correlation).map_err(failed)?
+                {
+                    r.step = ReplicationStep::Replicate;
+                }
+            }
+            ReplicationStep::Replicate => {
+                let active = self.live_position(r.dst_recording_id).is_some();
+                let subscribed = self
+                    .recording_subscriptions
+                    .iter()
+                    .any(|s| s.registration_id == r.subscription_id);
+                if active {
+                    r.recording_seen = true;
+                } else if r.recording_seen || !subscribed {
+                    let stop = self
+                        .catalog
+                        .stop_position(r.dst_recording_id)
+                        .unwrap_or(NULL_POSITION);
+                    self.signal(
+                        r.control_session_id,
+                        r.replication_id,
+                        r.dst_recording_id,
+                        NULL_POSITION,
+                        stop,
+                        RecordingSignal::Sync,
+                    );
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn end_replication(
+        &mut self,
+        r: ReplicationSession,
+        failure: Option<(ArchiveErrorCode, String)>,
+    ) {
+        if r.subscription_id != NULL_POSITION {
+            self.stop_recording_subscription(r.subscription_id);
+        }
+        if let Some((code, message)) = failure {
+            self.error(r.control_session_id, r.replication_id, code, &message);
+        }
+        self.signal(
+            r.control_session_id,
+            r.replication_id,
+            r.dst_recording_id,
+            NULL_POSITION,
+            NULL_POSITION,
+            RecordingSignal::ReplicateEnd,
+        );
+        if let Some(src) = r.src {
+            src.close();
+        }
+    }
+
     /// Java's detach rules: a segment boundary after the first segment, not past the segment being written
     /// or the stop, and not under a replay.
     fn valid_detach(
@@ -1749,6 +2101,7 @@ impl Agent for ArchiveConductor {
         work += self.discover_images();
         work += self.drive_recordings();
         work += self.drive_replays(now);
+        work += self.drive_replications(now);
         let ms = now_ms();
         if ms - self.last_mark_update_ms >= 1000 {
             self.mark.update_activity_timestamp(ms);

@@ -21,6 +21,7 @@ mod conductor;
 pub mod context;
 mod recorder;
 mod replayer;
+mod replication;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,36 @@
+//! A replication: this archive, as a client of a source archive, replays a source recording into a
+//! recording of its own (a new one, or the end of an existing one), then reports REPLICATE_END.
+
+use std::time::Instant;
+
+use crate::client::{AeronArchive, AsyncConnect, RecordingDescriptor};
+
+/// Where a replication is.
+pub(crate) enum ReplicationStep {
+    /// Connecting to the source archive.
+    Connect(Box<AsyncConnect>),
+    /// Asked the source for the recording's descriptor.
+    Describe(i64),
+    /// Creating the destination recording's subscription.
+    Extend,
+    /// Asked the source to replay.
+    Replay(i64),
+    /// The replayed stream is being recorded.
+    Replicate,
+}
+
+/// One replication in progress.
+pub(crate) struct ReplicationSession {
+    pub(crate) replication_id: i64,
+    pub(crate) control_session_id: i64,
+    pub(crate) src_recording_id: i64,
+    pub(crate) dst_recording_id: i64,
+    pub(crate) replication_channel: String,
+    pub(crate) step: ReplicationStep,
+    pub(crate) src: Option<AeronArchive>,
+    pub(crate) descriptor: Option<RecordingDescriptor>,
+    pub(crate) replay_session_id: i32,
+    pub(crate) subscription_id: i64,
+    pub(crate) recording_seen: bool,
+    pub(crate) deadline: Instant,
+}
