@@ -8,7 +8,8 @@ use oxeron_client::{
     Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication, Subscription,
 };
 use oxeron_concurrent::agent::{Agent, AgentError};
-use oxeron_concurrent::clock::system_epoch_ms;
+use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
+use oxeron_concurrent::error_log::DistinctErrorLog;
 use oxeron_protocol::archive::*;
 use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
 use oxeron_protocol::frame::data::{BEGIN_FLAG, END_FLAG};
@@ -108,6 +109,7 @@ pub(crate) struct ArchiveConductor {
     next_control_session_id: i64,
     next_replay_id: i64,
     last_mark_update_ms: i64,
+    errors: Option<DistinctErrorLog>,
 }
 
 fn now_ms() -> i64 {
@@ -143,6 +145,11 @@ impl ArchiveConductor {
         events: Option<Publication>,
     ) -> Self {
         let seed = (now_ms() ^ i64::from(std::process::id()) << 20) & 0x3FFF_FFFF;
+        let errors = mark
+            .error_buffer()
+            .ok()
+            .flatten()
+            .and_then(|buffer| DistinctErrorLog::new(buffer, system_epoch_clock()).ok());
         Self {
             ctx,
             aeron,
@@ -160,6 +167,7 @@ impl ArchiveConductor {
             next_control_session_id: seed.max(1),
             next_replay_id: 1,
             last_mark_update_ms: 0,
+            errors,
         }
     }
 
@@ -192,6 +200,18 @@ impl ArchiveConductor {
             self.on_message(&message);
         }
         work
+    }
+
+    /// Records an error in the mark file's distinct error log (read with `oxeron errors` or Aeron's
+    /// `ArchiveTool errors`).
+    fn report(&self, message: &str) {
+        let logged = self
+            .errors
+            .as_ref()
+            .is_some_and(|log| log.record(0, message));
+        if !logged {
+            eprintln!("oxeron-archive: {message}");
+        }
     }
 
     fn session_index(&self, control_session_id: i64) -> Option<usize> {
@@ -273,6 +293,7 @@ impl ArchiveConductor {
         let message = match ArchiveMessage::decode(bytes) {
             Ok(m) => m,
             Err(error) => {
+                self.report(&format!("malformed control request: {error}"));
                 self.reject_malformed(bytes, &error.to_string());
                 return;
             }
@@ -368,7 +389,7 @@ impl ArchiveConductor {
         let channel = match ChannelUri::parse(response_channel) {
             Ok(uri) => control_response_channel(&uri),
             Err(e) => {
-                tracing_error(&format!(
+                self.report(&format!(
                     "control session {id}: invalid response channel: {e}"
                 ));
                 return;
@@ -380,7 +401,7 @@ impl ArchiveConductor {
         {
             Ok(r) => r,
             Err(e) => {
-                tracing_error(&format!("control session {id}: response publication: {e}"));
+                self.report(&format!("control session {id}: response publication: {e}"));
                 return;
             }
         };
@@ -1076,7 +1097,7 @@ impl ArchiveConductor {
     fn finish_recording(&mut self, recording: RecordingSession, failure: Option<String>) {
         let position = recording.recorded_position();
         if let Some(reason) = failure {
-            tracing_error(&format!(
+            self.report(&format!(
                 "recording {} stopped: {reason}",
                 recording.recording_id
             ));
@@ -1127,7 +1148,7 @@ impl ArchiveConductor {
             if let Err(message) = self.start_recording_session(index, image) {
                 let s = &self.recording_subscriptions[index];
                 let (session, correlation) = (s.control_session_id, s.correlation_id);
-                tracing_error(&message);
+                self.report(&message);
                 self.error(session, correlation, ArchiveErrorCode::Generic, &message);
             }
         }
@@ -1490,7 +1511,7 @@ impl ArchiveConductor {
                 }
                 Err(end) => {
                     if let ReplayEnd::Storage(e) = &end {
-                        tracing_error(&format!("replay of recording {recording_id} failed: {e}"));
+                        self.report(&format!("replay of recording {recording_id} failed: {e}"));
                     }
                     self.replays.remove(i);
                     work += 1;
@@ -2087,10 +2108,6 @@ fn request_ids(message: &ArchiveMessage<'_>) -> (i64, i64) {
 
 fn aeron_message(error: &AeronError) -> String {
     error.to_string()
-}
-
-fn tracing_error(message: &str) {
-    eprintln!("oxeron-archive: {message}");
 }
 
 impl Agent for ArchiveConductor {
