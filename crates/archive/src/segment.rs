@@ -547,7 +547,7 @@ mod tests {
             let term_end = (position / i64::from(TERM) + 1) * i64::from(TERM);
             let payload = 100 + (n * 37) % 1300;
             let length = align(HEADER_LENGTH + payload, FRAME_ALIGNMENT) as i64;
-            let bytes = if position + length + 64 > term_end {
+            let bytes = if position + length + 96 > term_end {
                 let mut pad = frame(
                     position,
                     (term_end - position) as usize - HEADER_LENGTH,
@@ -739,5 +739,89 @@ mod tests {
             Err(ArchiveStorageError::Io { .. })
         ));
         assert!(SegmentReader::new(dir.path(), 1, 0, TERM, SEGMENT, 64, 32).is_err());
+    }
+
+    /// The bytes a replay must see for `blocks`: data frames as written, padding header-only.
+    fn expected_bytes(blocks: &[(i64, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (_, block) in blocks {
+            let mut offset = 0;
+            while offset < block.len() {
+                let header = DataHeader::decode(&block[offset..]).unwrap();
+                let aligned = header.aligned_length();
+                let mut frame = block[offset..offset + aligned].to_vec();
+                if header.is_pad() {
+                    frame[HEADER_LENGTH..].fill(0);
+                }
+                out.extend(frame);
+                offset += aligned;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn read_block_returns_every_frame_once_whatever_the_block_size(
+            start_frames in 0i64..600,
+            max_length in 32usize..200_000,
+            from_step in 0usize..40,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let start = start_frames * 32;
+            let mut writer =
+                SegmentWriter::new(dir.path(), 1, start, start, TERM, SEGMENT, FileSyncLevel::None).unwrap();
+            let blocks = blocks(start, start + 300_000);
+            for (_, block) in &blocks {
+                writer.on_block(block).unwrap();
+            }
+            let end = writer.position();
+            writer.close().unwrap();
+            let expected = expected_bytes(&blocks);
+            // Start at a frame boundary some frames in.
+            let mut from = start;
+            let mut walked = 0;
+            while walked < from_step && from < end {
+                let at = (from - start) as usize;
+                let length = i32::from_le_bytes(expected[at..at + 4].try_into().unwrap());
+                from += align(length as usize, FRAME_ALIGNMENT) as i64;
+                walked += 1;
+            }
+            let mut reader = SegmentReader::new(dir.path(), 1, start, TERM, SEGMENT, from, end).unwrap();
+            let mut got = Vec::new();
+            let mut buf = Vec::new();
+            loop {
+                let before = reader.position();
+                let n = reader.read_block(&mut buf, max_length).unwrap();
+                if n == 0 {
+                    break;
+                }
+                proptest::prop_assert_eq!(reader.position(), before + n as i64);
+                // A block never crosses a term end and starts with one frame header.
+                proptest::prop_assert!((before % i64::from(TERM)) + n as i64 <= i64::from(TERM));
+                got.extend_from_slice(&buf[..n]);
+            }
+            proptest::prop_assert_eq!(reader.position(), end);
+            proptest::prop_assert_eq!(&got[..], &expected[(from - start) as usize..]);
+        }
+
+        #[test]
+        fn read_block_on_arbitrary_bytes_errs_or_stops_but_never_panics(
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096),
+            max_length in 32usize..8192,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(segment_file_name(2, 0)), &garbage).unwrap();
+            let mut reader = SegmentReader::new(dir.path(), 2, 0, TERM, SEGMENT, 0, 4096).unwrap();
+            let mut buf = Vec::new();
+            for _ in 0..200 {
+                match reader.read_block(&mut buf, max_length) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
     }
 }
