@@ -329,15 +329,14 @@ impl ArchiveConductor {
                 r.correlation_id,
                 r.encoded_credentials,
             ),
-            other => self.on_request(other),
+            other => self.on_request(other, request_ids(bytes)),
         }
     }
 
     /// A message that does not decode: answered with an error when its header and session can be read.
     fn reject_malformed(&mut self, bytes: &[u8], reason: &str) {
         if bytes.len() >= MESSAGE_HEADER_LENGTH + 16 {
-            let session = i64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-            let correlation = i64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
+            let (session, correlation) = request_ids(bytes);
             if self.session_index(session).is_some() {
                 self.error(
                     session,
@@ -555,9 +554,8 @@ impl ArchiveConductor {
         work + (before - self.sessions.len())
     }
 
-    fn on_request(&mut self, message: ArchiveMessage<'_>) {
+    fn on_request(&mut self, message: ArchiveMessage<'_>, (session, correlation): (i64, i64)) {
         use ArchiveMessage as M;
-        let (session, correlation) = request_ids(&message);
         if self.session_index(session).is_none() {
             return;
         }
@@ -2095,15 +2093,19 @@ impl ArchiveConductor {
     }
 }
 
-fn request_ids(message: &ArchiveMessage<'_>) -> (i64, i64) {
-    let bytes = message.to_vec();
-    if bytes.len() >= MESSAGE_HEADER_LENGTH + 16 {
-        let session = i64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-        let correlation = i64::from_le_bytes(bytes[16..24].try_into().unwrap_or_default());
-        (session, correlation)
-    } else {
-        (NULL_POSITION, NULL_POSITION)
-    }
+/// Control session id and correlation id of a request: the first two fields of every request's block.
+fn request_ids(bytes: &[u8]) -> (i64, i64) {
+    let field = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes)
+            .unwrap_or(NULL_POSITION)
+    };
+    (
+        field(MESSAGE_HEADER_LENGTH),
+        field(MESSAGE_HEADER_LENGTH + 8),
+    )
 }
 
 fn aeron_message(error: &AeronError) -> String {
