@@ -1097,3 +1097,44 @@ fn a_recording_is_replicated_from_another_archive() {
     destination.close();
     second.close();
 }
+
+#[test]
+fn a_bounded_replay_follows_its_limit_counter() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 96;
+    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        1000,
+        LENGTH,
+    );
+    let limit = fixture
+        .aeron
+        .add_counter(1001, &[], "replay limit")
+        .unwrap();
+    limit.set(300 * frame);
+    let params = ReplayParams {
+        bounding_limit_counter_id: limit.id(),
+        ..ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW)
+    };
+    let (_, mut replay) = archive
+        .replay(recording_id, "aeron:ipc", REPLAY_STREAM, params)
+        .unwrap();
+    receive(&mut replay, 0, 300, LENGTH);
+    std::thread::sleep(Duration::from_millis(50));
+    let mut extra = 0;
+    replay.poll(|_, _| extra += 1, 10);
+    assert_eq!(extra, 0, "replayed past the limit counter");
+    limit.set(600 * frame);
+    receive(&mut replay, 300, 300, LENGTH);
+    // Raising the limit past the recording never replays more than was recorded.
+    limit.set(stop + 100 * frame);
+    let positions = receive(&mut replay, 600, 400, LENGTH);
+    assert_eq!(*positions.last().unwrap(), stop);
+    drop(limit);
+    wait_for_end(&mut replay);
+}

@@ -9,6 +9,7 @@ use oxeron_client::{
 };
 use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
+use oxeron_concurrent::counters::RECORD_ALLOCATED;
 use oxeron_concurrent::error_log::DistinctErrorLog;
 use oxeron_protocol::archive::*;
 use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
@@ -110,6 +111,8 @@ pub(crate) struct ArchiveConductor {
     next_replay_id: i64,
     last_mark_update_ms: i64,
     errors: Option<DistinctErrorLog>,
+    /// The limit counter of the bounded replay request being handled.
+    bound_counter: Option<i32>,
 }
 
 fn now_ms() -> i64 {
@@ -168,6 +171,7 @@ impl ArchiveConductor {
             next_replay_id: 1,
             last_mark_update_ms: 0,
             errors,
+            bound_counter: None,
         }
     }
 
@@ -749,16 +753,20 @@ impl ArchiveConductor {
                 r.file_io_max_length,
                 r.replay_channel,
             ),
-            M::BoundedReplayRequest(r) => self.start_replay(
-                session,
-                correlation,
-                r.recording_id,
-                r.position,
-                r.length,
-                r.replay_stream_id,
-                r.file_io_max_length,
-                r.replay_channel,
-            ),
+            M::BoundedReplayRequest(r) => {
+                self.bound_counter = Some(r.limit_counter_id);
+                self.start_replay(
+                    session,
+                    correlation,
+                    r.recording_id,
+                    r.position,
+                    r.length,
+                    r.replay_stream_id,
+                    r.file_io_max_length,
+                    r.replay_channel,
+                );
+                self.bound_counter = None;
+            }
             M::StopReplayRequest(r) => {
                 self.replays
                     .retain(|p| p.replay_session_id != r.replay_session_id);
@@ -852,6 +860,15 @@ impl ArchiveConductor {
                 );
             }
         }
+    }
+
+    /// The value of an allocated counter of the driver.
+    fn counter_value(&self, counter_id: i32) -> Option<i64> {
+        let counters = self.aeron.counters_reader();
+        let allocated = counters.counter_state(counter_id).ok()? == RECORD_ALLOCATED;
+        allocated
+            .then(|| counters.counter_value(counter_id).ok())
+            .flatten()
     }
 
     fn live_position(&self, recording_id: i64) -> Option<i64> {
@@ -1361,7 +1378,21 @@ impl ArchiveConductor {
         let Ok(d) = entry.descriptor() else {
             return self.unknown_recording(session, correlation, recording_id);
         };
-        let live = self.live_position(recording_id);
+        let bound = self.bound_counter;
+        let live = match bound {
+            Some(counter_id) => match self.counter_value(counter_id) {
+                Some(value) => Some(value),
+                None => {
+                    return self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::Generic,
+                        &format!("unknown limit counter id {counter_id}"),
+                    )
+                }
+            },
+            None => self.live_position(recording_id),
+        };
         let start = d.start_position;
         let stop = live.unwrap_or(d.stop_position);
         let mut from = start;
@@ -1451,7 +1482,9 @@ impl ArchiveConductor {
         };
         let initial_limit = match limit {
             ReplayLimit::Position(p) => p,
-            ReplayLimit::FollowRecording { .. } => stop,
+            ReplayLimit::FollowRecording { .. } => {
+                stop.min(self.live_position(recording_id).unwrap_or(d.stop_position))
+            }
         };
         let reader = match SegmentReader::new(
             &self.ctx.archive_dir,
@@ -1483,6 +1516,7 @@ impl ArchiveConductor {
         self.replays.push(ReplaySession::new(
             replay_session_id,
             recording_id,
+            bound,
             limit,
             publication,
             reader,
@@ -1497,7 +1531,19 @@ impl ArchiveConductor {
         let mut i = 0;
         while i < self.replays.len() {
             let recording_id = self.replays[i].recording_id;
-            let live = self.live_position(recording_id);
+            let recorded = self.live_position(recording_id);
+            let live = match self.replays[i].bound_counter {
+                // A bounded replay follows its counter, never past what was recorded.
+                Some(counter_id) => self.counter_value(counter_id).map(|bound| {
+                    let available = recorded.unwrap_or_else(|| {
+                        self.catalog
+                            .stop_position(recording_id)
+                            .unwrap_or(NULL_POSITION)
+                    });
+                    bound.min(available)
+                }),
+                None => recorded,
+            };
             let stop = self
                 .catalog
                 .stop_position(recording_id)

@@ -39,6 +39,7 @@ pub(crate) enum ReplayEnd {
 pub(crate) struct ReplaySession {
     pub(crate) replay_session_id: i64,
     pub(crate) recording_id: i64,
+    pub(crate) bound_counter: Option<i32>,
     pub(crate) limit: ReplayLimit,
     publication: ExclusivePublication,
     reader: SegmentReader,
@@ -47,12 +48,14 @@ pub(crate) struct ReplaySession {
     block: Vec<u8>,
     block_length: usize,
     max_block: usize,
+    last_live: i64,
 }
 
 impl ReplaySession {
     pub(crate) fn new(
         replay_session_id: i64,
         recording_id: i64,
+        bound_counter: Option<i32>,
         limit: ReplayLimit,
         publication: ExclusivePublication,
         reader: SegmentReader,
@@ -65,6 +68,7 @@ impl ReplaySession {
         Self {
             replay_session_id,
             recording_id,
+            bound_counter,
             limit,
             publication,
             reader,
@@ -73,6 +77,7 @@ impl ReplaySession {
             block: Vec::new(),
             block_length: 0,
             max_block,
+            last_live: 0,
         }
     }
 
@@ -92,6 +97,15 @@ impl ReplaySession {
         if self.publication.is_closed() {
             return Err(ReplayEnd::PublicationClosed);
         }
+        // A bounded replay whose counter went away ends where the counter last stood.
+        let stop_position = match (live_position, self.bound_counter) {
+            (Some(live), _) => {
+                self.last_live = live;
+                stop_position
+            }
+            (None, Some(_)) => self.last_live,
+            (None, None) => stop_position,
+        };
         if !self.connected {
             if !self.publication.is_connected() {
                 if now > self.connect_deadline {
