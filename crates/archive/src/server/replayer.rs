@@ -52,6 +52,7 @@ pub(crate) struct ReplaySession {
 }
 
 impl ReplaySession {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         replay_session_id: i64,
         recording_id: i64,
