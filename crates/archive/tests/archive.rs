@@ -1138,3 +1138,34 @@ fn a_bounded_replay_follows_its_limit_counter() {
     drop(limit);
     wait_for_end(&mut replay);
 }
+
+#[test]
+fn a_replay_nobody_subscribes_to_reports_an_error_later() {
+    let mut fixture = Fixture::new();
+    fixture.restart_archive_with(|ctx| ctx.connect_timeout(Duration::from_millis(300)));
+    let mut archive = fixture.client();
+    let (recording_id, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        10,
+        64,
+    );
+    // start_replay (not replay): no subscription to the replay stream.
+    archive
+        .start_replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .unwrap();
+    let mut error = None;
+    wait_for("the late replay error", || {
+        error = archive.poll_for_errors();
+        error.is_some()
+    });
+    let error = error.unwrap().to_string();
+    assert!(error.contains("no connection established"), "{error}");
+}

@@ -460,6 +460,7 @@ impl AsyncConnect {
                         message_timeout: self.ctx.message_timeout,
                         inbox: VecDeque::new(),
                         signals: VecDeque::new(),
+                        async_errors: VecDeque::new(),
                         partial: HashMap::new(),
                         closed: false,
                     });
@@ -570,6 +571,7 @@ pub struct AeronArchive {
     message_timeout: Duration,
     inbox: VecDeque<Incoming>,
     signals: VecDeque<RecordingSignalEvent>,
+    async_errors: VecDeque<ArchiveError>,
     partial: HashMap<i32, Vec<u8>>,
     closed: bool,
 }
@@ -905,6 +907,17 @@ impl AeronArchive {
                     {
                         return Ok((ControlResponseCode::Ok, 0));
                     }
+                    Incoming::Response {
+                        correlation_id: c,
+                        relevant_id,
+                        code: ControlResponseCode::Error,
+                        message,
+                    } => self.async_errors.push_back(ArchiveError::Archive {
+                        code: ArchiveErrorCode::from_i64(relevant_id)
+                            .unwrap_or(ArchiveErrorCode::Generic),
+                        message,
+                        correlation_id: c,
+                    }),
                     _ => {}
                 }
             }
@@ -1448,6 +1461,31 @@ impl AeronArchive {
             }
             .to_vec()
         })
+    }
+
+    /// An error the archive reported for an earlier request after answering it (e.g. a replay whose
+    /// subscriber never connected), if one arrived.
+    pub fn poll_for_errors(&mut self) -> Option<ArchiveError> {
+        self.poll();
+        let mut rest = VecDeque::new();
+        while let Some(incoming) = self.inbox.pop_front() {
+            match incoming {
+                Incoming::Response {
+                    correlation_id,
+                    relevant_id,
+                    code: ControlResponseCode::Error,
+                    message,
+                } => self.async_errors.push_back(ArchiveError::Archive {
+                    code: ArchiveErrorCode::from_i64(relevant_id)
+                        .unwrap_or(ArchiveErrorCode::Generic),
+                    message,
+                    correlation_id,
+                }),
+                other => rest.push_back(other),
+            }
+        }
+        self.inbox = rest;
+        self.async_errors.pop_front()
     }
 
     /// Hands every recording signal received so far to `handler`; returns how many.

@@ -1513,7 +1513,7 @@ impl ArchiveConductor {
         } else {
             self.ctx.file_io_max_length
         };
-        self.replays.push(ReplaySession::new(
+        let mut replay = ReplaySession::new(
             replay_session_id,
             recording_id,
             bound,
@@ -1522,7 +1522,10 @@ impl ArchiveConductor {
             reader,
             Instant::now() + self.ctx.connect_timeout,
             io,
-        ));
+        );
+        replay.requested_by = (session, correlation);
+        replay.channel = format!("{channel}, replayStreamId={replay_stream_id}");
+        self.replays.push(replay);
         self.ok(session, correlation, replay_session_id);
     }
 
@@ -1554,10 +1557,22 @@ impl ArchiveConductor {
                     i += 1;
                 }
                 Err(end) => {
-                    if let ReplayEnd::Storage(e) = &end {
-                        self.report(&format!("replay of recording {recording_id} failed: {e}"));
+                    let replay = self.replays.remove(i);
+                    let (session, correlation) = replay.requested_by;
+                    let failure = match end {
+                        ReplayEnd::Storage(e) => Some(format!("{e}, recordingId={recording_id}")),
+                        ReplayEnd::NotConnected => Some(format!(
+                            "no connection established for replayChannel={}",
+                            replay.channel
+                        )),
+                        ReplayEnd::Complete | ReplayEnd::PublicationClosed => None,
+                    };
+                    if let Some(message) = failure {
+                        self.report(&format!(
+                            "replay of recording {recording_id} failed: {message}"
+                        ));
+                        self.error(session, correlation, ArchiveErrorCode::Generic, &message);
                     }
-                    self.replays.remove(i);
                     work += 1;
                 }
             }

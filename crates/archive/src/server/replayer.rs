@@ -41,6 +41,9 @@ pub(crate) struct ReplaySession {
     pub(crate) recording_id: i64,
     pub(crate) bound_counter: Option<i32>,
     pub(crate) limit: ReplayLimit,
+    /// Control session and correlation id of the request, for errors after the OK.
+    pub(crate) requested_by: (i64, i64),
+    pub(crate) channel: String,
     publication: ExclusivePublication,
     reader: SegmentReader,
     connect_deadline: Instant,
@@ -71,6 +74,8 @@ impl ReplaySession {
             recording_id,
             bound_counter,
             limit,
+            requested_by: (0, 0),
+            channel: String::new(),
             publication,
             reader,
             connect_deadline,
