@@ -290,12 +290,8 @@ impl SegmentReader {
         }
     }
 
-    /// The next frame, or `None` at the limit. A frame with an invalid length (zero, below the header,
-    /// past its term or the limit) or a segment file too short for it gives an error.
-    pub fn next_frame(&mut self) -> Result<Option<RecordedFrame>> {
-        if self.position >= self.limit {
-            return Ok(None);
-        }
+    /// Opens the segment file holding the position (if not already open); returns its base position.
+    fn open_segment(&mut self) -> Result<i64> {
         let base = segment_file_base_position(
             self.start_position,
             self.position,
@@ -309,6 +305,16 @@ impl SegmentReader {
             let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
             self.current = Some((base, path, file));
         }
+        Ok(base)
+    }
+
+    /// The next frame, or `None` at the limit. A frame with an invalid length (zero, below the header,
+    /// past its term or the limit) or a segment file too short for it gives an error.
+    pub fn next_frame(&mut self) -> Result<Option<RecordedFrame>> {
+        if self.position >= self.limit {
+            return Ok(None);
+        }
+        let base = self.open_segment()?;
         let Some((_, path, file)) = self.current.as_ref() else {
             return Ok(None);
         };
@@ -364,19 +370,7 @@ impl SegmentReader {
         if self.position >= self.limit {
             return Ok(0);
         }
-        let base = segment_file_base_position(
-            self.start_position,
-            self.position,
-            self.term_length,
-            self.segment_length,
-        );
-        if self.current.as_ref().is_none_or(|(b, _, _)| *b != base) {
-            let path = self
-                .archive_dir
-                .join(segment_file_name(self.recording_id, base));
-            let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
-            self.current = Some((base, path, file));
-        }
+        let base = self.open_segment()?;
         let Some((_, path, file)) = self.current.as_ref() else {
             return Ok(0);
         };

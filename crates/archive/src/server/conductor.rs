@@ -1587,20 +1587,12 @@ impl ArchiveConductor {
         let Ok(d) = entry.descriptor() else {
             return self.unknown_recording(session, correlation, recording_id);
         };
-        if self.live_position(recording_id).is_some() {
+        if let Err(message) = self.check_inactive(recording_id, "truncate") {
             return self.error(
                 session,
                 correlation,
                 ArchiveErrorCode::ActiveRecording,
-                &format!("cannot truncate active recording {recording_id}"),
-            );
-        }
-        if self.replays.iter().any(|r| r.recording_id == recording_id) {
-            return self.error(
-                session,
-                correlation,
-                ArchiveErrorCode::ActiveRecording,
-                &format!("cannot truncate recording {recording_id} while it is replayed"),
+                &message,
             );
         }
         if position < d.start_position || position > d.stop_position || position % 32 != 0 {
@@ -1643,24 +1635,29 @@ impl ArchiveConductor {
         }
     }
 
+    /// Files of a recording may change only while it is neither recorded nor replayed.
+    fn check_inactive(&self, recording_id: i64, action: &str) -> Result<(), String> {
+        if self.live_position(recording_id).is_some() {
+            return Err(format!("cannot {action} active recording {recording_id}"));
+        }
+        if self.replays.iter().any(|r| r.recording_id == recording_id) {
+            return Err(format!(
+                "cannot {action} recording {recording_id} while it is replayed"
+            ));
+        }
+        Ok(())
+    }
+
     fn purge(&mut self, session: i64, correlation: i64, recording_id: i64) {
         if !self.catalog.has_recording(recording_id) {
             return self.unknown_recording(session, correlation, recording_id);
         }
-        if self.live_position(recording_id).is_some() {
+        if let Err(message) = self.check_inactive(recording_id, "purge") {
             return self.error(
                 session,
                 correlation,
                 ArchiveErrorCode::ActiveRecording,
-                &format!("cannot purge active recording {recording_id}"),
-            );
-        }
-        if self.replays.iter().any(|r| r.recording_id == recording_id) {
-            return self.error(
-                session,
-                correlation,
-                ArchiveErrorCode::ActiveRecording,
-                &format!("cannot purge recording {recording_id} while it is replayed"),
+                &message,
             );
         }
         if let Err(e) = self
