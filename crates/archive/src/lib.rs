@@ -1,8 +1,47 @@
-//! Aeron Archive storage (Aeron 1.54 layouts): the memory-mapped catalog `archive.catalog`, recording segment
-//! files `<recordingId>-<segmentBasePosition>.rec`, and the archive mark file `archive-mark.dat`.
+//! Aeron Archive in Rust, compatible with Aeron 1.54: the archive server ([`server::Archive`]), the archive
+//! client ([`client::AeronArchive`]) and the storage both share: the memory-mapped catalog
+//! `archive.catalog`, recording segment files `<recordingId>-<segmentBasePosition>.rec` and the archive mark
+//! file `archive-mark.dat`, in the Java archive's layouts (an Oxeron archive opens a directory the Java archive
+//! wrote, and the other way round).
+//!
+//! The record and replay story, on an embedded driver:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
+//! use oxeron_archive::server::{Archive, Context as ArchiveContext};
+//! use oxeron_archive::{RecordingSignal, SourceLocation};
+//! use oxeron_client::{Aeron, Context};
+//! use oxeron_driver::{Context as DriverContext, MediaDriver};
+//!
+//! let driver = MediaDriver::launch(DriverContext::new().aeron_dir("/dev/shm/archive-example"))?;
+//! let archive = Archive::launch(
+//!     ArchiveContext::new()
+//!         .aeron_dir(driver.aeron_dir())
+//!         .archive_dir("/tmp/archive-example")
+//!         .control_channel_enabled(false),
+//! )?;
+//! let aeron = Arc::new(Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?);
+//! let mut client = AeronArchive::connect(
+//!     ArchiveClientContext::new()
+//!         .aeron(Arc::clone(&aeron))
+//!         .control_request_channel("aeron:ipc")
+//!         .control_response_channel("aeron:ipc"),
+//! )?;
+//! let subscription_id = client.start_recording("aeron:ipc", 1001, SourceLocation::Local, false)?;
+//! let publication = aeron.add_publication("aeron:ipc", 1001)?;
+//! let recording_id = client.await_recording_signal(None, RecordingSignal::Start)?.recording_id;
+//! let _ = publication.offer(b"hello");
+//! // ... once recorded:
+//! client.stop_recording_subscription(subscription_id)?;
+//! let (_replay_session_id, mut replay) =
+//!     client.replay(recording_id, "aeron:ipc", 2001, ReplayParams::default())?;
+//! replay.poll(|message, header| println!("{message:?} at {}", header.position()), 10);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Wire and file formats come from [`oxeron_protocol::archive`]; this crate adds the files, durability (file
-//! sync levels) and crash recovery on top.
+//! sync levels), crash recovery, the control protocol's sessions, recording, replay and replication.
 
 pub mod catalog;
 pub mod client;
