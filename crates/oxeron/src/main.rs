@@ -13,6 +13,8 @@ use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::protocol::uri::{parse_duration, parse_size};
 use oxeron::sample;
 
+mod archive_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "oxeron",
@@ -105,6 +107,15 @@ enum Command {
         #[arg(long, default_value_t = 256)]
         length: usize,
     },
+    /// Runs an archiving media driver (an embedded media driver and an archive, like Aeron's
+    /// `ArchivingMediaDriver`) or, with `--standalone`, an archive against a running driver, until SIGINT or
+    /// SIGTERM. Reads Aeron's `AERON_*` and `AERON_ARCHIVE_*` environment variables; the flags override them.
+    Archive(archive_cmd::ArchiveArgs),
+    /// Starts recording a channel and stream on a running archive, prints the recording id when the
+    /// recording starts, and stops it after `--duration`, on SIGINT/SIGTERM or once `--publish` is done.
+    Record(archive_cmd::RecordArgs),
+    /// Replays a recording from a running archive and writes its messages to stdout.
+    Replay(archive_cmd::ReplayArgs),
     /// Prints the driver's counters (like Aeron's `AeronStat`), once.
     Stat {
         /// Aeron directory of the driver, or a `cnc.dat` file.
@@ -415,6 +426,9 @@ fn main() -> ExitCode {
             label,
         } => run_stat(dir, &format, type_id, label.as_deref()).map_err(|e| (1, e)),
         Command::Errors { dir } => run_errors(dir).map_err(|e| (1, e)),
+        Command::Archive(args) => archive_cmd::run_archive(args).map_err(|e| (1, e)),
+        Command::Record(args) => archive_cmd::run_record(args).map_err(|e| (1, e)),
+        Command::Replay(args) => archive_cmd::run_replay(args).map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
