@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
 use oxeron::archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
 use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
@@ -488,4 +488,112 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
     );
     archive.close();
     Ok(())
+}
+
+/// Subcommands of `oxeron catalog`.
+#[derive(Subcommand)]
+pub enum CatalogCommand {
+    /// One line per recording of the catalog.
+    List {
+        /// Archive directory (`AERON_ARCHIVE_DIR`).
+        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        archive_dir: PathBuf,
+    },
+    /// Every descriptor field of one recording, or of all.
+    Describe {
+        /// Archive directory (`AERON_ARCHIVE_DIR`).
+        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        archive_dir: PathBuf,
+        /// Only this recording.
+        #[arg(long)]
+        recording_id: Option<i64>,
+    },
+    /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop;
+    /// exits 1 on any problem.
+    Verify {
+        /// Archive directory (`AERON_ARCHIVE_DIR`).
+        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        archive_dir: PathBuf,
+        /// No progress on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The catalog header, every descriptor and the mark file.
+    Dump {
+        /// Archive directory (`AERON_ARCHIVE_DIR`).
+        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        archive_dir: PathBuf,
+    },
+}
+
+/// Runs an `oxeron catalog` subcommand.
+pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
+    use oxeron::catalog_tool::{self, CatalogSnapshot};
+    let read = |dir: &std::path::Path| CatalogSnapshot::read(dir).map_err(|e| e.to_string());
+    match command {
+        CatalogCommand::List { archive_dir } => {
+            let snapshot = read(&archive_dir)?;
+            print!("{}", catalog_tool::list(&snapshot));
+            catalog_problems(&snapshot)?;
+        }
+        CatalogCommand::Describe {
+            archive_dir,
+            recording_id,
+        } => {
+            let snapshot = read(&archive_dir)?;
+            print!(
+                "{}",
+                catalog_tool::describe(&snapshot, recording_id).map_err(|e| e.to_string())?
+            );
+            catalog_problems(&snapshot)?;
+        }
+        CatalogCommand::Verify { archive_dir, quiet } => {
+            let snapshot = read(&archive_dir)?;
+            let progress = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = catalog_tool::verify(&snapshot, |done, total| {
+                if progress {
+                    let width = 30;
+                    let filled = done * width / total.max(1);
+                    eprint!(
+                        "\rverifying [{}{}] {done}/{total}",
+                        "#".repeat(filled),
+                        " ".repeat(width - filled)
+                    );
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            });
+            print!("{}", report.render());
+            if !report.is_ok() {
+                return Err(format!(
+                    "verify found {} problem(s) in {}",
+                    report.problem_count(),
+                    archive_dir.display()
+                ));
+            }
+        }
+        CatalogCommand::Dump { archive_dir } => {
+            let snapshot = read(&archive_dir)?;
+            print!(
+                "{}",
+                catalog_tool::dump(&snapshot).map_err(|e| e.to_string())?
+            );
+            catalog_problems(&snapshot)?;
+        }
+    }
+    Ok(())
+}
+
+fn catalog_problems(snapshot: &oxeron::catalog_tool::CatalogSnapshot) -> Result<(), String> {
+    if snapshot.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the catalog in {} has {} problem(s): {}",
+            snapshot.archive_dir.display(),
+            snapshot.problems.len(),
+            snapshot.problems.join("; ")
+        ))
+    }
 }

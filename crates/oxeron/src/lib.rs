@@ -22,6 +22,7 @@ pub use oxeron_driver as driver;
 pub use oxeron_protocol as protocol;
 
 pub mod bench;
+pub mod catalog_tool;
 pub mod demo;
 pub mod sample;
 pub mod tools;

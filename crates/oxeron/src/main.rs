@@ -116,6 +116,11 @@ enum Command {
     Record(archive_cmd::RecordArgs),
     /// Replays a recording from a running archive and writes its messages to stdout.
     Replay(archive_cmd::ReplayArgs),
+    /// Reads an archive directory without changing it (like Aeron's `ArchiveTool`).
+    Catalog {
+        #[command(subcommand)]
+        command: archive_cmd::CatalogCommand,
+    },
     /// Prints the driver's counters (like Aeron's `AeronStat`), once.
     Stat {
         /// Aeron directory of the driver, or a `cnc.dat` file.
@@ -429,6 +434,7 @@ fn main() -> ExitCode {
         Command::Archive(args) => archive_cmd::run_archive(args).map_err(|e| (1, e)),
         Command::Record(args) => archive_cmd::run_record(args).map_err(|e| (1, e)),
         Command::Replay(args) => archive_cmd::run_replay(args).map_err(|e| (1, e)),
+        Command::Catalog { command } => archive_cmd::run_catalog(command).map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
