@@ -26,6 +26,8 @@ pub const REPLAY_STREAM_ID: i32 = 2001;
 const TERM_LENGTH: i32 = 16 * 1024 * 1024;
 /// Segment file length of the demo's archive.
 const SEGMENT_LENGTH: i32 = 64 * 1024 * 1024;
+/// Most messages a demo run publishes (it keeps every message's position to check the replay against).
+pub const MAX_COUNT: u64 = 100_000_000;
 /// Longest any single wait of the demo may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -83,8 +85,8 @@ pub fn run(count: u64, length: usize) -> Result<DemoSummary, String> {
     if length < 8 {
         return Err("--length must be at least 8".into());
     }
-    if count == 0 {
-        return Err("--count must be at least 1".into());
+    if count == 0 || count > MAX_COUNT {
+        return Err(format!("--count must be between 1 and {MAX_COUNT}"));
     }
     let aeron_tmp = temp_dir("oxeron-demo-aeron-", true)?;
     let archive_tmp = temp_dir("oxeron-demo-archive-", false)?;
@@ -179,20 +181,23 @@ fn record_and_replay(
     );
 
     println!("3. publishing {count} messages of {length} B");
-    let mut positions = Vec::with_capacity(count as usize);
+    let mut positions = Vec::with_capacity(count.min(1 << 20) as usize);
     let mut buffer = vec![0u8; length];
     let start = Instant::now();
-    let deadline = start + STEP_TIMEOUT;
+    let mut last_progress = start;
     for sequence in 0..count {
         sample::fill(&mut buffer, sequence);
         loop {
             match publication.offer(&buffer) {
                 Ok(position) => {
                     positions.push(position);
+                    if sequence % 4096 == 0 {
+                        last_progress = Instant::now();
+                    }
                     break;
                 }
                 Err(OfferError::BackPressured | OfferError::AdminAction) => {
-                    if Instant::now() > deadline {
+                    if last_progress.elapsed() > STEP_TIMEOUT {
                         return Err(format!("publication stuck at message {sequence}"));
                     }
                     std::thread::yield_now();
@@ -294,10 +299,12 @@ fn record_and_replay(
         last_position.set(header.position());
         next.set(i + 1);
     });
-    let deadline = start + STEP_TIMEOUT;
+    let mut last_progress = start;
     while next.get() < count {
-        if subscription.poll(assembler.handler(), 256) == 0 {
-            if Instant::now() > deadline {
+        if subscription.poll(assembler.handler(), 256) > 0 {
+            last_progress = Instant::now();
+        } else {
+            if last_progress.elapsed() > STEP_TIMEOUT {
                 return Err(format!(
                     "replay stalled after {} of {count} messages",
                     next.get()
