@@ -485,3 +485,118 @@ fn archive_record_and_replay_processes() {
         .stdout
         .contains("verified 2 recordings (0 skipped, not VALID): 2 OK"));
 }
+
+#[test]
+fn a_standalone_archive_beside_a_driver_process() {
+    let tmp = temp_aeron_dir();
+    let aeron_dir = tmp.path().join("aeron");
+    let archive_tmp = tempfile::tempdir().unwrap();
+    let archive_dir = archive_tmp.path().join("archive");
+    let aeron = aeron_dir.to_str().unwrap();
+    let archive_path = archive_dir.to_str().unwrap();
+    let mut driver = spawn(&["driver", "--dir", aeron, "--ipc-term-length", "64k"]);
+    wait_until("the driver's cnc.dat", Duration::from_secs(30), || {
+        if let Some(status) = driver.child.try_wait().unwrap() {
+            panic!("oxeron driver exited with {status}");
+        }
+        Aeron::connect(
+            Context::new()
+                .aeron_dir(&aeron_dir)
+                .driver_timeout(Duration::from_secs(2)),
+        )
+        .is_ok()
+    });
+    let mut archive = spawn(&[
+        "archive",
+        "--standalone",
+        "--aeron-dir",
+        aeron,
+        "--archive-dir",
+        archive_path,
+        "--segment-length",
+        "128k",
+    ]);
+    wait_for_archive(&aeron_dir, &mut archive).close();
+
+    let idle = run(
+        &[
+            "record",
+            "--aeron-dir",
+            aeron,
+            "--stream",
+            "3",
+            "--duration",
+            "300ms",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(idle.status.success(), "{}", idle.describe());
+    assert!(
+        idle.stdout
+            .contains("recording stopped before any stream was recorded"),
+        "{}",
+        idle.describe()
+    );
+
+    let recorded = run(
+        &[
+            "record",
+            "--aeron-dir",
+            aeron,
+            "--stream",
+            "4",
+            "--publish",
+            "200",
+            "--length",
+            "24",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(recorded.status.success(), "{}", recorded.describe());
+    // 200 frames of 56 bytes, each aligned to 64.
+    assert!(
+        recorded
+            .stdout
+            .contains("recording id 0 stopped at position 12800"),
+        "{}",
+        recorded.describe()
+    );
+    let replayed = run(
+        &[
+            "replay",
+            "--aeron-dir",
+            aeron,
+            "--recording-id",
+            "0",
+            "--format",
+            "raw",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(replayed.status.success(), "{}", replayed.describe());
+    let expected: Vec<u8> = (0..200).flat_map(|i| sample(i, 24)).collect();
+    assert_eq!(replayed.stdout_bytes, expected);
+    assert!(replayed
+        .stderr
+        .contains("replayed 200 messages (4800 bytes) of recording 0"));
+
+    archive.signal("-INT");
+    let stopped = archive.finish("standalone archive", Duration::from_secs(30));
+    assert!(stopped.status.success(), "{}", stopped.describe());
+    assert!(
+        !stopped.stdout.contains("media driver"),
+        "{}",
+        stopped.stdout
+    );
+    driver.signal("-TERM");
+    let stopped = driver.finish("driver", Duration::from_secs(30));
+    assert!(stopped.status.success(), "{}", stopped.describe());
+    let listed = run(
+        &["catalog", "list", "--archive-dir", archive_path],
+        Duration::from_secs(30),
+    );
+    assert!(listed.status.success(), "{}", listed.describe());
+    assert!(listed
+        .stdout
+        .contains("recordingId=0 state=VALID startPosition=0 stopPosition=12800 streamId=4"));
+}
