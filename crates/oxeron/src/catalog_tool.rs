@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use oxeron_archive::catalog::compute_stop_position;
 use oxeron_archive::client::RecordingDescriptor;
+use oxeron_archive::mark::LIVENESS_TIMEOUT_MS;
 use oxeron_archive::segment::segment_files;
 use oxeron_archive::{SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
 use oxeron_concurrent::atomic_buffer::AtomicBuffer;
@@ -615,6 +616,15 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
     for (name, value) in fields {
         let _ = writeln!(out, "  {name} = {value}");
     }
+    let now = oxeron_concurrent::clock::system_epoch_ms();
+    let age = now.saturating_sub(m.activity_timestamp);
+    let alive = m.activity_timestamp != -1 && (0..=LIVENESS_TIMEOUT_MS).contains(&age);
+    let _ = writeln!(
+        out,
+        "archive {} (activity timestamp {} ms ago, liveness timeout {LIVENESS_TIMEOUT_MS} ms)",
+        if alive { "alive" } else { "not alive" },
+        age
+    );
     let log = m.error_log(&bytes);
     let usable = log.len() - log.len() % 8;
     let mut errors = String::new();
@@ -710,6 +720,7 @@ mod tests {
         assert!(dumped.contains("version = 196864 (3.1.0)"));
         assert!(dumped.contains("aeronDirectory = /dev/shm/aeron-golden"));
         assert!(dumped.contains("0 distinct errors observed."));
+        assert!(dumped.contains("archive not alive"));
     }
 
     #[test]

@@ -469,6 +469,18 @@ fn archive_record_and_replay_processes() {
     assert_eq!(missing.status.code(), Some(1), "{}", missing.describe());
     assert!(missing.stderr.contains("no recording 42"));
 
+    let dumped = run(
+        &["catalog", "dump", "--archive-dir", archive_path],
+        Duration::from_secs(60),
+    );
+    assert!(dumped.status.success(), "{}", dumped.describe());
+    assert!(dumped.stdout.contains("archive alive"), "{}", dumped.stdout);
+    assert!(
+        dumped.stdout.contains("nextRecordingId = 2"),
+        "{}",
+        dumped.stdout
+    );
+
     // Stop the archiving media driver cleanly, then verify what it wrote.
     client.close();
     archive.signal("-TERM");
