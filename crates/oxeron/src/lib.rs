@@ -1,7 +1,7 @@
 //! Oxeron: the Aeron messaging stack in pure Rust, byte-compatible with Aeron 1.54.
 //!
-//! This crate gathers the client ([`client`]), the media driver ([`driver`]) and the layers below them,
-//! and ships the `oxeron` command.
+//! This crate gathers the client ([`client`]), the media driver ([`driver`]), the archive ([`archive`]) and
+//! the layers below them, and ships the `oxeron` command.
 //!
 //! ```no_run
 //! use oxeron::client::{Aeron, Context};
@@ -15,12 +15,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use oxeron_archive as archive;
 pub use oxeron_client as client;
 pub use oxeron_concurrent as concurrent;
 pub use oxeron_driver as driver;
 pub use oxeron_protocol as protocol;
 
 pub mod bench;
+pub mod catalog_tool;
+pub mod demo;
 pub mod sample;
 pub mod tools;
 

@@ -13,6 +13,8 @@ use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::protocol::uri::{parse_duration, parse_size};
 use oxeron::sample;
 
+mod archive_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "oxeron",
@@ -93,15 +95,31 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout_s: u64,
     },
-    /// Runs the whole story on an embedded driver in a temporary directory: connect, publish verifiable
-    /// messages over IPC, receive and check every one. Exits 0 only if every message matched.
+    /// Runs the record-and-replay story on an embedded driver and archive in temporary directories:
+    /// start recording aeron:ipc stream 1001, publish verifiable messages, stop recording, find the
+    /// recording, replay it on stream 2001 and check every message and its position. Exits 0 only if every
+    /// replayed message matched.
     Demo {
         /// Number of messages.
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 100_000)]
         count: u64,
         /// Message length in bytes (at least 8).
         #[arg(long, default_value_t = 256)]
         length: usize,
+    },
+    /// Runs an archiving media driver (an embedded media driver and an archive, like Aeron's
+    /// `ArchivingMediaDriver`) or, with `--standalone`, an archive against a running driver, until SIGINT or
+    /// SIGTERM. Reads Aeron's `AERON_*` and `AERON_ARCHIVE_*` environment variables; the flags override them.
+    Archive(archive_cmd::ArchiveArgs),
+    /// Starts recording a channel and stream on a running archive, prints the recording id when the
+    /// recording starts, and stops it after `--duration`, on SIGINT/SIGTERM or once `--publish` is done.
+    Record(archive_cmd::RecordArgs),
+    /// Replays a recording from a running archive and writes its messages to stdout.
+    Replay(archive_cmd::ReplayArgs),
+    /// Reads an archive directory without changing it (like Aeron's `ArchiveTool`).
+    Catalog {
+        #[command(subcommand)]
+        command: archive_cmd::CatalogCommand,
     },
     /// Prints the driver's counters (like Aeron's `AeronStat`), once.
     Stat {
@@ -314,121 +332,6 @@ fn run_subscribe(
     Ok(())
 }
 
-fn run_demo(count: u64, length: usize) -> Result<(), String> {
-    if length < 8 {
-        return Err("--length must be at least 8".into());
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("oxeron-demo-")
-        .tempdir_in(if std::path::Path::new("/dev/shm").is_dir() {
-            "/dev/shm"
-        } else {
-            "/tmp"
-        })
-        .map_err(|e| e.to_string())?;
-    let aeron_dir = dir.path().join("aeron");
-    println!(
-        "1. launching an embedded media driver in {}",
-        aeron_dir.display()
-    );
-    let driver = MediaDriver::launch(
-        DriverContext::new()
-            .aeron_dir(&aeron_dir)
-            .threading_mode(ThreadingMode::Shared),
-    )
-    .map_err(|e| e.to_string())?;
-    println!("2. connecting a client");
-    let aeron =
-        Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).map_err(|e| e.to_string())?;
-    println!("3. adding a subscription and an exclusive publication on aeron:ipc stream 1001");
-    let mut subscription = aeron
-        .add_subscription("aeron:ipc", 1001)
-        .map_err(|e| e.to_string())?;
-    let mut publication = aeron
-        .add_exclusive_publication("aeron:ipc", 1001)
-        .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !publication.is_connected() || !subscription.is_connected() {
-        if Instant::now() > deadline {
-            return Err("publication and subscription did not connect".into());
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    println!(
-        "   session {}, initial term id {}, term length {} B",
-        publication.session_id(),
-        publication.initial_term_id(),
-        publication.term_buffer_length()
-    );
-    println!("4. publishing {count} messages of {length} B while a second thread receives and checks them");
-    let receiver = std::thread::spawn(move || -> Result<(u64, i64), String> {
-        let mut next = 0u64;
-        let mut failure = None;
-        let mut last_position = 0;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while next < count {
-            let n = subscription.poll(
-                |m: &[u8], h: &Header| {
-                    if failure.is_none() {
-                        failure = sample::check(m, next, length).err();
-                    }
-                    last_position = h.position();
-                    next += 1;
-                },
-                256,
-            );
-            if n == 0 {
-                if Instant::now() > deadline {
-                    return Err(format!("timed out after {next} messages"));
-                }
-                std::thread::yield_now();
-            }
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok((next, last_position)),
-        }
-    });
-    let start = Instant::now();
-    let mut buffer = vec![0u8; length];
-    let mut position = 0;
-    for sequence in 0..count {
-        sample::fill(&mut buffer, sequence);
-        loop {
-            match publication.offer(&buffer) {
-                Ok(p) => {
-                    position = p;
-                    break;
-                }
-                Err(OfferError::BackPressured | OfferError::AdminAction) => {
-                    std::thread::yield_now()
-                }
-                Err(e) => return Err(format!("offer {sequence}: {e}")),
-            }
-        }
-    }
-    let (received, last_position) = receiver
-        .join()
-        .map_err(|_| "receiver panicked".to_string())??;
-    let elapsed = start.elapsed();
-    println!("5. received {received} messages, every one matched; last position {last_position} (published up to {position})");
-    println!(
-        "   {:.0} msg/s, {:.1} MB/s",
-        count as f64 / elapsed.as_secs_f64(),
-        count as f64 * length as f64 / elapsed.as_secs_f64() / 1e6
-    );
-    if last_position != position {
-        return Err(format!(
-            "positions differ: received {last_position}, published {position}"
-        ));
-    }
-    drop(publication);
-    drop(aeron);
-    driver.close();
-    println!("6. driver closed; demo passed");
-    Ok(())
-}
-
 fn cnc_path(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(oxeron::client::default_aeron_dir)
 }
@@ -518,7 +421,9 @@ fn main() -> ExitCode {
             length,
             Duration::from_secs(timeout_s),
         ),
-        Command::Demo { count, length } => run_demo(count, length).map_err(|e| (1, e)),
+        Command::Demo { count, length } => oxeron::demo::run(count, length)
+            .map(drop)
+            .map_err(|e| (1, e)),
         Command::Stat {
             dir,
             format,
@@ -526,6 +431,10 @@ fn main() -> ExitCode {
             label,
         } => run_stat(dir, &format, type_id, label.as_deref()).map_err(|e| (1, e)),
         Command::Errors { dir } => run_errors(dir).map_err(|e| (1, e)),
+        Command::Archive(args) => archive_cmd::run_archive(args).map_err(|e| (1, e)),
+        Command::Record(args) => archive_cmd::run_record(args).map_err(|e| (1, e)),
+        Command::Replay(args) => archive_cmd::run_replay(args).map_err(|e| (1, e)),
+        Command::Catalog { command } => archive_cmd::run_catalog(command).map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

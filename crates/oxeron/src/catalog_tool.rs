@@ -1,0 +1,795 @@
+//! `oxeron catalog`: reads an archive directory without changing it (like Aeron's `ArchiveTool`): lists and
+//! describes the recordings of `archive.catalog`, verifies their segment files frame by frame, and dumps the
+//! catalog and the mark file.
+//!
+//! Every file is read into memory with plain reads, so a tool run never writes, never maps a file another
+//! process may shrink, and reports bad bytes as [`CatalogToolError`]s or problems instead of panicking.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use oxeron_archive::catalog::compute_stop_position;
+use oxeron_archive::client::RecordingDescriptor;
+use oxeron_archive::mark::LIVENESS_TIMEOUT_MS;
+use oxeron_archive::segment::segment_files;
+use oxeron_archive::{SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
+use oxeron_concurrent::atomic_buffer::AtomicBuffer;
+use oxeron_concurrent::error_log::ErrorLogReader;
+use oxeron_protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
+use oxeron_protocol::archive::{
+    segment_file_base_position, segment_file_name, CatalogHeader, CatalogWalker,
+    RecordingDescriptorHeader, RecordingState,
+};
+
+/// Major version of the catalog and mark file formats this tool reads.
+const MAJOR_VERSION: i32 = 3;
+
+/// Why an archive directory could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogToolError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The catalog header is unreadable or of another format.
+    #[error("{path}: corrupt catalog header: {reason}")]
+    BadHeader {
+        /// The catalog file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The mark file is unreadable.
+    #[error("{path}: corrupt mark file: {reason}")]
+    BadMarkFile {
+        /// The mark file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The recording asked for is not in the catalog.
+    #[error("no recording {0} in the catalog")]
+    UnknownRecording(i64),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogToolError + '_ {
+    move |source| CatalogToolError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One catalog entry as read from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntryInfo {
+    /// File offset of the entry's descriptor header.
+    pub offset: usize,
+    /// Its descriptor header (length, state, checksum).
+    pub header: RecordingDescriptorHeader,
+    /// Its recording descriptor.
+    pub descriptor: RecordingDescriptor,
+}
+
+/// A snapshot of `archive.catalog`: its header, the entries that decode, and what is wrong with the rest.
+#[derive(Debug, Clone)]
+pub struct CatalogSnapshot {
+    /// The archive directory.
+    pub archive_dir: PathBuf,
+    /// Length of the catalog file.
+    pub file_length: usize,
+    /// The catalog header.
+    pub header: CatalogHeader,
+    /// Entries in file order, whatever their state.
+    pub entries: Vec<CatalogEntryInfo>,
+    /// Entries that do not decode, and other inconsistencies of the catalog itself.
+    pub problems: Vec<String>,
+    /// File offset just past the last entry.
+    pub end_offset: usize,
+}
+
+impl CatalogSnapshot {
+    /// Reads `archive_dir/archive.catalog`. Entries that do not decode are listed in
+    /// [`CatalogSnapshot::problems`]; only an unreadable file or header is an error.
+    pub fn read(archive_dir: &Path) -> Result<Self, CatalogToolError> {
+        let path = archive_dir.join(CATALOG_FILE_NAME);
+        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+        let bad_header = |reason: String| CatalogToolError::BadHeader {
+            path: path.clone(),
+            reason,
+        };
+        let (header, walker) = CatalogWalker::new(&bytes).map_err(|e| bad_header(e.to_string()))?;
+        if (header.version >> 16) & 0xFF != MAJOR_VERSION {
+            return Err(bad_header(format!(
+                "version {} is not {MAJOR_VERSION}.x",
+                semantic(header.version)
+            )));
+        }
+        let alignment = header.entry_alignment();
+        if !alignment.is_power_of_two() || alignment < 32 {
+            return Err(bad_header(format!("alignment {}", header.alignment)));
+        }
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        let mut walker = walker;
+        let mut last_id = -1;
+        for entry in walker.by_ref() {
+            match entry {
+                Ok(entry) => {
+                    let descriptor = RecordingDescriptor::from(&entry.descriptor);
+                    if descriptor.recording_id <= last_id {
+                        problems.push(format!(
+                            "entry at offset {}: recording id {} does not follow {last_id}",
+                            entry.offset, descriptor.recording_id
+                        ));
+                    }
+                    last_id = last_id.max(descriptor.recording_id);
+                    entries.push(CatalogEntryInfo {
+                        offset: entry.offset,
+                        header: entry.header,
+                        descriptor,
+                    });
+                }
+                Err(e) => problems.push(format!(
+                    "entry at offset {} does not decode: {}",
+                    e.offset, e.error
+                )),
+            }
+        }
+        if header.next_recording_id != 0 && header.next_recording_id <= last_id {
+            problems.push(format!(
+                "nextRecordingId {} is not above the last recording id {last_id}",
+                header.next_recording_id
+            ));
+        }
+        Ok(Self {
+            archive_dir: archive_dir.to_path_buf(),
+            file_length: bytes.len(),
+            header,
+            entries,
+            problems,
+            end_offset: walker.offset(),
+        })
+    }
+
+    /// The entry of `recording_id`.
+    pub fn entry(&self, recording_id: i64) -> Result<&CatalogEntryInfo, CatalogToolError> {
+        self.entries
+            .iter()
+            .find(|e| e.descriptor.recording_id == recording_id)
+            .ok_or(CatalogToolError::UnknownRecording(recording_id))
+    }
+}
+
+fn semantic(version: i32) -> String {
+    format!(
+        "{}.{}.{}",
+        (version >> 16) & 0xFF,
+        (version >> 8) & 0xFF,
+        version & 0xFF
+    )
+}
+
+fn state_name(state: RecordingState) -> String {
+    match state {
+        RecordingState::Valid => "VALID".into(),
+        RecordingState::Invalid => "INVALID".into(),
+        RecordingState::Deleted => "DELETED".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// One line per recording: id, state, positions, stream, session and channel.
+pub fn list(snapshot: &CatalogSnapshot) -> String {
+    let mut out = String::new();
+    for e in &snapshot.entries {
+        let d = &e.descriptor;
+        let stop = if d.stop_position < 0 {
+            "active".to_string()
+        } else {
+            d.stop_position.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "recordingId={} state={} startPosition={} stopPosition={} streamId={} sessionId={} channel={}",
+            d.recording_id,
+            state_name(e.header.state),
+            d.start_position,
+            stop,
+            d.stream_id,
+            d.session_id,
+            d.original_channel
+        );
+    }
+    for p in &snapshot.problems {
+        let _ = writeln!(out, "problem: {p}");
+    }
+    out
+}
+
+/// Every field of one entry's descriptor header and descriptor.
+pub fn describe_entry(entry: &CatalogEntryInfo) -> String {
+    let d = &entry.descriptor;
+    let h = &entry.header;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "recording {} (entry at offset {}, length {}, state {}, checksum {})",
+        d.recording_id,
+        entry.offset,
+        h.length,
+        state_name(h.state),
+        h.checksum
+    );
+    let fields: [(&str, String); 16] = [
+        ("controlSessionId", d.control_session_id.to_string()),
+        ("correlationId", d.correlation_id.to_string()),
+        ("recordingId", d.recording_id.to_string()),
+        ("startTimestamp", d.start_timestamp.to_string()),
+        ("stopTimestamp", d.stop_timestamp.to_string()),
+        ("startPosition", d.start_position.to_string()),
+        ("stopPosition", d.stop_position.to_string()),
+        ("initialTermId", d.initial_term_id.to_string()),
+        ("segmentFileLength", d.segment_file_length.to_string()),
+        ("termBufferLength", d.term_buffer_length.to_string()),
+        ("mtuLength", d.mtu_length.to_string()),
+        ("sessionId", d.session_id.to_string()),
+        ("streamId", d.stream_id.to_string()),
+        ("strippedChannel", d.stripped_channel.clone()),
+        ("originalChannel", d.original_channel.clone()),
+        ("sourceIdentity", d.source_identity.clone()),
+    ];
+    for (name, value) in fields {
+        let _ = writeln!(out, "  {name} = {value}");
+    }
+    out
+}
+
+/// [`describe_entry`] of one recording, or of all when `recording_id` is `None`.
+pub fn describe(
+    snapshot: &CatalogSnapshot,
+    recording_id: Option<i64>,
+) -> Result<String, CatalogToolError> {
+    match recording_id {
+        Some(id) => Ok(describe_entry(snapshot.entry(id)?)),
+        None => {
+            let mut out = String::new();
+            for e in &snapshot.entries {
+                out.push_str(&describe_entry(e));
+            }
+            for p in &snapshot.problems {
+                let _ = writeln!(out, "problem: {p}");
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// What verifying one recording found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingVerdict {
+    /// The recording.
+    pub recording_id: i64,
+    /// Frames walked (padding included).
+    pub frames: u64,
+    /// Position the walk reached.
+    pub position: i64,
+    /// Segment files of the recording.
+    pub segment_files: usize,
+    /// Whether the catalog had it active (stop position -1); it was then walked to the end of its last
+    /// complete frame, as the archive's crash recovery would.
+    pub active: bool,
+    /// What is wrong with it (empty: verified).
+    pub problems: Vec<String>,
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// One verdict per VALID recording.
+    pub recordings: Vec<RecordingVerdict>,
+    /// Problems of the catalog itself.
+    pub catalog_problems: Vec<String>,
+    /// Entries skipped because they are not VALID.
+    pub skipped: usize,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.catalog_problems.is_empty() && self.recordings.iter().all(|r| r.problems.is_empty())
+    }
+
+    /// How many problems were found.
+    pub fn problem_count(&self) -> usize {
+        self.catalog_problems.len()
+            + self
+                .recordings
+                .iter()
+                .map(|r| r.problems.len())
+                .sum::<usize>()
+    }
+
+    /// One line per recording and per problem, then a summary line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for p in &self.catalog_problems {
+            let _ = writeln!(out, "catalog: {p}");
+        }
+        for r in &self.recordings {
+            let status = if r.problems.is_empty() {
+                "OK"
+            } else {
+                "FAILED"
+            };
+            let active = if r.active {
+                " (active in the catalog; recorded up to here)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "recording {}: {status}: {} frames to position {}{active} in {} segment file(s)",
+                r.recording_id, r.frames, r.position, r.segment_files
+            );
+            for p in &r.problems {
+                let _ = writeln!(out, "  recording {}: {p}", r.recording_id);
+            }
+        }
+        let failed = self
+            .recordings
+            .iter()
+            .filter(|r| !r.problems.is_empty())
+            .count();
+        let _ = writeln!(
+            out,
+            "verified {} recordings ({} skipped, not VALID): {} OK, {failed} failed, {} catalog problem(s)",
+            self.recordings.len(),
+            self.skipped,
+            self.recordings.len() - failed,
+            self.catalog_problems.len()
+        );
+        out
+    }
+}
+
+/// Most problems reported for one recording before the rest are summarised.
+const MAX_PROBLEMS_PER_RECORDING: usize = 10;
+
+/// Checks every VALID recording: its lengths are usable, the segment files from its start to its stop
+/// position exist, and its frames walk cleanly from start to stop (lengths, types, term offsets and ids,
+/// session and stream ids as the descriptor says). `progress` is called after each recording with
+/// (done, total).
+pub fn verify(snapshot: &CatalogSnapshot, mut progress: impl FnMut(usize, usize)) -> VerifyReport {
+    let valid: Vec<&CatalogEntryInfo> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.header.state == RecordingState::Valid)
+        .collect();
+    let mut recordings = Vec::with_capacity(valid.len());
+    for (i, entry) in valid.iter().enumerate() {
+        recordings.push(verify_recording(&snapshot.archive_dir, &entry.descriptor));
+        progress(i + 1, valid.len());
+    }
+    VerifyReport {
+        recordings,
+        catalog_problems: snapshot.problems.clone(),
+        skipped: snapshot.entries.len() - valid.len(),
+    }
+}
+
+fn verify_recording(dir: &Path, d: &RecordingDescriptor) -> RecordingVerdict {
+    let mut verdict = RecordingVerdict {
+        recording_id: d.recording_id,
+        frames: 0,
+        position: d.start_position,
+        segment_files: 0,
+        active: d.stop_position < 0,
+        problems: Vec::new(),
+    };
+    let term = d.term_buffer_length;
+    let segment = d.segment_file_length;
+    if term < 64 * 1024 || !(term as u32).is_power_of_two() {
+        verdict
+            .problems
+            .push(format!("invalid termBufferLength {term}"));
+    }
+    if segment < term || !(segment as u32).is_power_of_two() {
+        verdict
+            .problems
+            .push(format!("invalid segmentFileLength {segment}"));
+    }
+    if d.start_position < 0 || d.start_position % 32 != 0 {
+        verdict
+            .problems
+            .push(format!("invalid startPosition {}", d.start_position));
+    }
+    if !verdict.problems.is_empty() {
+        return verdict;
+    }
+    let files = match segment_files(dir, d.recording_id) {
+        Ok(files) => files,
+        Err(e) => {
+            verdict.problems.push(format!("segment files: {e}"));
+            return verdict;
+        }
+    };
+    verdict.segment_files = files.len();
+    let stop = if d.stop_position >= 0 {
+        d.stop_position
+    } else {
+        match compute_stop_position(dir, d.recording_id, d.start_position, term, segment) {
+            Ok(stop) => stop,
+            Err(e) => {
+                verdict
+                    .problems
+                    .push(format!("recovering the stop position: {e}"));
+                return verdict;
+            }
+        }
+    };
+    if stop < d.start_position {
+        verdict.problems.push(format!(
+            "stopPosition {stop} is before startPosition {}",
+            d.start_position
+        ));
+        return verdict;
+    }
+    if stop > d.start_position {
+        let first = segment_file_base_position(d.start_position, d.start_position, term, segment);
+        let last = segment_file_base_position(d.start_position, stop - 1, term, segment);
+        let mut base = Some(first);
+        while let Some(b) = base.filter(|&b| b <= last) {
+            if !files.iter().any(|(file_base, _)| *file_base == b) {
+                verdict.problems.push(format!(
+                    "segment file {} is missing",
+                    segment_file_name(d.recording_id, b)
+                ));
+                if verdict.problems.len() >= MAX_PROBLEMS_PER_RECORDING {
+                    verdict
+                        .problems
+                        .push("too many missing segment files; stopped looking".into());
+                    break;
+                }
+            }
+            base = b.checked_add(i64::from(segment));
+        }
+        if !verdict.problems.is_empty() {
+            return verdict;
+        }
+    }
+    let mut reader = match SegmentReader::new(
+        dir,
+        d.recording_id,
+        d.start_position,
+        term,
+        segment,
+        d.start_position,
+        stop,
+    ) {
+        Ok(reader) => reader,
+        Err(e) => {
+            verdict.problems.push(e.to_string());
+            return verdict;
+        }
+    };
+    let term_shift = term.trailing_zeros();
+    let start_term_id = i64::from(d.initial_term_id);
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                verdict.frames += 1;
+                let h = &frame.header;
+                let expected_offset = frame.position & i64::from(term - 1);
+                let expected_term = start_term_id + (frame.position >> term_shift);
+                let mut wrong = Vec::new();
+                if i64::from(h.term_offset) != expected_offset {
+                    wrong.push(format!(
+                        "termOffset {} (expected {expected_offset})",
+                        h.term_offset
+                    ));
+                }
+                if i64::from(h.term_id) != (expected_term as i32).into() {
+                    wrong.push(format!(
+                        "termId {} (expected {})",
+                        h.term_id, expected_term as i32
+                    ));
+                }
+                if !frame.is_padding() {
+                    if h.session_id != d.session_id {
+                        wrong.push(format!(
+                            "sessionId {} (expected {})",
+                            h.session_id, d.session_id
+                        ));
+                    }
+                    if h.stream_id != d.stream_id {
+                        wrong.push(format!(
+                            "streamId {} (expected {})",
+                            h.stream_id, d.stream_id
+                        ));
+                    }
+                }
+                if !wrong.is_empty() {
+                    verdict.problems.push(format!(
+                        "frame at position {}: {}",
+                        frame.position,
+                        wrong.join(", ")
+                    ));
+                    if verdict.problems.len() >= MAX_PROBLEMS_PER_RECORDING {
+                        verdict
+                            .problems
+                            .push("too many bad frames; stopped checking this recording".into());
+                        break;
+                    }
+                }
+                verdict.position = reader.position();
+            }
+            Ok(None) => break,
+            Err(e) => {
+                verdict.problems.push(format!(
+                    "frames do not walk cleanly at position {}: {e}",
+                    reader.position()
+                ));
+                break;
+            }
+        }
+    }
+    if verdict.problems.is_empty() && verdict.position != stop {
+        verdict.problems.push(format!(
+            "frames end at position {} instead of the stop position {stop}",
+            verdict.position
+        ));
+    }
+    verdict
+}
+
+/// The catalog header, every entry ([`describe_entry`]) and the mark file's header and error log.
+pub fn dump(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
+    let mut out = String::new();
+    let h = &snapshot.header;
+    let _ = writeln!(
+        out,
+        "catalog {} ({} bytes)",
+        snapshot.archive_dir.join(CATALOG_FILE_NAME).display(),
+        snapshot.file_length
+    );
+    let _ = writeln!(out, "CatalogHeader:");
+    let _ = writeln!(out, "  version = {} ({})", h.version, semantic(h.version));
+    let _ = writeln!(out, "  length = {}", h.length);
+    let _ = writeln!(out, "  nextRecordingId = {}", h.next_recording_id);
+    let _ = writeln!(out, "  alignment = {}", h.alignment);
+    let _ = writeln!(
+        out,
+        "{} entries; first unused byte offset = {}",
+        snapshot.entries.len(),
+        snapshot.end_offset
+    );
+    for e in &snapshot.entries {
+        out.push_str(&describe_entry(e));
+    }
+    for p in &snapshot.problems {
+        let _ = writeln!(out, "problem: {p}");
+    }
+    out.push_str(&dump_mark_file(&snapshot.archive_dir)?);
+    Ok(out)
+}
+
+/// The archive mark file's header fields and its distinct error log.
+pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
+    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
+    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+    let bad = |reason: String| CatalogToolError::BadMarkFile {
+        path: path.clone(),
+        reason,
+    };
+    let header_bytes = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
+    let m = ArchiveMarkFileHeader::decode(header_bytes).map_err(|e| bad(e.to_string()))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "mark file {} ({} bytes)", path.display(), bytes.len());
+    let _ = writeln!(out, "MarkFileHeader:");
+    let fields: [(&str, String); 15] = [
+        (
+            "version",
+            format!("{} ({})", m.version, semantic(m.version)),
+        ),
+        ("activityTimestamp", m.activity_timestamp.to_string()),
+        ("startTimestamp", m.start_timestamp.to_string()),
+        ("pid", m.pid.to_string()),
+        ("controlStreamId", m.control_stream_id.to_string()),
+        (
+            "localControlStreamId",
+            m.local_control_stream_id.to_string(),
+        ),
+        ("eventsStreamId", m.events_stream_id.to_string()),
+        ("headerLength", m.header_length.to_string()),
+        ("errorBufferLength", m.error_buffer_length.to_string()),
+        ("archiveId", m.archive_id.to_string()),
+        ("controlChannel", m.control_channel.to_string()),
+        ("localControlChannel", m.local_control_channel.to_string()),
+        ("eventsChannel", m.events_channel.to_string()),
+        ("aeronDirectory", m.aeron_directory.to_string()),
+        ("errorLog", format!("{} bytes", m.error_log(&bytes).len())),
+    ];
+    for (name, value) in fields {
+        let _ = writeln!(out, "  {name} = {value}");
+    }
+    let now = oxeron_concurrent::clock::system_epoch_ms();
+    let age = now.saturating_sub(m.activity_timestamp);
+    let alive = m.activity_timestamp != -1 && (0..=LIVENESS_TIMEOUT_MS).contains(&age);
+    let _ = writeln!(
+        out,
+        "archive {} (activity timestamp {} ms ago, liveness timeout {LIVENESS_TIMEOUT_MS} ms)",
+        if alive { "alive" } else { "not alive" },
+        age
+    );
+    let log = m.error_log(&bytes);
+    let usable = log.len() - log.len() % 8;
+    let mut errors = String::new();
+    let count = if usable == 0 {
+        Ok(0)
+    } else {
+        let buffer = AtomicBuffer::new_zeroed(usable);
+        buffer.put_bytes(0, &log[..usable]);
+        ErrorLogReader::try_read(&buffer, 0, |observations, first, last, text| {
+            let _ = writeln!(
+                errors,
+                "***\n{observations} observations from {first} to {last} (epoch ms) for:\n {text}"
+            );
+        })
+    };
+    out.push_str(&errors);
+    match count {
+        Ok(n) => {
+            let _ = writeln!(out, "{n} distinct errors observed.");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "error log unreadable past the entries above: {e}");
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writable copy of the golden Java archive directory.
+    fn golden_copy() -> tempfile::TempDir {
+        let source = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "archive.catalog",
+            "archive-mark.dat",
+            "0-0.rec",
+            "0-262144.rec",
+            "0-524288.rec",
+            "0-786432.rec",
+            "1-0.rec",
+            "2-0.rec",
+        ] {
+            let bytes = std::fs::read(source.join(name)).unwrap();
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        dir
+    }
+
+    fn patch(path: &Path, offset: u64, bytes: &[u8]) {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.write_all_at(bytes, offset).unwrap();
+    }
+
+    #[test]
+    fn the_golden_java_archive_lists_describes_and_verifies() {
+        let dir = golden_copy();
+        let snapshot = CatalogSnapshot::read(dir.path()).unwrap();
+        assert!(snapshot.problems.is_empty(), "{:?}", snapshot.problems);
+        assert_eq!(snapshot.header.next_recording_id, 3);
+        assert_eq!(snapshot.end_offset, 672);
+        let ids: Vec<i64> = snapshot
+            .entries
+            .iter()
+            .map(|e| e.descriptor.recording_id)
+            .collect();
+        assert_eq!(ids, [0, 1, 2]);
+        assert!(list(&snapshot)
+            .contains("recordingId=2 state=VALID startPosition=0 stopPosition=active"));
+        let text = describe(&snapshot, Some(1)).unwrap();
+        assert!(
+            text.contains("originalChannel = aeron:udp?endpoint=localhost:24500|term-length=65536")
+        );
+        assert!(matches!(
+            describe(&snapshot, Some(7)),
+            Err(CatalogToolError::UnknownRecording(7))
+        ));
+        let report = verify(&snapshot, |_, _| {});
+        assert!(report.is_ok(), "{}", report.render());
+        let positions: Vec<(i64, bool)> = report
+            .recordings
+            .iter()
+            .map(|r| (r.position, r.active))
+            .collect();
+        assert_eq!(
+            positions,
+            [(927_936, false), (185_664, false), (15_968, true)]
+        );
+        let dumped = dump(&snapshot).unwrap();
+        assert!(dumped.contains("version = 196864 (3.1.0)"));
+        assert!(dumped.contains("aeronDirectory = /dev/shm/aeron-golden"));
+        assert!(dumped.contains("0 distinct errors observed."));
+        assert!(dumped.contains("archive not alive"));
+    }
+
+    #[test]
+    fn garbage_in_a_descriptor_is_a_catalog_problem() {
+        let dir = golden_copy();
+        patch(&dir.path().join(CATALOG_FILE_NAME), 64 + 80, &[0xEE; 40]);
+        let snapshot = CatalogSnapshot::read(dir.path()).unwrap();
+        assert_eq!(snapshot.problems.len(), 1, "{:?}", snapshot.problems);
+        assert!(snapshot.problems[0].contains("offset 32"));
+        let report = verify(&snapshot, |_, _| {});
+        assert!(!report.is_ok());
+        assert_eq!(report.recordings.len(), 2);
+    }
+
+    #[test]
+    fn bad_frames_and_missing_segments_fail_verification() {
+        let dir = golden_copy();
+        patch(&dir.path().join("1-0.rec"), 0, &[0x07; 64]);
+        std::fs::remove_file(dir.path().join("0-524288.rec")).unwrap();
+        let report = verify(&CatalogSnapshot::read(dir.path()).unwrap(), |_, _| {});
+        let failed: Vec<i64> = report
+            .recordings
+            .iter()
+            .filter(|r| !r.problems.is_empty())
+            .map(|r| r.recording_id)
+            .collect();
+        assert_eq!(failed, [0, 1], "{}", report.render());
+        assert!(report.render().contains("0-524288.rec is missing"));
+    }
+
+    #[test]
+    fn a_bad_header_or_short_file_is_an_error() {
+        let dir = golden_copy();
+        let path = dir.path().join(CATALOG_FILE_NAME);
+        patch(&path, 0, &[1; 4]);
+        assert!(matches!(
+            CatalogSnapshot::read(dir.path()),
+            Err(CatalogToolError::BadHeader { .. })
+        ));
+        std::fs::write(&path, [0u8; 10]).unwrap();
+        assert!(CatalogSnapshot::read(dir.path()).is_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            CatalogSnapshot::read(dir.path()),
+            Err(CatalogToolError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn random_catalog_bytes_never_panic() {
+        let dir = golden_copy();
+        let path = dir.path().join(CATALOG_FILE_NAME);
+        let original = std::fs::read(&path).unwrap();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200 {
+            let mut bytes = original[..1024].to_vec();
+            for _ in 0..8 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = 32 + (seed as usize % 700);
+                bytes[at] = (seed >> 32) as u8;
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            if let Ok(snapshot) = CatalogSnapshot::read(dir.path()) {
+                let _ = list(&snapshot);
+                let _ = dump(&snapshot);
+                let _ = verify(&snapshot, |_, _| {}).render();
+            }
+        }
+    }
+}
