@@ -1170,7 +1170,7 @@ impl AeronArchive {
     }
 
     /// The last recording at or above `min_recording_id` matching the channel fragment, stream and session
-    /// (-1 for any session); [`NULL_RECORDING_ID`] if none.
+    /// (matched exactly, as in Aeron); [`NULL_RECORDING_ID`] if none.
     pub fn find_last_matching_recording(
         &mut self,
         min_recording_id: i64,
