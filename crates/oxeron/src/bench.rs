@@ -204,3 +204,225 @@ pub fn ping_pong(
     let _ = echo.join();
     Ok(histogram)
 }
+
+/// What an archive record/replay run measured, beside the raw speed of the same disk.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveFigures {
+    /// Bytes recorded (and replayed).
+    pub bytes: u64,
+    /// Raw sequential write, with fsync, in MB/s (the better of a run before and after the archive's).
+    pub raw_write: f64,
+    /// Publish until recorded and fsynced, in MB/s.
+    pub record: f64,
+    /// Raw sequential read in MB/s (the better of two runs).
+    pub raw_read: f64,
+    /// Replay request until the last message, in MB/s.
+    pub replay: f64,
+    /// Whether reads came from the disk (the page cache could be dropped, which needs root).
+    pub cold_cache: bool,
+}
+
+fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64()
+}
+
+fn raw_write(dir: &std::path::Path, bytes: u64) -> std::io::Result<Duration> {
+    use std::io::Write;
+    let path = dir.join("raw-write.bin");
+    let chunk = vec![0x5Au8; 1024 * 1024];
+    let start = Instant::now();
+    let mut file = std::fs::File::create(&path)?;
+    let mut written = 0;
+    while written < bytes {
+        file.write_all(&chunk)?;
+        written += chunk.len() as u64;
+    }
+    file.sync_all()?;
+    Ok(start.elapsed())
+}
+
+fn raw_read(dir: &std::path::Path) -> std::io::Result<(u64, Duration)> {
+    use std::io::Read;
+    let path = dir.join("raw-write.bin");
+    let mut chunk = vec![0u8; 1024 * 1024];
+    let start = Instant::now();
+    let mut file = std::fs::File::open(&path)?;
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    let elapsed = start.elapsed();
+    std::fs::remove_file(path)?;
+    Ok((total, elapsed))
+}
+
+/// Empties the page cache so reads come from the disk (needs root; `OXERON_BENCH_KEEP_CACHE` set skips it);
+/// `false` when it doesn't.
+fn drop_caches() -> bool {
+    if std::env::var_os("OXERON_BENCH_KEEP_CACHE").is_some() {
+        return false;
+    }
+    let _ = std::process::Command::new("sync").status();
+    std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
+}
+
+/// Records `megabytes` MiB of 8 KiB messages published over IPC into an archive in `disk_dir` (with an
+/// embedded driver whose directory goes under `shm_dir`), replays them, and measures the disk's raw
+/// sequential write and read speed in the same run.
+pub fn archive_record_replay(
+    shm_dir: &std::path::Path,
+    disk_dir: &std::path::Path,
+    megabytes: u64,
+) -> Result<ArchiveFigures, String> {
+    use crate::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
+    use crate::archive::server::{Archive, Context as ArchiveContext};
+    use crate::archive::{RecordingSignal, SourceLocation};
+    use crate::client::Context;
+    use crate::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+
+    const MESSAGE: usize = 8 * 1024 - 32;
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let bytes = megabytes * 1024 * 1024;
+    let write_before = raw_write(disk_dir, bytes).map_err(|e| text(&e))?;
+    let cold = drop_caches();
+    let (read_bytes, read_before) = raw_read(disk_dir).map_err(|e| text(&e))?;
+
+    let aeron_dir = shm_dir.join("aeron");
+    let driver = MediaDriver::launch(
+        DriverContext::new()
+            .aeron_dir(&aeron_dir)
+            .threading_mode(ThreadingMode::Shared)
+            .ipc_term_buffer_length(16 * 1024 * 1024)
+            .dir_delete_on_shutdown(true),
+    )
+    .map_err(|e| text(&e))?;
+    let archive_dir = disk_dir.join("archive");
+    let archive = Archive::launch(
+        ArchiveContext::new()
+            .aeron_dir(&aeron_dir)
+            .archive_dir(&archive_dir)
+            .control_channel_enabled(false),
+    )
+    .map_err(|e| text(&e))?;
+    let aeron =
+        Arc::new(Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?);
+    let mut client = AeronArchive::connect(
+        ArchiveClientContext::new()
+            .aeron(Arc::clone(&aeron))
+            .control_request_channel("aeron:ipc")
+            .control_response_channel("aeron:ipc"),
+    )
+    .map_err(|e| text(&e))?;
+    let messages = bytes / (MESSAGE as u64 + 32);
+    let subscription_id = client
+        .start_recording("aeron:ipc", 1001, SourceLocation::Local, false)
+        .map_err(|e| text(&e))?;
+    let mut publication = aeron
+        .add_exclusive_publication("aeron:ipc", 1001)
+        .map_err(|e| text(&e))?;
+    wait_connected("recording", || publication.is_connected()).map_err(|e| text(&e))?;
+    let recording_id = client
+        .await_recording_signal(None, RecordingSignal::Start)
+        .map_err(|e| text(&e))?
+        .recording_id;
+    let payload = vec![0xA5u8; MESSAGE];
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let start = Instant::now();
+    let mut end = 0;
+    for _ in 0..messages {
+        loop {
+            match publication.offer(&payload) {
+                Ok(p) => {
+                    end = p;
+                    break;
+                }
+                Err(_) if Instant::now() < deadline => std::thread::yield_now(),
+                Err(e) => return Err(format!("publishing: {e}")),
+            }
+        }
+    }
+    while client
+        .get_recording_position(recording_id)
+        .map_err(|e| text(&e))?
+        < end
+    {
+        if Instant::now() > deadline {
+            return Err("the recording did not catch up".into());
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    for entry in std::fs::read_dir(&archive_dir).map_err(|e| text(&e))? {
+        let path = entry.map_err(|e| text(&e))?.path();
+        if path.extension().is_some_and(|e| e == "rec") {
+            std::fs::File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| text(&e))?;
+        }
+    }
+    let record_time = start.elapsed();
+    client
+        .stop_recording_subscription(subscription_id)
+        .map_err(|e| text(&e))?;
+    drop(publication);
+
+    drop_caches();
+    let start = Instant::now();
+    let (_, mut replay) = client
+        .replay(recording_id, "aeron:ipc", 2001, ReplayParams::default())
+        .map_err(|e| text(&e))?;
+    let total = messages * MESSAGE as u64;
+    let mut received = 0u64;
+    while received < total {
+        if replay.poll(
+            |payload: &[u8], _: &Header| received += payload.len() as u64,
+            256,
+        ) == 0
+        {
+            if Instant::now() > deadline {
+                return Err("the replay stalled".into());
+            }
+            std::thread::yield_now();
+        }
+    }
+    let replay_time = start.elapsed();
+    drop(replay);
+    client.close();
+    archive.close();
+    drop(driver);
+    std::fs::remove_dir_all(&archive_dir).map_err(|e| text(&e))?;
+
+    let write_after = raw_write(disk_dir, bytes).map_err(|e| text(&e))?;
+    drop_caches();
+    let (read_after_bytes, read_after) = raw_read(disk_dir).map_err(|e| text(&e))?;
+    let recorded = end as u64;
+    Ok(ArchiveFigures {
+        bytes: recorded,
+        raw_write: mb_per_s(bytes, write_before).max(mb_per_s(bytes, write_after)),
+        record: mb_per_s(recorded, record_time),
+        raw_read: mb_per_s(read_bytes, read_before).max(mb_per_s(read_after_bytes, read_after)),
+        replay: mb_per_s(recorded, replay_time),
+        cold_cache: cold,
+    })
+}
+
+/// The figures as the CLI and the benchmark print them.
+pub fn describe_archive_figures(f: &ArchiveFigures, megabytes: u64) -> String {
+    let cache = if f.cold_cache {
+        "cold page cache"
+    } else {
+        "page cache not dropped (needs root)"
+    };
+    format!(
+        "archive: {megabytes} MiB of 8 KiB messages over IPC, archive on disk\n  raw sequential write (+fsync): {:>8.1} MB/s\n  recording (+fsync):            {:>8.1} MB/s ({:.0}% of raw write)\n  raw sequential read ({cache}): {:>8.1} MB/s\n  replay:                        {:>8.1} MB/s ({:.0}% of raw read)",
+        f.raw_write,
+        f.record,
+        100.0 * f.record / f.raw_write,
+        f.raw_read,
+        f.replay,
+        100.0 * f.replay / f.raw_read
+    )
+}

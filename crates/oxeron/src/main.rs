@@ -116,6 +116,29 @@ enum Command {
     Record(archive_cmd::RecordArgs),
     /// Replays a recording from a running archive and writes its messages to stdout.
     Replay(archive_cmd::ReplayArgs),
+    /// Measures throughput and latency on an embedded driver (and archive): `ipc` runs publisher-to-subscriber
+    /// throughput (exclusive and concurrent publications) and a ping-pong round-trip histogram; `archive`
+    /// records and replays beside the raw speed of the disk under `--dir`.
+    Bench {
+        /// What to measure: ipc or archive.
+        #[arg(value_parser = ["ipc", "archive"])]
+        kind: String,
+        /// Messages per throughput run.
+        #[arg(long, default_value_t = 5_000_000)]
+        count: u64,
+        /// Message length in bytes.
+        #[arg(long, default_value_t = 32)]
+        length: usize,
+        /// Round trips measured after 10,000 warm-up ones.
+        #[arg(long, default_value_t = 100_000)]
+        round_trips: u64,
+        /// MiB recorded and replayed (archive).
+        #[arg(long, default_value_t = 256)]
+        megabytes: u64,
+        /// Directory on the disk to measure (archive; default: the working directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Reads an archive directory without changing it (like Aeron's `ArchiveTool`).
     Catalog {
         #[command(subcommand)]
@@ -435,6 +458,14 @@ fn main() -> ExitCode {
         Command::Record(args) => archive_cmd::run_record(args).map_err(|e| (1, e)),
         Command::Replay(args) => archive_cmd::run_replay(args).map_err(|e| (1, e)),
         Command::Catalog { command } => archive_cmd::run_catalog(command).map_err(|e| (1, e)),
+        Command::Bench {
+            kind,
+            count,
+            length,
+            round_trips,
+            megabytes,
+            dir,
+        } => run_bench(&kind, count, length, round_trips, megabytes, dir).map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -443,4 +474,67 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn run_bench(
+    kind: &str,
+    count: u64,
+    length: usize,
+    round_trips: u64,
+    megabytes: u64,
+    dir: Option<PathBuf>,
+) -> Result<(), String> {
+    let shm = tempfile::Builder::new()
+        .prefix("oxeron-bench-")
+        .tempdir_in(if std::path::Path::new("/dev/shm").is_dir() {
+            "/dev/shm"
+        } else {
+            "/tmp"
+        })
+        .map_err(|e| e.to_string())?;
+    if kind == "archive" {
+        let parent = dir.unwrap_or_else(|| PathBuf::from("."));
+        let disk = tempfile::Builder::new()
+            .prefix("oxeron-archive-bench-")
+            .tempdir_in(&parent)
+            .map_err(|e| format!("{}: {e}", parent.display()))?;
+        let figures = oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes)?;
+        println!(
+            "{}",
+            oxeron::bench::describe_archive_figures(&figures, megabytes)
+        );
+        return Ok(());
+    }
+    let driver = MediaDriver::launch(
+        DriverContext::new()
+            .aeron_dir(shm.path().join("aeron"))
+            .threading_mode(ThreadingMode::Shared)
+            .dir_delete_on_shutdown(true),
+    )
+    .map_err(|e| e.to_string())?;
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(driver.aeron_dir()))
+        .map_err(|e| e.to_string())?;
+    println!("IPC throughput, {length} B messages, one publisher and one subscriber thread");
+    for (stream, exclusive) in [(101, true), (102, false)] {
+        let t = oxeron::bench::throughput(&aeron, "aeron:ipc", stream, length, count, exclusive)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "  {:<10} {:>8.2} M msg/s  {:>8.1} MB/s",
+            if exclusive { "exclusive" } else { "concurrent" },
+            t.messages_per_second() / 1e6,
+            t.megabytes_per_second()
+        );
+    }
+    let h = oxeron::bench::ping_pong(&aeron, "aeron:ipc", 201, 202, length, 10_000, round_trips)
+        .map_err(|e| e.to_string())?;
+    println!("IPC ping-pong round trip, {length} B, {round_trips} samples (us)");
+    for q in [0.5, 0.9, 0.99, 0.999] {
+        println!(
+            "  p{:<6} {:>8.2}",
+            q * 100.0,
+            h.value_at_quantile(q) as f64 / 1000.0
+        );
+    }
+    println!("  max     {:>8.2}", h.max() as f64 / 1000.0);
+    Ok(())
 }

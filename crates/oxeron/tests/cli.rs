@@ -612,3 +612,43 @@ fn a_standalone_archive_beside_a_driver_process() {
         .stdout
         .contains("recordingId=0 state=VALID startPosition=0 stopPosition=12800 streamId=4"));
 }
+
+#[test]
+fn bench_ipc_and_archive_print_their_figures() {
+    let ipc = run(
+        &["bench", "ipc", "--count", "100000", "--round-trips", "1000"],
+        Duration::from_secs(120),
+    );
+    assert!(ipc.status.success(), "{}", ipc.describe());
+    assert!(
+        ipc.stdout.contains("exclusive") && ipc.stdout.contains("M msg/s"),
+        "{}",
+        ipc.describe()
+    );
+    assert!(ipc.stdout.contains("p99.9"), "{}", ipc.describe());
+    let dir = tempfile::tempdir().unwrap();
+    // Keeps the page cache: the tests running beside this one need it.
+    std::env::set_var("OXERON_BENCH_KEEP_CACHE", "1");
+    let archive = run(
+        &[
+            "bench",
+            "archive",
+            "--megabytes",
+            "8",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(archive.status.success(), "{}", archive.describe());
+    assert!(
+        archive.stdout.contains("% of raw write"),
+        "{}",
+        archive.describe()
+    );
+    assert!(
+        archive.stdout.contains("% of raw read"),
+        "{}",
+        archive.describe()
+    );
+}

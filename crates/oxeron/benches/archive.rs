@@ -1,0 +1,29 @@
+//! Recording and replay throughput beside the raw sequential write and read speed of the same disk, in one
+//! run: `cargo bench -p oxeron --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 512 MiB;
+//! `--test` or `OXERON_BENCH_QUICK` runs 32 MiB); `OXERON_BENCH_ARCHIVE_PARENT` puts the archive elsewhere
+//! than under `target/` (e.g. `/dev/shm` to see the CPU-bound pipeline).
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let quick =
+        std::env::args().any(|a| a == "--test") || std::env::var_os("OXERON_BENCH_QUICK").is_some();
+    let megabytes: u64 = std::env::var("OXERON_BENCH_ARCHIVE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 32 } else { 512 });
+    let parent = std::env::var_os("OXERON_BENCH_ARCHIVE_PARENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    std::fs::create_dir_all(&parent).unwrap();
+    let disk = tempfile::Builder::new()
+        .prefix("oxeron-archive-bench-")
+        .tempdir_in(&parent)
+        .unwrap();
+    let shm = tempfile::Builder::new()
+        .prefix("oxeron-bench-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let f = oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes).unwrap();
+    println!("{}", oxeron::bench::describe_archive_figures(&f, megabytes));
+}
