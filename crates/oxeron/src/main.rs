@@ -392,7 +392,18 @@ fn run_errors(dir: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default: warnings and errors).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Driver {

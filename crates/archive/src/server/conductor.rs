@@ -213,9 +213,7 @@ impl ArchiveConductor {
             .errors
             .as_ref()
             .is_some_and(|log| log.record(0, message));
-        if !logged {
-            eprintln!("oxeron-archive: {message}");
-        }
+        tracing::warn!(target: "oxeron::archive", logged_in_mark_file = logged, "{message}");
     }
 
     fn session_index(&self, control_session_id: i64) -> Option<usize> {

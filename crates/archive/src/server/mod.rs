@@ -155,7 +155,7 @@ impl Archive {
             events,
         );
         let errors: oxeron_concurrent::agent::ErrorHandler =
-            Arc::new(|e| eprintln!("oxeron-archive: {e}"));
+            Arc::new(|e| tracing::error!(target: "oxeron::archive", "{e}"));
         let runner = match threading {
             ArchiveThreadingMode::Invoker => {
                 let mut invoker = AgentInvoker::new(conductor, errors);
