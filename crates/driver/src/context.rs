@@ -117,6 +117,11 @@ pub struct Context {
     pub spies_simulate_connection: bool,
     /// Accept TERMINATE_DRIVER commands (`AERON_DRIVER_TERMINATION_VALIDATOR` = allow).
     pub allow_termination: bool,
+    /// Initial receiver window of images (`AERON_RCV_INITIAL_WINDOW_LENGTH`); `rcv-wnd` overrides it.
+    pub initial_window_length: i32,
+    /// Frames to drop on purpose, for loss tests. Only settable in code ([`Context::loss_policy`]); `None`
+    /// (the default) drops nothing.
+    pub loss_policy: Option<crate::loss::LossPolicy>,
 }
 
 impl Default for Context {
@@ -152,6 +157,8 @@ impl Default for Context {
             file_page_size: 4096,
             spies_simulate_connection: false,
             allow_termination: false,
+            initial_window_length: 128 * 1024,
+            loss_policy: None,
         }
     }
 }
@@ -284,6 +291,11 @@ impl Context {
             boolean,
             "AERON_SPIES_SIMULATE_CONNECTION"
         );
+        set!(
+            initial_window_length,
+            size_i32,
+            "AERON_RCV_INITIAL_WINDOW_LENGTH"
+        );
         Ok(c)
     }
 
@@ -322,4 +334,11 @@ impl Context {
     setter!(file_page_size, usize);
     setter!(spies_simulate_connection, bool);
     setter!(allow_termination, bool);
+    setter!(initial_window_length, i32);
+
+    /// Drops frames as `policy` says on the driver's send and receive paths (tests only).
+    pub fn loss_policy(mut self, policy: crate::loss::LossPolicy) -> Self {
+        self.loss_policy = Some(policy);
+        self
+    }
 }

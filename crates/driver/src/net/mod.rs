@@ -34,10 +34,13 @@ mod term_scan;
 pub(crate) use dispatcher::{DataAction, DataPacketDispatcher, SetupAction};
 pub(crate) use flow_control::{FlowControl, FlowControlDefaults};
 pub(crate) use image::{
-    ImageLifecycle, InsertOutcome, PublicationImageConfig, PublicationImageState, SetupError,
+    ImageLifecycle, ImageStats, InsertOutcome, PublicationImageConfig, PublicationImageState,
+    SetupError,
 };
 pub(crate) use loss_detector::{FeedbackDelay, Gap, LossDetector, ScanOutcome};
-pub(crate) use publication::{NetworkPublicationConfig, NetworkPublicationState, SmOutcome};
+pub(crate) use publication::{
+    NetworkPublicationConfig, NetworkPublicationState, PublicationStats, SmOutcome,
+};
 pub(crate) use retransmit_handler::{NakOutcome, Resend, RetransmitHandler};
 
 /// Nanoseconds in a millisecond.
