@@ -701,6 +701,7 @@ impl ConductorState {
                         image_liveness_timeout_ns: self.ctx.image_liveness_timeout.as_nanos()
                             as i64,
                         status,
+                        control: udp.control,
                     }));
                 endpoint_id
             }

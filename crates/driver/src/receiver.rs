@@ -14,9 +14,11 @@ use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::counters::type_id::{channel_endpoint_status, system_counter_id as sc};
 use oxeron_concurrent::counters::AtomicCounter;
 use oxeron_protocol::frame::nak::Nak;
+use oxeron_protocol::frame::status::{StatusMessage, SEND_SETUP_FLAG};
 use oxeron_protocol::frame::Frame;
 
 use crate::loss::{Direction, LossPolicy};
+use crate::net::PENDING_SETUP_TIMEOUT_NS;
 use crate::net::{
     DataAction, DataPacketDispatcher, Gap, ImageLifecycle, ImageStats, InsertOutcome,
     PublicationImageConfig, PublicationImageState, SetupAction,
@@ -58,11 +60,16 @@ pub(crate) struct ReceiveEndpoint {
     pub(crate) image_liveness_timeout_ns: i64,
     /// `rcv-channel` status counter.
     pub(crate) status: AtomicCounter,
+    /// `control` of a dynamic MDC subscription: where setup-eliciting status messages go.
+    pub(crate) control: Option<SocketAddr>,
 }
 
 struct Endpoint {
     inner: ReceiveEndpoint,
     dispatcher: DataPacketDispatcher,
+    /// Streams subscribed, for elicit-setup messages to the control address.
+    streams: Vec<i32>,
+    time_of_last_elicit_ns: i64,
 }
 
 /// What the conductor hands the receiver for a new image.
@@ -200,6 +207,8 @@ impl ReceiverAgent {
                 self.endpoints.push(Endpoint {
                     inner: endpoint,
                     dispatcher,
+                    streams: Vec::new(),
+                    time_of_last_elicit_ns: i64::MIN / 2,
                 });
             }
             ReceiverCommand::RemoveEndpoint { endpoint_id } => {
@@ -216,6 +225,8 @@ impl ReceiverAgent {
                         Some(s) => e.dispatcher.add_subscription_by_session(stream_id, s),
                         None => e.dispatcher.add_subscription(stream_id),
                     }
+                    e.streams.push(stream_id);
+                    e.time_of_last_elicit_ns = i64::MIN / 2;
                 }
             }
             ReceiverCommand::RemoveSubscription {
@@ -227,6 +238,9 @@ impl ReceiverAgent {
                     match session_id {
                         Some(s) => e.dispatcher.remove_subscription_by_session(stream_id, s),
                         None => e.dispatcher.remove_subscription(stream_id),
+                    }
+                    if let Some(i) = e.streams.iter().position(|&s| s == stream_id) {
+                        e.streams.swap_remove(i);
                     }
                 }
             }
@@ -395,6 +409,34 @@ impl ReceiverAgent {
             }
             let endpoint = &mut self.endpoints[e];
             endpoint.dispatcher.check_pending_setups(now_ns);
+            if let Some(control) = endpoint.inner.control {
+                if !endpoint.streams.is_empty()
+                    && now_ns - endpoint.time_of_last_elicit_ns >= PENDING_SETUP_TIMEOUT_NS
+                {
+                    endpoint.time_of_last_elicit_ns = now_ns;
+                    // Session 0, stream 0, SEND_SETUP: the sender learns this receiver as a destination and
+                    // sends SETUP for all its publications.
+                    let sm = StatusMessage {
+                        flags: SEND_SETUP_FLAG,
+                        session_id: 0,
+                        stream_id: 0,
+                        consumption_term_id: 0,
+                        consumption_term_offset: 0,
+                        receiver_window: 0,
+                        receiver_id: endpoint.inner.receiver_id,
+                        group_tag: endpoint.inner.group_tag,
+                    };
+                    let n = sm.encode(&mut self.send_buffer);
+                    Self::send(
+                        &endpoint.inner.socket,
+                        &self.send_buffer[..n],
+                        control,
+                        &mut self.loss,
+                        &self.counters,
+                    );
+                    work += 1;
+                }
+            }
         }
         self.counters.add(sc::BYTES_RECEIVED, bytes_received);
         work

@@ -484,7 +484,10 @@ impl SenderAgent {
                                 None => receivers.push((sm.receiver_id, source, now_ns)),
                             }
                         }
-                        if let Some(i) = find(&mut self.publications, sm.session_id, sm.stream_id) {
+                        // Session 0 and stream 0: a dynamic MDC receiver announcing itself; it is a
+                        // destination now, and its dispatcher asks for SETUP once data reaches it.
+                        let publication = find(&mut self.publications, sm.session_id, sm.stream_id);
+                        if let Some(i) = publication {
                             if self.publications[i].state.on_status_message(&sm, now_ns)
                                 == SmOutcome::Rejected
                             {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oxeron_client::{
-    Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError, Subscription,
+    Aeron, Context as ClientContext, ExclusivePublication, FragmentAssembler, Header, OfferError,
+    Subscription,
 };
 use oxeron_concurrent::counters::type_id::system_counter_id as sc;
 use oxeron_driver::loss::{Direction, LossPolicy};
@@ -93,19 +94,9 @@ fn payload(sequence: u64) -> [u8; 32] {
     m
 }
 
-/// Publishes `count` small messages from `publisher` to `subscriber` on `channel` and checks every one, in
-/// order.
-fn stream_messages(publisher: &Node, subscriber: &Node, channel: &str, stream_id: i32, count: u64) {
-    let mut subscription = subscriber
-        .aeron
-        .add_subscription(channel, stream_id)
-        .unwrap();
-    let mut publication = publisher
-        .aeron
-        .add_exclusive_publication(channel, stream_id)
-        .unwrap();
-    wait_connected(|| publication.is_connected(), &mut subscription);
-    let consumer = std::thread::spawn(move || {
+/// Polls `subscription` on a thread until `count` messages arrived, checking each payload and the order.
+fn consume(mut subscription: Subscription, count: u64) -> std::thread::JoinHandle<Subscription> {
+    std::thread::spawn(move || {
         let mut next = 0u64;
         let deadline = Instant::now() + Duration::from_secs(240);
         while next < count {
@@ -126,12 +117,31 @@ fn stream_messages(publisher: &Node, subscriber: &Node, channel: &str, stream_id
                 std::thread::yield_now();
             }
         }
-        next
-    });
+        subscription
+    })
+}
+
+fn publish(publication: &mut ExclusivePublication, count: u64) {
     for sequence in 0..count {
         offer_until_accepted(|| publication.offer(&payload(sequence)));
     }
-    assert_eq!(consumer.join().unwrap(), count);
+}
+
+/// Publishes `count` small messages from `publisher` to `subscriber` on `channel` and checks every one, in
+/// order.
+fn stream_messages(publisher: &Node, subscriber: &Node, channel: &str, stream_id: i32, count: u64) {
+    let mut subscription = subscriber
+        .aeron
+        .add_subscription(channel, stream_id)
+        .unwrap();
+    let mut publication = publisher
+        .aeron
+        .add_exclusive_publication(channel, stream_id)
+        .unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let consumer = consume(subscription, count);
+    publish(&mut publication, count);
+    consumer.join().unwrap();
 }
 
 fn message_count() -> u64 {
@@ -344,4 +354,237 @@ fn a_lost_term_tail_is_naked_across_the_term_boundary() {
     assert!(loss.dropped() > 0, "the tail was dropped");
     assert!(system_counter(&b, sc::NAK_MESSAGES_SENT) > 0);
     assert!(system_counter(&a, sc::RETRANSMITS_SENT) > 0);
+}
+
+#[test]
+fn a_spy_reads_a_local_network_publication() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let channel = channel(free_port());
+    let mut remote = b.aeron.add_subscription(&channel, 1020).unwrap();
+    let mut spy = a
+        .aeron
+        .add_subscription(&format!("aeron-spy:{channel}"), 1020)
+        .unwrap();
+    let mut publication = a.aeron.add_exclusive_publication(&channel, 1020).unwrap();
+    wait_connected(|| publication.is_connected(), &mut remote);
+    wait_until("the spy image", Duration::from_secs(10), || {
+        spy.is_connected()
+    });
+    let count = message_count() / 4;
+    let remote = consume(remote, count);
+    let spy = consume(spy, count);
+    publish(&mut publication, count);
+    remote.join().unwrap();
+    spy.join().unwrap();
+}
+
+#[test]
+fn mdc_with_manual_control_reaches_two_receivers() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let c = node(ThreadingMode::Shared, |c| c);
+    let (pb, pc) = (free_port(), free_port());
+    let mut sb = b.aeron.add_subscription(&channel(pb), 1021).unwrap();
+    let mut sc = c.aeron.add_subscription(&channel(pc), 1021).unwrap();
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication("aeron:udp?control-mode=manual", 1021)
+        .unwrap();
+    a.aeron
+        .add_destination(publication.registration_id(), &channel(pb))
+        .unwrap();
+    a.aeron
+        .add_destination(publication.registration_id(), &channel(pc))
+        .unwrap();
+    wait_connected(|| publication.is_connected(), &mut sb);
+    wait_until("the second image", Duration::from_secs(10), || {
+        sc.is_connected()
+    });
+    let count = message_count() / 4;
+    let rb = consume(sb, count);
+    let rc = consume(sc, count);
+    publish(&mut publication, count);
+    rb.join().unwrap();
+    let sc = rc.join().unwrap();
+    // A removed destination gets nothing more: its image goes away.
+    a.aeron
+        .remove_destination(publication.registration_id(), &channel(pc))
+        .unwrap();
+    let mut sc = sc;
+    wait_until(
+        "the removed destination's image to go",
+        Duration::from_secs(30),
+        || sc.image_count() == 0,
+    );
+}
+
+/// A publisher node and two receiver nodes on a dynamic MDC channel (`fc` appended to the publication's).
+fn dynamic_mdc(
+    fc: &str,
+    stream_id: i32,
+) -> (Vec<Node>, ExclusivePublication, Subscription, Subscription) {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let c = node(ThreadingMode::Shared, |c| c);
+    let control = free_port();
+    let publication_channel =
+        format!("aeron:udp?control=127.0.0.1:{control}|control-mode=dynamic{fc}");
+    let publication = a
+        .aeron
+        .add_exclusive_publication(&publication_channel, stream_id)
+        .unwrap();
+    let sb = b
+        .aeron
+        .add_subscription(
+            &format!(
+                "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}",
+                free_port()
+            ),
+            stream_id,
+        )
+        .unwrap();
+    let sc = c
+        .aeron
+        .add_subscription(
+            &format!(
+                "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}",
+                free_port()
+            ),
+            stream_id,
+        )
+        .unwrap();
+    (vec![a, b, c], publication, sb, sc)
+}
+
+#[test]
+fn mdc_with_dynamic_control_reaches_two_receivers() {
+    let (_nodes, mut publication, mut sb, mut sc) = dynamic_mdc("", 1022);
+    wait_connected(|| publication.is_connected(), &mut sb);
+    wait_until("the second image", Duration::from_secs(10), || {
+        sc.is_connected()
+    });
+    let count = message_count() / 4;
+    let rb = consume(sb, count);
+    let rc = consume(sc, count);
+    publish(&mut publication, count);
+    rb.join().unwrap();
+    rc.join().unwrap();
+}
+
+/// Offers until accepted or until back pressure lasted `patience`; returns whether it was accepted.
+fn offer_with_patience(
+    publication: &mut ExclusivePublication,
+    m: &[u8],
+    patience: Duration,
+) -> bool {
+    let deadline = Instant::now() + patience;
+    loop {
+        match publication.offer(m) {
+            Ok(_) => return true,
+            Err(OfferError::BackPressured | OfferError::AdminAction)
+                if Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            Err(OfferError::BackPressured | OfferError::AdminAction) => return false,
+            Err(e) => panic!("offer failed: {e}"),
+        }
+    }
+}
+
+#[test]
+fn fc_max_is_not_held_back_by_a_slow_receiver() {
+    let (_nodes, mut publication, mut slow, mut fast) = dynamic_mdc("|fc=max", 1023);
+    wait_connected(|| publication.is_connected(), &mut slow);
+    wait_until("the fast image", Duration::from_secs(10), || {
+        fast.is_connected()
+    });
+    // Far more than the slow receiver's window (128 KiB) and the publication window (512 KiB).
+    let count = 40_000;
+    let fast = consume(fast, count);
+    for sequence in 0..count {
+        assert!(
+            offer_with_patience(
+                &mut publication,
+                &payload(sequence),
+                Duration::from_secs(20)
+            ),
+            "max flow control held the publisher back at {sequence}"
+        );
+    }
+    fast.join().unwrap();
+    assert_eq!(
+        slow.poll(|_: &[u8], _: &Header| {}, 1),
+        1,
+        "the slow one has data too"
+    );
+}
+
+#[test]
+fn fc_min_holds_the_publisher_to_the_slowest_receiver() {
+    let (_nodes, mut publication, mut slow, mut fast) = dynamic_mdc("|fc=min", 1024);
+    wait_connected(|| publication.is_connected(), &mut slow);
+    wait_until("the fast image", Duration::from_secs(10), || {
+        fast.is_connected()
+    });
+    let count = 40_000u64;
+    let received = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&received);
+    let fast = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while (seen.load(Ordering::SeqCst) as u64) < count {
+            if fast.poll(
+                |m: &[u8], _: &Header| {
+                    let n = seen.load(Ordering::SeqCst) as u64;
+                    assert_eq!(m, payload(n));
+                    seen.store(n as usize + 1, Ordering::SeqCst);
+                },
+                256,
+            ) == 0
+            {
+                assert!(Instant::now() < deadline, "fast receiver stalled");
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+    });
+    let mut sequence = 0;
+    while sequence < count
+        && offer_with_patience(&mut publication, &payload(sequence), Duration::from_secs(2))
+    {
+        sequence += 1;
+    }
+    assert!(
+        sequence < count,
+        "min flow control did not hold the publisher back"
+    );
+    let held_at = received.load(Ordering::SeqCst) as u64;
+    assert!(held_at < count, "the fast receiver got everything");
+    // The slow receiver catches up and releases the publisher.
+    let slow = consume(slow, count);
+    while sequence < count {
+        if !offer_with_patience(
+            &mut publication,
+            &payload(sequence),
+            Duration::from_secs(10),
+        ) {
+            for n in &_nodes {
+                dump_counters(n);
+            }
+            panic!("stuck at {sequence}");
+        }
+        sequence += 1;
+    }
+    slow.join().unwrap();
+    fast.join().unwrap();
+}
+
+fn dump_counters(node: &Node) {
+    let reader = node.aeron.counters_reader();
+    reader.for_each(|id, type_id, _, label| {
+        if type_id != 0 && type_id != 11 {
+            eprintln!("{id} {label} = {}", reader.counter_value(id).unwrap());
+        }
+    });
+    eprintln!("---");
 }

@@ -31,7 +31,9 @@ mod robustness_tests;
 mod sim_tests;
 mod term_scan;
 
-pub(crate) use dispatcher::{DataAction, DataPacketDispatcher, SetupAction};
+pub(crate) use dispatcher::{
+    DataAction, DataPacketDispatcher, SetupAction, PENDING_SETUP_TIMEOUT_NS,
+};
 pub(crate) use flow_control::{FlowControl, FlowControlDefaults};
 pub(crate) use image::{
     ImageLifecycle, ImageStats, InsertOutcome, PublicationImageConfig, PublicationImageState,
