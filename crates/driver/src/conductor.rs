@@ -421,11 +421,15 @@ impl ConductorState {
             Command::RemoveDestination(c) => {
                 self.remove_destination(correlation_id, c.registration_id, c.channel)
             }
-            Command::AddRcvDestination(_)
-            | Command::RemoveRcvDestination(_)
-            | Command::RemoveDestinationById(_) => Err(CommandError::new(
+            Command::AddRcvDestination(c) => {
+                self.add_rcv_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::RemoveRcvDestination(c) => {
+                self.remove_rcv_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::RemoveDestinationById(_) => Err(CommandError::new(
                 ErrorCode::NotSupported,
-                "multi-destination subscriptions and removal by destination id are not served yet",
+                "removal of destinations by id is not served yet",
             )),
             Command::RejectImage(_) => Err(CommandError::new(
                 ErrorCode::NotSupported,

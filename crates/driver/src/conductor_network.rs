@@ -646,21 +646,22 @@ impl ConductorState {
             }
             return Ok(());
         }
-        let Some(endpoint) = udp.endpoint else {
-            return Err(CommandError::new(
-                ErrorCode::NotSupported,
-                format!(
-                    "channel {channel:?}: subscriptions without an endpoint (multi-destination) are not served yet"
-                ),
-            ));
+        let mds = udp.control_mode == Some(ControlMode::Manual);
+        let endpoint = match udp.endpoint {
+            _ if mds => None,
+            Some(endpoint) => Some(endpoint),
+            None => {
+                return Err(invalid_parameter(
+                    channel,
+                    &"a subscription needs an endpoint, or control-mode=manual",
+                ))
+            }
         };
-        if udp.control_mode == Some(ControlMode::Manual) {
-            return Err(CommandError::new(
-                ErrorCode::NotSupported,
-                format!("channel {channel:?}: multi-destination subscriptions are not served yet"),
-            ));
-        }
-        let canonical_form = format!("UDP-{endpoint}");
+        // A multi-destination subscription has an endpoint of its own, with a socket per destination.
+        let canonical_form = match endpoint {
+            Some(endpoint) => format!("UDP-{endpoint}"),
+            None => format!("MDS-{correlation_id}"),
+        };
         let endpoint_id = match self
             .net
             .receive_endpoints
@@ -669,8 +670,15 @@ impl ConductorState {
         {
             Some(e) => e.endpoint_id,
             None => {
-                let socket =
-                    bind_receive_socket(&udp, endpoint).map_err(|e| endpoint_error(channel, &e))?;
+                let mut sockets = Vec::new();
+                if let Some(endpoint) = endpoint {
+                    let socket = bind_receive_socket(&udp, endpoint)
+                        .map_err(|e| endpoint_error(channel, &e))?;
+                    let local = socket
+                        .local_addr()
+                        .map_err(|e| endpoint_error(channel, &e))?;
+                    sockets.push((local, socket));
+                }
                 let receiver_window = match uri.receiver_window().map_err(|e| invalid(&e))? {
                     Some(w) => i32::try_from(w).map_err(|_| invalid(&"rcv-wnd out of range"))?,
                     None => self.ctx.initial_window_length,
@@ -693,7 +701,8 @@ impl ConductorState {
                     .to_receiver
                     .send(ReceiverCommand::AddEndpoint(ReceiveEndpoint {
                         endpoint_id,
-                        socket,
+                        sockets,
+                        multicast: udp.is_multicast,
                         receiver_id: random_receiver_id(),
                         group_tag: uri.group_tag().map_err(|e| invalid(&e))?,
                         receiver_window,
@@ -893,6 +902,87 @@ impl ConductorState {
                 }
             }
         }
+    }
+
+    /// The multi-destination endpoint of subscription `registration_id`.
+    fn mds_endpoint_of(&self, registration_id: i64, channel: &str) -> Result<i64, CommandError> {
+        let link = self
+            .subscriptions
+            .iter()
+            .find(|s| s.registration_id == registration_id)
+            .ok_or_else(|| {
+                CommandError::new(
+                    ErrorCode::UnknownSubscription,
+                    format!("unknown subscription registration_id={registration_id}"),
+                )
+            })?;
+        let SubscriptionKind::Network { endpoint_id } = link.kind else {
+            return Err(invalid_parameter(
+                channel,
+                &"the subscription is not a UDP subscription",
+            ));
+        };
+        self.net
+            .receive_endpoints
+            .iter()
+            .find(|e| e.endpoint_id == endpoint_id && e.canonical_form.starts_with("MDS-"))
+            .map(|e| e.endpoint_id)
+            .ok_or_else(|| {
+                invalid_parameter(
+                    channel,
+                    &"the subscription's channel is not control-mode=manual",
+                )
+            })
+    }
+
+    pub(super) fn add_rcv_destination(
+        &mut self,
+        correlation_id: i64,
+        registration_id: i64,
+        channel: &str,
+    ) -> CommandResult {
+        let endpoint_id = self.mds_endpoint_of(registration_id, channel)?;
+        let uri = super::parse_channel_uri(channel, false)?;
+        let udp = UdpChannel::parse(uri).map_err(|e| channel_error(channel, e))?;
+        let address = udp
+            .endpoint
+            .ok_or_else(|| invalid_parameter(channel, &"a destination needs an endpoint"))?;
+        let socket = bind_receive_socket(&udp, address).map_err(|e| endpoint_error(channel, &e))?;
+        let local = socket
+            .local_addr()
+            .map_err(|e| endpoint_error(channel, &e))?;
+        let _ = self.net.to_receiver.send(ReceiverCommand::AddDestination {
+            endpoint_id,
+            local,
+            socket,
+        });
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
+        Ok(())
+    }
+
+    pub(super) fn remove_rcv_destination(
+        &mut self,
+        correlation_id: i64,
+        registration_id: i64,
+        channel: &str,
+    ) -> CommandResult {
+        let endpoint_id = self.mds_endpoint_of(registration_id, channel)?;
+        let address = Self::destination_address(channel)?;
+        let local = if address.ip().is_multicast() {
+            SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), address.port())
+        } else {
+            address
+        };
+        let _ = self
+            .net
+            .to_receiver
+            .send(ReceiverCommand::RemoveDestination { endpoint_id, local });
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
+        Ok(())
     }
 
     /// The publication `registration_id` (a client's publication registration) with manual control.

@@ -46,8 +46,11 @@ pub(crate) type SharedSubscribers = Arc<Mutex<Vec<ImageSubscriber>>>;
 pub(crate) struct ReceiveEndpoint {
     /// Conductor's id of the endpoint.
     pub(crate) endpoint_id: i64,
-    /// Non-blocking socket.
-    pub(crate) socket: UdpSocket,
+    /// Non-blocking sockets with their local addresses: one, or for a multi-destination subscription one per
+    /// receive destination.
+    pub(crate) sockets: Vec<(SocketAddr, UdpSocket)>,
+    /// The endpoint is a multicast group (NAKs back off as Aeron's multicast feedback delay says).
+    pub(crate) multicast: bool,
     /// Receiver id in status messages.
     pub(crate) receiver_id: i64,
     /// Group tag in status messages (`gtag`).
@@ -123,6 +126,22 @@ pub(crate) enum ReceiverCommand {
     },
     /// The conductor created an image the receiver asked for.
     AddImage(Box<NewImage>),
+    /// A receive destination of a multi-destination subscription.
+    AddDestination {
+        /// The endpoint.
+        endpoint_id: i64,
+        /// The socket's local address.
+        local: SocketAddr,
+        /// The socket.
+        socket: UdpSocket,
+    },
+    /// Removes a receive destination.
+    RemoveDestination {
+        /// The endpoint.
+        endpoint_id: i64,
+        /// The socket's local address.
+        local: SocketAddr,
+    },
     /// The conductor did not create an image the receiver asked for.
     ImageNotCreated {
         /// The endpoint.
@@ -140,6 +159,8 @@ struct Image {
     session_id: i32,
     stream_id: i32,
     control_address: SocketAddr,
+    /// Local address of the socket the image's SETUP came through (replies leave from it).
+    local: SocketAddr,
     log: LogBuffers,
     state: PublicationImageState,
     receiver_hwm: AtomicCounter,
@@ -163,6 +184,8 @@ pub(crate) struct ReceiverAgent {
     send_buffer: Vec<u8>,
     naks: Vec<Nak>,
     gaps: Vec<Gap>,
+    /// Images being created: (endpoint, session, stream, local address of the socket the SETUP came through).
+    pending_transports: Vec<(i64, i32, i32, SocketAddr)>,
 }
 
 impl ReceiverAgent {
@@ -185,6 +208,7 @@ impl ReceiverAgent {
             send_buffer: vec![0; 2048],
             naks: Vec::new(),
             gaps: Vec::new(),
+            pending_transports: Vec::new(),
         }
     }
 
@@ -254,12 +278,21 @@ impl ReceiverAgent {
                 if let Some(e) = self.endpoint_mut(image.endpoint_id) {
                     e.dispatcher.add_publication_image(stream_id, session_id);
                 }
+                let local = self
+                    .pending_transports
+                    .iter()
+                    .position(|&(e, session, stream, _)| {
+                        e == image.endpoint_id && session == session_id && stream == stream_id
+                    })
+                    .map(|i| self.pending_transports.swap_remove(i).3)
+                    .unwrap_or(image.control_address);
                 self.images.push(Image {
                     correlation_id: image.correlation_id,
                     endpoint_id: image.endpoint_id,
                     session_id,
                     stream_id,
                     control_address: image.control_address,
+                    local,
                     log: image.log,
                     state: PublicationImageState::new(image.config, now_ns),
                     receiver_hwm: image.receiver_hwm,
@@ -270,11 +303,29 @@ impl ReceiverAgent {
                     reported: ImageStats::default(),
                 });
             }
+            ReceiverCommand::AddDestination {
+                endpoint_id,
+                local,
+                socket,
+            } => {
+                if let Some(e) = self.endpoint_mut(endpoint_id) {
+                    e.inner.sockets.push((local, socket));
+                    e.time_of_last_elicit_ns = i64::MIN / 2;
+                }
+            }
+            ReceiverCommand::RemoveDestination { endpoint_id, local } => {
+                if let Some(e) = self.endpoint_mut(endpoint_id) {
+                    e.inner.sockets.retain(|(l, _)| *l != local);
+                }
+            }
             ReceiverCommand::ImageNotCreated {
                 endpoint_id,
                 stream_id,
                 session_id,
             } => {
+                self.pending_transports.retain(|&(e, session, stream, _)| {
+                    !(e == endpoint_id && session == session_id && stream == stream_id)
+                });
                 if let Some(e) = self.endpoint_mut(endpoint_id) {
                     e.dispatcher.remove_pending(stream_id, session_id);
                 }
@@ -304,107 +355,115 @@ impl ReceiverAgent {
         let mut work = 0;
         let mut bytes_received = 0i64;
         for e in 0..self.endpoints.len() {
-            for _ in 0..MAX_RECEIVES_PER_CYCLE {
-                let (length, source) = match self.endpoints[e]
-                    .inner
-                    .socket
-                    .recv_from(&mut self.receive_buffer)
-                {
-                    Ok(r) => r,
-                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
-                    Err(err) => {
-                        let _ = self
-                            .events
-                            .send(DriverEvent::Error(format!("receive endpoint: {err}")));
+            for t in 0..self.endpoints[e].inner.sockets.len() {
+                for _ in 0..MAX_RECEIVES_PER_CYCLE {
+                    let Some((_, socket)) = self.endpoints[e].inner.sockets.get(t) else {
                         break;
+                    };
+                    let (length, source) = match socket.recv_from(&mut self.receive_buffer) {
+                        Ok(r) => r,
+                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
+                        Err(err) => {
+                            let _ = self
+                                .events
+                                .send(DriverEvent::Error(format!("receive endpoint: {err}")));
+                            break;
+                        }
+                    };
+                    work += 1;
+                    bytes_received += length as i64;
+                    let datagram = &self.receive_buffer[..length];
+                    if let Some(policy) = &mut self.loss {
+                        if policy.should_drop(Direction::Receive, datagram) {
+                            continue;
+                        }
                     }
-                };
-                work += 1;
-                bytes_received += length as i64;
-                let datagram = &self.receive_buffer[..length];
-                if let Some(policy) = &mut self.loss {
-                    if policy.should_drop(Direction::Receive, datagram) {
-                        continue;
-                    }
-                }
-                let frame = match Frame::decode(datagram) {
-                    Ok(frame) => frame,
-                    Err(_) => {
-                        self.counters.add(sc::INVALID_PACKETS, 1);
-                        continue;
-                    }
-                };
-                let endpoint = &mut self.endpoints[e];
-                let endpoint_id = endpoint.inner.endpoint_id;
-                match frame {
-                    Frame::Data(f) | Frame::Pad(f) => {
-                        match endpoint.dispatcher.on_data(&f.header, now_ns) {
-                            DataAction::ToImage => {
-                                let Some(image) = self.images.iter_mut().find(|i| {
-                                    i.endpoint_id == endpoint_id
-                                        && i.session_id == f.header.session_id
-                                        && i.stream_id == f.header.stream_id
-                                }) else {
-                                    continue;
-                                };
-                                let outcome =
-                                    image
-                                        .state
-                                        .insert_packet(datagram, image.log.terms(), now_ns);
-                                if matches!(
-                                    outcome,
-                                    InsertOutcome::Inserted | InsertOutcome::Heartbeat
-                                ) {
-                                    image.receiver_hwm.set(image.state.hwm_position());
+                    let frame = match Frame::decode(datagram) {
+                        Ok(frame) => frame,
+                        Err(_) => {
+                            self.counters.add(sc::INVALID_PACKETS, 1);
+                            continue;
+                        }
+                    };
+                    let endpoint = &mut self.endpoints[e];
+                    let endpoint_id = endpoint.inner.endpoint_id;
+                    match frame {
+                        Frame::Data(f) | Frame::Pad(f) => {
+                            match endpoint.dispatcher.on_data(&f.header, now_ns) {
+                                DataAction::ToImage => {
+                                    let Some(image) = self.images.iter_mut().find(|i| {
+                                        i.endpoint_id == endpoint_id
+                                            && i.session_id == f.header.session_id
+                                            && i.stream_id == f.header.stream_id
+                                    }) else {
+                                        continue;
+                                    };
+                                    let outcome = image.state.insert_packet(
+                                        datagram,
+                                        image.log.terms(),
+                                        now_ns,
+                                    );
+                                    if matches!(
+                                        outcome,
+                                        InsertOutcome::Inserted | InsertOutcome::Heartbeat
+                                    ) {
+                                        image.receiver_hwm.set(image.state.hwm_position());
+                                    }
+                                }
+                                DataAction::ElicitSetup(sm) => {
+                                    let n = sm.encode(&mut self.send_buffer);
+                                    Self::send(
+                                        &endpoint.inner.sockets[t].1,
+                                        &self.send_buffer[..n],
+                                        source,
+                                        &mut self.loss,
+                                        &self.counters,
+                                    );
+                                }
+                                DataAction::Drop => {}
+                            }
+                        }
+                        Frame::Setup(setup)
+                            if endpoint.dispatcher.on_setup(&setup) == SetupAction::CreateImage =>
+                        {
+                            let inner = &endpoint.inner;
+                            match PublicationImageConfig::from_setup(
+                                &setup,
+                                inner.receiver_id,
+                                inner.group_tag,
+                                inner.receiver_window,
+                                inner.multicast.then_some(inner.receiver_id as u64),
+                            ) {
+                                Ok(mut config) => {
+                                    self.pending_transports.push((
+                                        endpoint_id,
+                                        setup.session_id,
+                                        setup.stream_id,
+                                        inner.sockets[t].0,
+                                    ));
+                                    config.reliable = !inner.unreliable;
+                                    config.liveness_timeout_ns = inner.image_liveness_timeout_ns;
+                                    let _ = self.events.send(DriverEvent::CreateImage {
+                                        endpoint_id,
+                                        config: Box::new(config),
+                                        source,
+                                        mtu: setup.mtu,
+                                    });
+                                }
+                                Err(err) => {
+                                    endpoint
+                                        .dispatcher
+                                        .remove_pending(setup.stream_id, setup.session_id);
+                                    self.counters.add(sc::INVALID_PACKETS, 1);
+                                    let _ = self.events.send(DriverEvent::Error(format!(
+                                        "SETUP from {source} refused: {err}"
+                                    )));
                                 }
                             }
-                            DataAction::ElicitSetup(sm) => {
-                                let n = sm.encode(&mut self.send_buffer);
-                                Self::send(
-                                    &endpoint.inner.socket,
-                                    &self.send_buffer[..n],
-                                    source,
-                                    &mut self.loss,
-                                    &self.counters,
-                                );
-                            }
-                            DataAction::Drop => {}
                         }
+                        _ => {}
                     }
-                    Frame::Setup(setup)
-                        if endpoint.dispatcher.on_setup(&setup) == SetupAction::CreateImage =>
-                    {
-                        let inner = &endpoint.inner;
-                        match PublicationImageConfig::from_setup(
-                            &setup,
-                            inner.receiver_id,
-                            inner.group_tag,
-                            inner.receiver_window,
-                            None,
-                        ) {
-                            Ok(mut config) => {
-                                config.reliable = !inner.unreliable;
-                                config.liveness_timeout_ns = inner.image_liveness_timeout_ns;
-                                let _ = self.events.send(DriverEvent::CreateImage {
-                                    endpoint_id,
-                                    config: Box::new(config),
-                                    source,
-                                    mtu: setup.mtu,
-                                });
-                            }
-                            Err(err) => {
-                                endpoint
-                                    .dispatcher
-                                    .remove_pending(setup.stream_id, setup.session_id);
-                                self.counters.add(sc::INVALID_PACKETS, 1);
-                                let _ = self.events.send(DriverEvent::Error(format!(
-                                    "SETUP from {source} refused: {err}"
-                                )));
-                            }
-                        }
-                    }
-                    _ => {}
                 }
             }
             let endpoint = &mut self.endpoints[e];
@@ -427,13 +486,15 @@ impl ReceiverAgent {
                         group_tag: endpoint.inner.group_tag,
                     };
                     let n = sm.encode(&mut self.send_buffer);
-                    Self::send(
-                        &endpoint.inner.socket,
-                        &self.send_buffer[..n],
-                        control,
-                        &mut self.loss,
-                        &self.counters,
-                    );
+                    for (_, socket) in &endpoint.inner.sockets {
+                        Self::send(
+                            socket,
+                            &self.send_buffer[..n],
+                            control,
+                            &mut self.loss,
+                            &self.counters,
+                        );
+                    }
                     work += 1;
                 }
             }
@@ -483,10 +544,23 @@ impl ReceiverAgent {
                 index += 1;
                 continue;
             };
+            let socket = match endpoint
+                .inner
+                .sockets
+                .iter()
+                .find(|(local, _)| *local == image.local)
+                .or(endpoint.inner.sockets.first())
+            {
+                Some((_, socket)) => socket,
+                None => {
+                    index += 1;
+                    continue;
+                }
+            };
             if let Some(sm) = image.state.poll_status_message(now_ns) {
                 let n = sm.encode(&mut self.send_buffer);
                 Self::send(
-                    &endpoint.inner.socket,
+                    socket,
                     &self.send_buffer[..n],
                     image.control_address,
                     &mut self.loss,
@@ -498,7 +572,7 @@ impl ReceiverAgent {
                 let n = err.encode(&mut self.send_buffer);
                 self.counters.add(sc::ERROR_FRAMES_SENT, 1);
                 Self::send(
-                    &endpoint.inner.socket,
+                    socket,
                     &self.send_buffer[..n],
                     image.control_address,
                     &mut self.loss,
@@ -509,7 +583,7 @@ impl ReceiverAgent {
             for nak in self.naks.drain(..) {
                 let n = nak.encode(&mut self.send_buffer);
                 Self::send(
-                    &endpoint.inner.socket,
+                    socket,
                     &self.send_buffer[..n],
                     image.control_address,
                     &mut self.loss,

@@ -165,6 +165,54 @@ fn unicast_messages_arrive_in_order() {
 }
 
 #[test]
+fn channel_status_counters_are_active() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let channel = channel(free_port());
+    let mut subscription = b.aeron.add_subscription(&channel, 1006).unwrap();
+    let publication = a.aeron.add_publication(&channel, 1006).unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let status = subscription.channel_status_id();
+    assert!(status >= 0);
+    let reader = b.aeron.counters_reader();
+    assert_eq!(
+        reader.counter_value(status).unwrap(),
+        1,
+        "rcv-channel ACTIVE"
+    );
+    assert!(reader
+        .counter_label(status)
+        .unwrap()
+        .starts_with("rcv-channel: "));
+    let mut labels = Vec::new();
+    a.aeron
+        .counters_reader()
+        .for_each(|_, _, _, label| labels.push(label.to_string()));
+    for name in [
+        "snd-channel: ",
+        "snd-pos: ",
+        "snd-lmt: ",
+        "pub-lmt: ",
+        "pub-pos (concurrent): ",
+    ] {
+        assert!(
+            labels.iter().any(|l| l.starts_with(name)),
+            "{name} in {labels:?}"
+        );
+    }
+    let mut labels = Vec::new();
+    b.aeron
+        .counters_reader()
+        .for_each(|_, _, _, label| labels.push(label.to_string()));
+    for name in ["rcv-hwm: ", "rcv-pos: ", "sub-pos: "] {
+        assert!(
+            labels.iter().any(|l| l.starts_with(name)),
+            "{name} in {labels:?}"
+        );
+    }
+}
+
+#[test]
 fn shared_network_mode_streams() {
     let a = node(ThreadingMode::SharedNetwork, |c| c);
     let b = node(ThreadingMode::SharedNetwork, |c| c);
@@ -587,4 +635,101 @@ fn dump_counters(node: &Node) {
         }
     });
     eprintln!("---");
+}
+
+#[test]
+fn multicast_on_this_host() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let channel = format!(
+        "aeron:udp?endpoint=224.0.1.{}:{}",
+        1 + free_port() % 200,
+        free_port()
+    );
+    let mut subscription = match b.aeron.add_subscription(&channel, 1030) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("MULTICAST NOT TESTED: this environment cannot join a multicast group: {e}");
+            eprintln!("MULTICAST NOT TESTED: this environment cannot join a multicast group: {e}");
+            return;
+        }
+    };
+    let mut publication = a.aeron.add_exclusive_publication(&channel, 1030).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(subscription.is_connected() && publication.is_connected()) {
+        if Instant::now() > deadline {
+            println!(
+                "MULTICAST NOT TESTED: no multicast delivery on this host within 5 s ({channel})"
+            );
+            eprintln!(
+                "MULTICAST NOT TESTED: no multicast delivery on this host within 5 s ({channel})"
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let count = message_count() / 4;
+    let consumer = consume(subscription, count);
+    publish(&mut publication, count);
+    consumer.join().unwrap();
+    println!("multicast tested over {channel}");
+}
+
+#[test]
+fn mds_merges_one_stream_arriving_at_two_destinations() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let (p1, p2) = (free_port(), free_port());
+    let mut subscription = b
+        .aeron
+        .add_subscription("aeron:udp?control-mode=manual", 1040)
+        .unwrap();
+    let registration_id = subscription.registration_id();
+    b.aeron
+        .add_rcv_destination(registration_id, &channel(p1))
+        .unwrap();
+    b.aeron
+        .add_rcv_destination(registration_id, &channel(p2))
+        .unwrap();
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication("aeron:udp?control-mode=manual", 1040)
+        .unwrap();
+    a.aeron
+        .add_destination(publication.registration_id(), &channel(p1))
+        .unwrap();
+    a.aeron
+        .add_destination(publication.registration_id(), &channel(p2))
+        .unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    assert_eq!(
+        subscription.image_count(),
+        1,
+        "both destinations feed one image"
+    );
+    let count = message_count() / 4;
+    let consumer = consume(subscription, count);
+    publish(&mut publication, count);
+    let mut subscription = consumer.join().unwrap();
+    assert_eq!(subscription.image_count(), 1);
+    // Either destination alone keeps the stream going.
+    b.aeron
+        .remove_rcv_destination(registration_id, &channel(p1))
+        .unwrap();
+    offer_until_accepted(|| publication.offer(&payload(count)));
+    let mut got = false;
+    wait_until(
+        "a message through the remaining destination",
+        Duration::from_secs(10),
+        || {
+            subscription.poll(
+                |m: &[u8], _: &Header| {
+                    assert_eq!(m, payload(count));
+                    got = true;
+                },
+                10,
+            );
+            got
+        },
+    );
 }
