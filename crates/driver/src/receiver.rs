@@ -238,6 +238,26 @@ impl ReceiverAgent {
             ReceiverCommand::RemoveEndpoint { endpoint_id } => {
                 self.endpoints
                     .retain(|e| e.inner.endpoint_id != endpoint_id);
+                // Its images can no longer be reached: they end now.
+                let mut index = 0;
+                while index < self.images.len() {
+                    if self.images[index].endpoint_id != endpoint_id {
+                        index += 1;
+                        continue;
+                    }
+                    let mut image = self.images.swap_remove(index);
+                    report_stats(&mut image, &self.counters);
+                    let correlation_id = image.correlation_id;
+                    if matches!(
+                        image.lifecycle,
+                        ImageLifecycle::Active | ImageLifecycle::Draining
+                    ) {
+                        let _ = self
+                            .events
+                            .send(DriverEvent::ImageUnavailable { correlation_id });
+                    }
+                    let _ = self.events.send(DriverEvent::ImageDone { correlation_id });
+                }
             }
             ReceiverCommand::AddSubscription {
                 endpoint_id,
