@@ -40,7 +40,9 @@ use crate::receiver::{
 use crate::sender::{
     Destinations, NewNetworkPublication, SendEndpoint, SenderCommand, SpyPosition,
 };
-use crate::udp_channel::{bind_receive_socket, bind_send_socket, UdpChannel, UdpChannelError};
+use crate::udp_channel::{
+    bind_receive_socket, bind_send_socket, SocketBuffers, UdpChannel, UdpChannelError,
+};
 use crate::DriverEvent;
 
 /// Source identity of spy images.
@@ -172,6 +174,10 @@ impl ConductorState {
             .any(|p| p.stream_id == stream_id && p.session_id == session_id)
     }
 
+    fn socket_buffers(&self, udp: &UdpChannel) -> SocketBuffers {
+        SocketBuffers::of(udp, self.ctx.socket_rcvbuf, self.ctx.socket_sndbuf)
+    }
+
     fn next_endpoint_id(&mut self) -> i64 {
         let id = self.net.next_endpoint_id;
         self.net.next_endpoint_id += 1;
@@ -208,7 +214,8 @@ impl ConductorState {
             e.ref_count += 1;
             return Ok((e.endpoint_id, e.status.id()));
         }
-        let socket = bind_send_socket(udp).map_err(|e| endpoint_error(channel, &e))?;
+        let socket = bind_send_socket(udp, self.socket_buffers(udp))
+            .map_err(|e| endpoint_error(channel, &e))?;
         let destinations = if udp.is_manual_control() {
             Destinations::Manual(Vec::new())
         } else if udp.is_dynamic_control() {
@@ -672,7 +679,7 @@ impl ConductorState {
             None => {
                 let mut sockets = Vec::new();
                 if let Some(endpoint) = endpoint {
-                    let socket = bind_receive_socket(&udp, endpoint)
+                    let socket = bind_receive_socket(&udp, endpoint, self.socket_buffers(&udp))
                         .map_err(|e| endpoint_error(channel, &e))?;
                     let local = socket
                         .local_addr()
@@ -947,7 +954,8 @@ impl ConductorState {
         let address = udp
             .endpoint
             .ok_or_else(|| invalid_parameter(channel, &"a destination needs an endpoint"))?;
-        let socket = bind_receive_socket(&udp, address).map_err(|e| endpoint_error(channel, &e))?;
+        let socket = bind_receive_socket(&udp, address, self.socket_buffers(&udp))
+            .map_err(|e| endpoint_error(channel, &e))?;
         let local = socket
             .local_addr()
             .map_err(|e| endpoint_error(channel, &e))?;

@@ -14,6 +14,7 @@ mod media_driver;
 mod net;
 mod receiver;
 mod sender;
+mod socket_options;
 mod system_counters;
 mod udp_channel;
 mod unblocker;

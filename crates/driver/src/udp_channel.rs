@@ -5,6 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket}
 
 use oxeron_protocol::uri::{ChannelUri, ControlMode, SocketAddress};
 
+use crate::socket_options;
+
 /// Why a UDP channel cannot be served.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum UdpChannelError {
@@ -119,6 +121,36 @@ fn unspecified_like(address: &SocketAddr) -> IpAddr {
     }
 }
 
+/// Socket buffer lengths: the channel's `so-rcvbuf`/`so-sndbuf`, else the driver's; 0 keeps the OS default.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SocketBuffers {
+    /// `SO_RCVBUF`.
+    pub(crate) receive: usize,
+    /// `SO_SNDBUF`.
+    pub(crate) send: usize,
+}
+
+impl SocketBuffers {
+    /// The buffers of `channel` with `receive` and `send` as the driver's defaults.
+    pub(crate) fn of(channel: &UdpChannel, receive: usize, send: usize) -> Self {
+        let size = |v: Option<u64>, default: usize| v.map_or(default, |v| v as usize);
+        SocketBuffers {
+            receive: size(channel.uri.socket_rcvbuf().ok().flatten(), receive),
+            send: size(channel.uri.socket_sndbuf().ok().flatten(), send),
+        }
+    }
+
+    fn apply(&self, socket: &UdpSocket) -> io::Result<()> {
+        if self.receive > 0 {
+            socket_options::set_receive_buffer(socket, self.receive)?;
+        }
+        if self.send > 0 {
+            socket_options::set_send_buffer(socket, self.send)?;
+        }
+        Ok(())
+    }
+}
+
 /// A non-blocking UDP socket bound to `address`.
 pub(crate) fn bind_socket(address: SocketAddr) -> io::Result<UdpSocket> {
     let socket = UdpSocket::bind(address)?;
@@ -128,7 +160,10 @@ pub(crate) fn bind_socket(address: SocketAddr) -> io::Result<UdpSocket> {
 
 /// The socket of a send channel endpoint: bound to `control` (dynamic MDC), else to the interface, else to an
 /// ephemeral port on the wildcard address of the endpoint's family.
-pub(crate) fn bind_send_socket(channel: &UdpChannel) -> io::Result<UdpSocket> {
+pub(crate) fn bind_send_socket(
+    channel: &UdpChannel,
+    buffers: SocketBuffers,
+) -> io::Result<UdpSocket> {
     let address = match (channel.control, channel.interface, channel.endpoint) {
         (Some(control), _, _) if channel.control_mode != Some(ControlMode::Manual) => control,
         (_, Some(interface), _) => interface,
@@ -136,9 +171,13 @@ pub(crate) fn bind_send_socket(channel: &UdpChannel) -> io::Result<UdpSocket> {
         _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
     };
     let socket = bind_socket(address)?;
+    buffers.apply(&socket)?;
     if channel.is_multicast {
         if let Some(ttl) = channel.uri.ttl().ok().flatten() {
             socket.set_multicast_ttl_v4(u32::from(ttl))?;
+        }
+        if let Some(IpAddr::V4(interface)) = channel.interface.map(|i| i.ip()) {
+            socket_options::set_multicast_interface_v4(&socket, interface)?;
         }
         socket.set_multicast_loop_v4(true)?;
     }
@@ -150,6 +189,7 @@ pub(crate) fn bind_send_socket(channel: &UdpChannel) -> io::Result<UdpSocket> {
 pub(crate) fn bind_receive_socket(
     channel: &UdpChannel,
     endpoint: SocketAddr,
+    buffers: SocketBuffers,
 ) -> io::Result<UdpSocket> {
     if let (true, IpAddr::V4(group)) = (endpoint.ip().is_multicast(), endpoint.ip()) {
         let socket = bind_socket(SocketAddr::new(
@@ -160,9 +200,12 @@ pub(crate) fn bind_receive_socket(
             Some(IpAddr::V4(ip)) => ip,
             _ => Ipv4Addr::UNSPECIFIED,
         };
+        buffers.apply(&socket)?;
         socket.join_multicast_v4(&group, &interface)?;
         socket.set_multicast_loop_v4(true)?;
         return Ok(socket);
     }
-    bind_socket(endpoint)
+    let socket = bind_socket(endpoint)?;
+    buffers.apply(&socket)?;
+    Ok(socket)
 }
