@@ -14,8 +14,9 @@ use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::counters::type_id::{channel_endpoint_status, system_counter_id as sc};
 use oxeron_concurrent::counters::AtomicCounter;
 use oxeron_protocol::frame::nak::Nak;
-use oxeron_protocol::frame::status::{StatusMessage, SEND_SETUP_FLAG};
+use oxeron_protocol::frame::status::{StatusMessage, EOS_FLAG as SM_EOS_FLAG, SEND_SETUP_FLAG};
 use oxeron_protocol::frame::Frame;
+use oxeron_protocol::logbuffer::{compute_term_id_from_position, position_bits_to_shift};
 
 use crate::loss::{Direction, LossPolicy};
 use crate::net::PENDING_SETUP_TIMEOUT_NS;
@@ -236,6 +237,50 @@ impl ReceiverAgent {
                 });
             }
             ReceiverCommand::RemoveEndpoint { endpoint_id } => {
+                if let Some(endpoint) = self
+                    .endpoints
+                    .iter()
+                    .find(|e| e.inner.endpoint_id == endpoint_id)
+                {
+                    // Tell each sender this receiver is gone (an EOS status message), so flow control stops
+                    // waiting for it.
+                    for image in self.images.iter().filter(|i| i.endpoint_id == endpoint_id) {
+                        let Some((_, socket)) = endpoint
+                            .inner
+                            .sockets
+                            .iter()
+                            .find(|(l, _)| *l == image.local)
+                            .or(endpoint.inner.sockets.first())
+                        else {
+                            continue;
+                        };
+                        let term_length = image.log.term_length();
+                        let position = image.state.rcv_position();
+                        let sm = StatusMessage {
+                            flags: SM_EOS_FLAG,
+                            session_id: image.session_id,
+                            stream_id: image.stream_id,
+                            consumption_term_id: compute_term_id_from_position(
+                                position,
+                                position_bits_to_shift(term_length),
+                                image.log.metadata().initial_term_id(),
+                            ),
+                            consumption_term_offset: (position & (i64::from(term_length) - 1))
+                                as i32,
+                            receiver_window: 0,
+                            receiver_id: endpoint.inner.receiver_id,
+                            group_tag: endpoint.inner.group_tag,
+                        };
+                        let n = sm.encode(&mut self.send_buffer);
+                        Self::send(
+                            socket,
+                            &self.send_buffer[..n],
+                            image.control_address,
+                            &mut self.loss,
+                            &self.counters,
+                        );
+                    }
+                }
                 self.endpoints
                     .retain(|e| e.inner.endpoint_id != endpoint_id);
                 // Its images can no longer be reached: they end now.

@@ -122,7 +122,11 @@ fn consume(mut subscription: Subscription, count: u64) -> std::thread::JoinHandl
 }
 
 fn publish(publication: &mut ExclusivePublication, count: u64) {
-    for sequence in 0..count {
+    publish_range(publication, 0..count);
+}
+
+fn publish_range(publication: &mut ExclusivePublication, sequences: std::ops::Range<u64>) {
+    for sequence in sequences {
         offer_until_accepted(|| publication.offer(&payload(sequence)));
     }
 }
@@ -757,4 +761,126 @@ fn removing_the_subscription_frees_the_image() {
     wait_until("a new image", Duration::from_secs(10), || {
         again.is_connected()
     });
+}
+
+/// Polls until `count` messages arrived; the first one seen may be any (a late joiner), the rest follow it in
+/// order. Returns the first sequence seen.
+fn consume_from_any(mut subscription: Subscription, last: u64) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut first = None;
+        let mut next = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while first.is_none() || next <= last {
+            let n = subscription.poll(
+                |m: &[u8], _: &Header| {
+                    let sequence = u64::from_le_bytes(m[..8].try_into().unwrap());
+                    if first.is_none() {
+                        first = Some(sequence);
+                        next = sequence;
+                    }
+                    assert_eq!(sequence, next, "order");
+                    assert_eq!(m, payload(sequence));
+                    next += 1;
+                },
+                256,
+            );
+            if n == 0 {
+                assert!(Instant::now() < deadline, "stalled at {next} of {last}");
+                std::thread::yield_now();
+            }
+        }
+        first.unwrap_or(0)
+    })
+}
+
+#[test]
+fn mdc_receivers_join_and_leave_mid_stream() {
+    let (nodes, mut publication, mut sb, mut leaving) = dynamic_mdc("|fc=min", 1025);
+    wait_connected(|| publication.is_connected(), &mut sb);
+    let count = 60_000u64;
+    wait_until("the second image", Duration::from_secs(10), || {
+        leaving.is_connected()
+    });
+    let staying = consume(sb, count);
+    let leaving = consume(leaving, count / 3);
+    publish(&mut publication, count / 3);
+    // One receiver leaves: the publisher goes on without waiting for it.
+    drop(leaving.join().unwrap());
+    let started = Instant::now();
+    publish_range(&mut publication, count / 3..2 * count / 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the publisher waited for the receiver that left"
+    );
+    // Another joins through the same control address and sees the rest of the stream from where it joined.
+    let control = publication
+        .channel()
+        .split("control=")
+        .nth(1)
+        .unwrap()
+        .split('|')
+        .next()
+        .unwrap()
+        .to_string();
+    let joining = nodes[2]
+        .aeron
+        .add_subscription(
+            &format!(
+                "aeron:udp?endpoint=127.0.0.1:{}|control={control}",
+                free_port()
+            ),
+            1025,
+        )
+        .unwrap();
+    let joined = consume_from_any(joining, count - 1);
+    publish_range(&mut publication, 2 * count / 3..count);
+    staying.join().unwrap();
+    let first = joined.join().unwrap();
+    // It joins where the sender was when it asked for SETUP: after the other one left.
+    assert!(first >= count / 3, "the new receiver joined at {first}");
+}
+
+#[test]
+fn fc_tagged_follows_only_the_tagged_receivers() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let c = node(ThreadingMode::Shared, |c| c);
+    let control = free_port();
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication(
+            &format!("aeron:udp?control=127.0.0.1:{control}|control-mode=dynamic|fc=tagged,g:99"),
+            1026,
+        )
+        .unwrap();
+    let subscribe = |node: &Node, tag: &str| {
+        node.aeron
+            .add_subscription(
+                &format!(
+                    "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}{tag}",
+                    free_port()
+                ),
+                1026,
+            )
+            .unwrap()
+    };
+    let mut tagged = subscribe(&b, "|gtag=99");
+    let mut untagged_slow = subscribe(&c, "");
+    wait_connected(|| publication.is_connected(), &mut tagged);
+    wait_until("the untagged image", Duration::from_secs(10), || {
+        untagged_slow.is_connected()
+    });
+    let count = 40_000;
+    let tagged = consume(tagged, count);
+    for sequence in 0..count {
+        assert!(
+            offer_with_patience(
+                &mut publication,
+                &payload(sequence),
+                Duration::from_secs(20)
+            ),
+            "the untagged receiver held the publisher back at {sequence}"
+        );
+    }
+    tagged.join().unwrap();
 }
