@@ -16,8 +16,8 @@ use oxeron_concurrent::idle::SleepingIdleStrategy;
 use oxeron_concurrent::ring_buffer::{ManyToOneRingBuffer, RingBufferError};
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::command::{
-    AddCounter, Command, Correlated, DestinationCommand, PublicationCommand, RemoveCommand,
-    RemovePublication, Response, SubscriptionCommand,
+    AddCounter, Command, Correlated, DestinationCommand, PublicationCommand, RejectImage,
+    RemoveCommand, RemovePublication, Response, SubscriptionCommand,
 };
 
 use crate::cnc_file::{CncError, CncFile};
@@ -1111,6 +1111,25 @@ impl Aeron {
         self.destination_command(registration_id, endpoint_channel, |c| {
             Command::RemoveRcvDestination(c)
         })
+    }
+
+    /// Rejects the network image with `image_correlation_id` (seen at `position`): the driver drops its data and
+    /// tells the sender why. Waits for the driver.
+    pub fn reject_image(
+        &self,
+        image_correlation_id: i64,
+        position: i64,
+        reason: &str,
+    ) -> Result<(), AeronError> {
+        let id = self.inner.request("", 0, |correlated| {
+            Command::RejectImage(RejectImage {
+                correlated,
+                image_correlation_id,
+                position,
+                reason,
+            })
+        })?;
+        self.await_request(id).map(|_| ())
     }
 
     /// Adds a counter with `type_id`, `key` (at most 112 bytes) and `label` and waits for the driver.

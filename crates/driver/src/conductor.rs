@@ -431,10 +431,9 @@ impl ConductorState {
                 ErrorCode::NotSupported,
                 "removal of destinations by id is not served yet",
             )),
-            Command::RejectImage(_) => Err(CommandError::new(
-                ErrorCode::NotSupported,
-                "image rejection applies to network images, which this driver does not serve yet",
-            )),
+            Command::RejectImage(c) => {
+                self.reject_image(correlation_id, c.image_correlation_id, c.reason)
+            }
         }
     }
 

@@ -1070,6 +1070,36 @@ impl ConductorState {
         Ok(())
     }
 
+    /// A client rejected a network image: the receiver drops its data and answers the sender with ERR frames.
+    pub(super) fn reject_image(
+        &mut self,
+        correlation_id: i64,
+        image_correlation_id: i64,
+        reason: &str,
+    ) -> CommandResult {
+        if !self
+            .net
+            .images
+            .iter()
+            .any(|i| i.correlation_id == image_correlation_id)
+        {
+            return Err(CommandError::new(
+                ErrorCode::GenericError,
+                format!("unknown image correlation_id={image_correlation_id} (only network images can be rejected)"),
+            ));
+        }
+        self.system_counters
+            .increment(oxeron_concurrent::counters::type_id::system_counter_id::IMAGES_REJECTED);
+        let _ = self.net.to_receiver.send(ReceiverCommand::RejectImage {
+            correlation_id: image_correlation_id,
+            reason: reason.to_string(),
+        });
+        self.transmit(&Response::OperationSuccess(OperationSucceeded {
+            correlation_id,
+        }));
+        Ok(())
+    }
+
     /// Handles what the sender and receiver reported. Returns the work done.
     pub(super) fn poll_network_events(&mut self, to_driver: &ManyToOneRingBuffer) -> usize {
         let mut work = 0;

@@ -143,6 +143,13 @@ pub(crate) enum ReceiverCommand {
         /// The socket's local address.
         local: SocketAddr,
     },
+    /// A client rejected an image.
+    RejectImage {
+        /// The image.
+        correlation_id: i64,
+        /// Why (sent to the sender in ERR frames).
+        reason: String,
+    },
     /// The conductor did not create an image the receiver asked for.
     ImageNotCreated {
         /// The endpoint.
@@ -381,6 +388,18 @@ impl ReceiverAgent {
             ReceiverCommand::RemoveDestination { endpoint_id, local } => {
                 if let Some(e) = self.endpoint_mut(endpoint_id) {
                     e.inner.sockets.retain(|(l, _)| *l != local);
+                }
+            }
+            ReceiverCommand::RejectImage {
+                correlation_id,
+                reason,
+            } => {
+                if let Some(image) = self
+                    .images
+                    .iter_mut()
+                    .find(|i| i.correlation_id == correlation_id)
+                {
+                    image.state.reject(&reason);
                 }
             }
             ReceiverCommand::ImageNotCreated {

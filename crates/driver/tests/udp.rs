@@ -884,3 +884,31 @@ fn fc_tagged_follows_only_the_tagged_receivers() {
     }
     tagged.join().unwrap();
 }
+
+#[test]
+fn a_rejected_image_sends_error_frames_and_disconnects_the_publication() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let channel = channel(free_port());
+    let mut subscription = b.aeron.add_subscription(&channel, 1060).unwrap();
+    let publication = a.aeron.add_publication(&channel, 1060).unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let image = subscription.images()[0].clone();
+    b.aeron
+        .reject_image(image.correlation_id(), image.position(), "not wanted here")
+        .unwrap();
+    wait_until(
+        "an ERR frame at the sender",
+        Duration::from_secs(10),
+        || system_counter(&a, sc::ERROR_FRAMES_RECEIVED) > 0,
+    );
+    assert!(system_counter(&b, sc::ERROR_FRAMES_SENT) > 0);
+    assert_eq!(system_counter(&b, sc::IMAGES_REJECTED), 1);
+    wait_until(
+        "the publication to disconnect",
+        Duration::from_secs(15),
+        || !publication.is_connected(),
+    );
+    let err = b.aeron.reject_image(-5, 0, "no such image").unwrap_err();
+    assert!(err.to_string().contains("unknown image"), "{err}");
+}
