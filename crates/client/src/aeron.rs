@@ -16,8 +16,8 @@ use oxeron_concurrent::idle::SleepingIdleStrategy;
 use oxeron_concurrent::ring_buffer::{ManyToOneRingBuffer, RingBufferError};
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::command::{
-    AddCounter, Command, Correlated, PublicationCommand, RemoveCommand, RemovePublication,
-    Response, SubscriptionCommand,
+    AddCounter, Command, Correlated, DestinationCommand, PublicationCommand, RejectImage,
+    RemoveCommand, RemovePublication, Response, SubscriptionCommand,
 };
 
 use crate::cnc_file::{CncError, CncFile};
@@ -35,6 +35,7 @@ enum Registration {
     Publication(ReadyPublication),
     Subscription(Arc<SubscriptionState>),
     Counter(i32),
+    Succeeded,
     Failed(AeronError),
 }
 
@@ -422,7 +423,11 @@ impl ClientInner {
                     }
                 }
             }
-            Response::OperationSuccess(_) => {}
+            Response::OperationSuccess(r) => {
+                if let Some(request) = state.requests.get_mut(&r.correlation_id) {
+                    request.registration = Registration::Succeeded;
+                }
+            }
             Response::CounterReady(r) => {
                 if let Some(request) = state.requests.get_mut(&r.correlation_id) {
                     request.registration = Registration::Counter(r.counter_id);
@@ -1044,6 +1049,87 @@ impl Aeron {
         let id = self.async_add_subscription(channel, stream_id)?;
         let (_, registration) = self.await_request(id)?;
         self.finish_subscription(id, registration)
+    }
+
+    fn destination_command(
+        &self,
+        registration_id: i64,
+        channel: &str,
+        build: fn(DestinationCommand<'_>) -> Command<'_>,
+    ) -> Result<(), AeronError> {
+        let id = self.inner.request(channel, 0, |correlated| {
+            build(DestinationCommand {
+                correlated,
+                registration_id,
+                channel,
+            })
+        })?;
+        self.await_request(id).map(|_| ())
+    }
+
+    /// Adds `endpoint_channel` (`aeron:udp?endpoint=host:port`) as a destination of the publication with
+    /// `registration_id` (its channel has `control-mode=manual`), and waits for the driver.
+    pub fn add_destination(
+        &self,
+        registration_id: i64,
+        endpoint_channel: &str,
+    ) -> Result<(), AeronError> {
+        self.destination_command(registration_id, endpoint_channel, |c| {
+            Command::AddDestination(c)
+        })
+    }
+
+    /// Removes a destination added with [`Aeron::add_destination`], and waits for the driver.
+    pub fn remove_destination(
+        &self,
+        registration_id: i64,
+        endpoint_channel: &str,
+    ) -> Result<(), AeronError> {
+        self.destination_command(registration_id, endpoint_channel, |c| {
+            Command::RemoveDestination(c)
+        })
+    }
+
+    /// Adds a receive destination to the subscription with `registration_id` (its channel has
+    /// `control-mode=manual`), and waits for the driver.
+    pub fn add_rcv_destination(
+        &self,
+        registration_id: i64,
+        endpoint_channel: &str,
+    ) -> Result<(), AeronError> {
+        self.destination_command(registration_id, endpoint_channel, |c| {
+            Command::AddRcvDestination(c)
+        })
+    }
+
+    /// Removes a receive destination added with [`Aeron::add_rcv_destination`], and waits for the driver.
+    pub fn remove_rcv_destination(
+        &self,
+        registration_id: i64,
+        endpoint_channel: &str,
+    ) -> Result<(), AeronError> {
+        self.destination_command(registration_id, endpoint_channel, |c| {
+            Command::RemoveRcvDestination(c)
+        })
+    }
+
+    /// Rejects the network image with `image_correlation_id` (seen at `position`): the driver drops its data and
+    /// tells the sender why. Waits for the driver.
+    pub fn reject_image(
+        &self,
+        image_correlation_id: i64,
+        position: i64,
+        reason: &str,
+    ) -> Result<(), AeronError> {
+        let id = self.inner.request("", 0, |correlated| {
+            Command::RejectImage(RejectImage {
+                correlated,
+                image_correlation_id,
+                position,
+                reason,
+            })
+        })?;
+        self.await_request(id).map(|_| ())
     }
 
     /// Adds a counter with `type_id`, `key` (at most 112 bytes) and `label` and waits for the driver.

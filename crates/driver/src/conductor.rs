@@ -34,6 +34,11 @@ use crate::ipc_publication::{
 };
 use crate::system_counters::SystemCounters;
 
+#[path = "conductor_network.rs"]
+mod network;
+
+pub(crate) use network::NetworkState;
+
 /// Channel string of IPC images' source identity and unavailable-image messages.
 const IPC_CHANNEL: &str = "aeron:ipc";
 
@@ -70,7 +75,24 @@ struct PublicationLink {
     publication_registration_id: i64,
 }
 
-/// A client's IPC subscription.
+/// What a subscription reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SubscriptionKind {
+    /// IPC publications.
+    Ipc,
+    /// Images of a receive channel endpoint.
+    Network {
+        /// The endpoint.
+        endpoint_id: i64,
+    },
+    /// Local network publications of a channel (`aeron-spy:`), by canonical form.
+    Spy {
+        /// Canonical form of the publications' channel.
+        canonical_form: String,
+    },
+}
+
+/// A client's subscription.
 #[derive(Debug)]
 struct SubscriptionLink {
     registration_id: i64,
@@ -78,12 +100,18 @@ struct SubscriptionLink {
     stream_id: i32,
     channel: String,
     session_id: Option<i32>,
+    kind: SubscriptionKind,
 }
 
 impl SubscriptionLink {
     fn matches(&self, publication: &IpcPublication) -> bool {
-        self.stream_id == publication.stream_id
+        self.kind == SubscriptionKind::Ipc
+            && self.stream_id == publication.stream_id
             && self.session_id.is_none_or(|s| s == publication.session_id)
+    }
+
+    fn matches_stream(&self, stream_id: i32, session_id: i32) -> bool {
+        self.stream_id == stream_id && self.session_id.is_none_or(|s| s == session_id)
     }
 }
 
@@ -138,6 +166,7 @@ struct ConductorState {
     scratch: Vec<u8>,
     terminate: Arc<AtomicBool>,
     publications_dir: PathBuf,
+    net: network::NetworkState,
 }
 
 impl DriverConductor {
@@ -150,8 +179,9 @@ impl DriverConductor {
         errors: DistinctErrorLog,
         system_counters: SystemCounters,
         terminate: Arc<AtomicBool>,
+        start: Instant,
+        net: network::NetworkState,
     ) -> Self {
-        let start = Instant::now();
         let publications_dir = ctx.aeron_dir.join("publications");
         DriverConductor {
             state: ConductorState {
@@ -176,6 +206,7 @@ impl DriverConductor {
                 scratch: Vec::with_capacity(4096),
                 terminate,
                 publications_dir,
+                net,
             },
             to_driver,
         }
@@ -217,6 +248,7 @@ impl Agent for DriverConductor {
         for publication in &mut state.ipc_publications {
             work += publication.update_publisher_limit();
         }
+        work += state.poll_network_events(&self.to_driver);
         if state.now_ns - state.time_of_last_timer_ns >= state.ctx.timer_interval.as_nanos() as i64
         {
             state.time_of_last_timer_ns = state.now_ns;
@@ -238,6 +270,7 @@ impl Agent for DriverConductor {
         for publication in state.ipc_publications.drain(..) {
             let _ = std::fs::remove_file(&publication.log_file_name);
         }
+        state.close_network();
     }
 
     fn role_name(&self) -> &str {
@@ -329,7 +362,9 @@ impl ConductorState {
             Command::AddExclusivePublication(c) => {
                 self.add_publication(client_id, correlation_id, c.stream_id, c.channel, true)
             }
-            Command::RemovePublication(c) => self.remove_publication(client_id, correlation_id, c.registration_id),
+            Command::RemovePublication(c) => {
+                self.remove_publication(client_id, correlation_id, c.registration_id)
+            }
             Command::AddSubscription(c) => {
                 self.add_subscription(client_id, correlation_id, c.stream_id, c.channel)
             }
@@ -345,7 +380,9 @@ impl ConductorState {
             Command::AddCounter(c) => {
                 self.add_counter(client_id, correlation_id, c.type_id, c.key, c.label)
             }
-            Command::RemoveCounter(c) => self.remove_counter(client_id, correlation_id, c.registration_id),
+            Command::RemoveCounter(c) => {
+                self.remove_counter(client_id, correlation_id, c.registration_id)
+            }
             Command::AddStaticCounter(c) => self.add_static_counter(
                 correlation_id,
                 c.registration_id,
@@ -378,18 +415,25 @@ impl ConductorState {
                 }));
                 Ok(())
             }
-            Command::AddDestination(_)
-            | Command::RemoveDestination(_)
-            | Command::AddRcvDestination(_)
-            | Command::RemoveRcvDestination(_)
-            | Command::RemoveDestinationById(_) => Err(CommandError::new(
+            Command::AddDestination(c) => {
+                self.add_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::RemoveDestination(c) => {
+                self.remove_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::AddRcvDestination(c) => {
+                self.add_rcv_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::RemoveRcvDestination(c) => {
+                self.remove_rcv_destination(correlation_id, c.registration_id, c.channel)
+            }
+            Command::RemoveDestinationById(_) => Err(CommandError::new(
                 ErrorCode::NotSupported,
-                "destinations need a UDP channel with manual or dynamic control, which this driver does not serve yet",
+                "removal of destinations by id is not served yet",
             )),
-            Command::RejectImage(_) => Err(CommandError::new(
-                ErrorCode::NotSupported,
-                "image rejection applies to network images, which this driver does not serve yet",
-            )),
+            Command::RejectImage(c) => {
+                self.reject_image(correlation_id, c.image_correlation_id, c.reason)
+            }
         }
     }
 
@@ -421,16 +465,40 @@ impl ConductorState {
         &self,
         channel: &str,
     ) -> Result<(ChannelUri, IpcChannelParams), CommandError> {
-        let invalid = |e: &dyn std::fmt::Display| invalid_parameter(channel, e);
         let uri = parse_ipc_channel_uri(channel, true)?;
+        let params = self.publication_params(channel, &uri, true)?;
+        Ok((uri, params))
+    }
+
+    /// Publication parameters of `uri` (from `channel`) with the IPC or network defaults.
+    fn publication_params(
+        &self,
+        channel: &str,
+        uri: &ChannelUri,
+        ipc: bool,
+    ) -> Result<IpcChannelParams, CommandError> {
+        let invalid = |e: &dyn std::fmt::Display| invalid_parameter(channel, e);
+        let (default_term, default_mtu, default_window) = if ipc {
+            (
+                self.ctx.ipc_term_buffer_length,
+                self.ctx.ipc_mtu_length,
+                self.ctx.ipc_publication_term_window_length,
+            )
+        } else {
+            (
+                self.ctx.term_buffer_length,
+                self.ctx.mtu_length,
+                self.ctx.publication_term_window_length,
+            )
+        };
         let term_length = match uri.term_length().map_err(|e| invalid(&e))? {
             Some(t) => i32::try_from(t).map_err(|_| invalid(&"term-length out of range"))?,
-            None => self.ctx.ipc_term_buffer_length,
+            None => default_term,
         };
         check_term_length(term_length.into()).map_err(|e| invalid(&e))?;
         let mtu_length = match uri.mtu().map_err(|e| invalid(&e))? {
             Some(m) => i32::try_from(m).map_err(|_| invalid(&"mtu out of range"))?,
-            None => self.ctx.ipc_mtu_length,
+            None => default_mtu,
         };
         check_mtu_length(mtu_length.into()).map_err(|e| invalid(&e))?;
         let session_id = match uri.session_id().map_err(|e| invalid(&e))? {
@@ -477,11 +545,7 @@ impl ConductorState {
                 }
                 w
             }
-            None if self.ctx.ipc_publication_term_window_length > 0 => i64::from(
-                self.ctx
-                    .ipc_publication_term_window_length
-                    .min(term_length / 2),
-            ),
+            None if default_window > 0 => i64::from(default_window.min(term_length / 2)),
             None => i64::from(term_length / 2),
         };
         let linger_timeout_ns = match uri.linger().map_err(|e| invalid(&e))? {
@@ -493,19 +557,16 @@ impl ConductorState {
             .map_err(|e| invalid(&e))?
             .unwrap_or(self.ctx.term_buffer_sparse_file);
         let signal_eos = uri.eos().map_err(|e| invalid(&e))?.unwrap_or(true);
-        Ok((
-            uri,
-            IpcChannelParams {
-                term_length,
-                mtu_length,
-                session_id,
-                initial_position,
-                term_window_length: window,
-                linger_timeout_ns,
-                sparse,
-                signal_eos,
-            },
-        ))
+        Ok(IpcChannelParams {
+            term_length,
+            mtu_length,
+            session_id,
+            initial_position,
+            term_window_length: window,
+            linger_timeout_ns,
+            sparse,
+            signal_eos,
+        })
     }
 
     fn session_in_use(&self, stream_id: i32, session_id: i32) -> bool {
@@ -513,7 +574,7 @@ impl ConductorState {
             p.stream_id == stream_id
                 && p.session_id == session_id
                 && p.state != IpcPublicationState::Done
-        })
+        }) || self.network_session_in_use(stream_id, session_id)
     }
 
     fn next_available_session_id(&mut self, stream_id: i32) -> i32 {
@@ -534,6 +595,20 @@ impl ConductorState {
         channel: &str,
         exclusive: bool,
     ) -> CommandResult {
+        let uri = parse_channel_uri(channel, true)?;
+        if uri.media() == Media::Udp {
+            if uri.is_spy() {
+                return Err(invalid_parameter(channel, &"spies are for subscriptions"));
+            }
+            return self.add_network_publication(
+                client_id,
+                correlation_id,
+                stream_id,
+                channel,
+                uri,
+                exclusive,
+            );
+        }
         let (_, params) = self.parse_ipc_channel(channel)?;
         if !exclusive {
             let existing = self.ipc_publications.iter_mut().find(|p| {
@@ -806,6 +881,8 @@ impl ConductorState {
             .find(|p| p.registration_id == publication_registration_id)
         {
             p.decrement_ref();
+        } else {
+            self.release_network_publication(publication_registration_id);
         }
     }
 
@@ -817,7 +894,7 @@ impl ConductorState {
         channel: &str,
     ) -> CommandResult {
         let invalid = |e: &dyn std::fmt::Display| invalid_parameter(channel, e);
-        let uri = parse_ipc_channel_uri(channel, false)?;
+        let uri = parse_channel_uri(channel, false)?;
         let session_id = match uri.session_id().map_err(|e| invalid(&e))? {
             Some(SessionIdParam::Id(id)) => Some(id),
             Some(SessionIdParam::Tag(_)) => {
@@ -825,12 +902,24 @@ impl ConductorState {
             }
             None => None,
         };
+        if uri.media() == Media::Udp {
+            return self.add_network_subscription(
+                client_id,
+                correlation_id,
+                stream_id,
+                channel,
+                uri,
+                session_id,
+            );
+        }
+        parse_ipc_channel_uri(channel, false)?;
         self.subscriptions.push(SubscriptionLink {
             registration_id: correlation_id,
             client_id,
             stream_id,
             channel: channel.to_string(),
             session_id,
+            kind: SubscriptionKind::Ipc,
         });
         self.transmit(&Response::SubscriptionReady(SubscriptionReady {
             correlation_id,
@@ -864,6 +953,7 @@ impl ConductorState {
             })?;
         let link = self.subscriptions.remove(index);
         self.unlink_subscription(link.registration_id);
+        self.unlink_network_subscription(&link);
         self.transmit(&Response::OperationSuccess(OperationSucceeded {
             correlation_id,
         }));
@@ -1085,9 +1175,16 @@ impl ConductorState {
             .filter(|s| s.client_id == client_id)
             .map(|s| s.registration_id)
             .collect();
-        self.subscriptions.retain(|s| s.client_id != client_id);
         for registration_id in subscriptions {
-            self.unlink_subscription(registration_id);
+            if let Some(index) = self
+                .subscriptions
+                .iter()
+                .position(|s| s.registration_id == registration_id)
+            {
+                let link = self.subscriptions.remove(index);
+                self.unlink_subscription(registration_id);
+                self.unlink_network_subscription(&link);
+            }
         }
         let counters: Vec<(i64, i32)> = self
             .client_counters
@@ -1115,10 +1212,21 @@ fn invalid_parameter(channel: &str, e: &dyn std::fmt::Display) -> CommandError {
     )
 }
 
-/// Parses an IPC channel: a URI that does not parse is INVALID_CHANNEL, a bad parameter GENERIC_ERROR (as in
-/// Aeron C), a channel this driver does not serve yet NOT_SUPPORTED. Publications check the rules across
-/// parameters too (`cross_checks`).
+/// Parses an IPC channel (see [`parse_channel_uri`]); any other media is NOT_SUPPORTED here.
 fn parse_ipc_channel_uri(channel: &str, cross_checks: bool) -> Result<ChannelUri, CommandError> {
+    let uri = parse_channel_uri(channel, cross_checks)?;
+    if uri.media() != Media::Ipc || uri.is_spy() {
+        return Err(CommandError::new(
+            ErrorCode::NotSupported,
+            format!("channel {channel:?}: expected aeron:ipc"),
+        ));
+    }
+    Ok(uri)
+}
+
+/// Parses a channel: a URI that does not parse is INVALID_CHANNEL, a bad parameter GENERIC_ERROR (as in
+/// Aeron C). Publications check the rules across parameters too (`cross_checks`).
+fn parse_channel_uri(channel: &str, cross_checks: bool) -> Result<ChannelUri, CommandError> {
     let uri = ChannelUri::parse(channel).map_err(|e| {
         CommandError::new(
             ErrorCode::InvalidChannel,
@@ -1131,12 +1239,6 @@ fn parse_ipc_channel_uri(channel: &str, cross_checks: bool) -> Result<ChannelUri
         uri.validate_params()
     };
     checked.map_err(|e| invalid_parameter(channel, &e))?;
-    if uri.media() != Media::Ipc || uri.is_spy() {
-        return Err(CommandError::new(
-            ErrorCode::NotSupported,
-            format!("channel {channel:?}: only aeron:ipc is served by this driver so far"),
-        ));
-    }
     Ok(uri)
 }
 

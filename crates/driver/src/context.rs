@@ -117,6 +117,15 @@ pub struct Context {
     pub spies_simulate_connection: bool,
     /// Accept TERMINATE_DRIVER commands (`AERON_DRIVER_TERMINATION_VALIDATOR` = allow).
     pub allow_termination: bool,
+    /// `SO_RCVBUF` of UDP sockets, 0 for the OS default (`AERON_SOCKET_SO_RCVBUF`); `so-rcvbuf` overrides it.
+    pub socket_rcvbuf: usize,
+    /// `SO_SNDBUF` of UDP sockets, 0 for the OS default (`AERON_SOCKET_SO_SNDBUF`); `so-sndbuf` overrides it.
+    pub socket_sndbuf: usize,
+    /// Initial receiver window of images (`AERON_RCV_INITIAL_WINDOW_LENGTH`); `rcv-wnd` overrides it.
+    pub initial_window_length: i32,
+    /// Frames to drop on purpose, for loss tests. Only settable in code ([`Context::loss_policy`]); `None`
+    /// (the default) drops nothing.
+    pub loss_policy: Option<crate::loss::LossPolicy>,
 }
 
 impl Default for Context {
@@ -152,6 +161,10 @@ impl Default for Context {
             file_page_size: 4096,
             spies_simulate_connection: false,
             allow_termination: false,
+            initial_window_length: 128 * 1024,
+            socket_rcvbuf: 128 * 1024,
+            socket_sndbuf: 0,
+            loss_policy: None,
         }
     }
 }
@@ -284,6 +297,13 @@ impl Context {
             boolean,
             "AERON_SPIES_SIMULATE_CONNECTION"
         );
+        set!(
+            initial_window_length,
+            size_i32,
+            "AERON_RCV_INITIAL_WINDOW_LENGTH"
+        );
+        set!(socket_rcvbuf, size_usize, "AERON_SOCKET_SO_RCVBUF");
+        set!(socket_sndbuf, size_usize, "AERON_SOCKET_SO_SNDBUF");
         Ok(c)
     }
 
@@ -322,4 +342,13 @@ impl Context {
     setter!(file_page_size, usize);
     setter!(spies_simulate_connection, bool);
     setter!(allow_termination, bool);
+    setter!(initial_window_length, i32);
+    setter!(socket_rcvbuf, usize);
+    setter!(socket_sndbuf, usize);
+
+    /// Drops frames as `policy` says on the driver's send and receive paths (tests only).
+    pub fn loss_policy(mut self, policy: crate::loss::LossPolicy) -> Self {
+        self.loss_policy = Some(policy);
+        self
+    }
 }

@@ -5,15 +5,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use oxeron_client::cnc_file::{CncError, CncFile, CncSpec};
-use oxeron_concurrent::agent::{default_error_handler, AgentInvoker, AgentRunner};
+use oxeron_concurrent::agent::{
+    default_error_handler, Agent, AgentInvoker, AgentRunner, CompositeAgent,
+};
 use oxeron_concurrent::broadcast::BroadcastTransmitter;
 use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
 use oxeron_concurrent::counters::{CountersError, CountersManager};
 use oxeron_concurrent::error_log::DistinctErrorLog;
+use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_concurrent::ring_buffer::ManyToOneRingBuffer;
 
-use crate::conductor::DriverConductor;
+use crate::conductor::{DriverConductor, NetworkState};
 use crate::context::{Context, ThreadingMode};
+use crate::loss_report::LossReport;
+use crate::receiver::ReceiverAgent;
+use crate::sender::SenderAgent;
 use crate::system_counters::SystemCounters;
 
 /// Why a driver could not start.
@@ -49,8 +55,8 @@ pub enum DriverError {
 }
 
 enum Runner {
-    Thread(AgentRunner),
-    Invoker(Box<AgentInvoker<DriverConductor>>),
+    Threads(Vec<AgentRunner>),
+    Invoker(Box<AgentInvoker<CompositeAgent>>),
 }
 
 /// A running media driver.
@@ -92,6 +98,15 @@ fn existing_driver_heartbeat_age_ms(dir: &Path) -> Option<i64> {
     let ring = ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()).ok()?;
     let heartbeat = ring.consumer_heartbeat_time();
     (heartbeat > 0).then(|| system_epoch_ms() - heartbeat)
+}
+
+fn spawn<A: Agent + 'static>(
+    agent: A,
+    idle: IdleStrategyKind,
+    dir: &Path,
+) -> Result<AgentRunner, DriverError> {
+    AgentRunner::start(agent, idle.build(), default_error_handler())
+        .map_err(io_error("starting driver thread", dir))
 }
 
 impl MediaDriver {
@@ -150,6 +165,26 @@ impl MediaDriver {
         cnc.signal_ready();
 
         let terminated = Arc::new(AtomicBool::new(false));
+        let start = std::time::Instant::now();
+        let (to_sender, sender_commands) = std::sync::mpsc::channel();
+        let (to_receiver, receiver_commands) = std::sync::mpsc::channel();
+        let (events, conductor_events) = std::sync::mpsc::channel();
+        let loss_report =
+            LossReport::create(&dir).map_err(io_error("creating loss report", &dir))?;
+        let sender = SenderAgent::new(
+            sender_commands,
+            events.clone(),
+            system_counters.clone(),
+            ctx.loss_policy.clone(),
+            start,
+        );
+        let receiver = ReceiverAgent::new(
+            receiver_commands,
+            events,
+            system_counters.clone(),
+            ctx.loss_policy.clone(),
+            start,
+        );
         let conductor = DriverConductor::new(
             ctx.clone(),
             to_driver,
@@ -158,29 +193,42 @@ impl MediaDriver {
             errors,
             system_counters,
             Arc::clone(&terminated),
+            start,
+            NetworkState::new(to_sender, to_receiver, conductor_events, Some(loss_report)),
         );
         let runner = match ctx.threading_mode {
             ThreadingMode::Invoker => {
-                let mut invoker = AgentInvoker::new(conductor, default_error_handler());
+                let composite = CompositeAgent::new(vec![
+                    Box::new(conductor),
+                    Box::new(sender),
+                    Box::new(receiver),
+                ]);
+                let mut invoker = AgentInvoker::new(composite, default_error_handler());
                 invoker.start();
                 Runner::Invoker(Box::new(invoker))
             }
-            ThreadingMode::Dedicated | ThreadingMode::SharedNetwork => Runner::Thread(
-                AgentRunner::start(
-                    conductor,
-                    ctx.conductor_idle_strategy.build(),
-                    default_error_handler(),
-                )
-                .map_err(io_error("starting conductor thread", &dir))?,
-            ),
-            ThreadingMode::Shared => Runner::Thread(
-                AgentRunner::start(
-                    conductor,
-                    ctx.shared_idle_strategy.build(),
-                    default_error_handler(),
-                )
-                .map_err(io_error("starting driver thread", &dir))?,
-            ),
+            ThreadingMode::Dedicated => Runner::Threads(vec![
+                spawn(conductor, ctx.conductor_idle_strategy, &dir)?,
+                spawn(sender, ctx.sender_idle_strategy, &dir)?,
+                spawn(receiver, ctx.receiver_idle_strategy, &dir)?,
+            ]),
+            ThreadingMode::SharedNetwork => Runner::Threads(vec![
+                spawn(conductor, ctx.conductor_idle_strategy, &dir)?,
+                spawn(
+                    CompositeAgent::new(vec![Box::new(sender), Box::new(receiver)]),
+                    ctx.shared_network_idle_strategy,
+                    &dir,
+                )?,
+            ]),
+            ThreadingMode::Shared => Runner::Threads(vec![spawn(
+                CompositeAgent::new(vec![
+                    Box::new(conductor),
+                    Box::new(sender),
+                    Box::new(receiver),
+                ]),
+                ctx.shared_idle_strategy,
+                &dir,
+            )?]),
         };
         Ok(MediaDriver {
             aeron_dir: dir,
@@ -218,7 +266,7 @@ impl MediaDriver {
 
     fn shutdown(&mut self) {
         match self.runner.take() {
-            Some(Runner::Thread(runner)) => runner.close(),
+            Some(Runner::Threads(runners)) => runners.into_iter().for_each(AgentRunner::close),
             Some(Runner::Invoker(mut invoker)) => invoker.close(),
             None => return,
         }

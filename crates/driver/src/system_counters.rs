@@ -7,7 +7,7 @@ use oxeron_concurrent::counters::type_id::{
 use oxeron_concurrent::counters::{AtomicCounter, CountersError, CountersManager};
 
 /// Every system counter, indexed by system counter id.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SystemCounters {
     counters: Vec<AtomicCounter>,
 }
@@ -59,6 +59,13 @@ impl SystemCounters {
 
     /// Adds one to system counter `id`.
     pub(crate) fn increment(&self, id: i32) {
-        self.counters[id as usize].increment_release();
+        self.counters[id as usize].increment();
+    }
+
+    /// Adds `delta` to system counter `id` (atomically: the sender and receiver share some counters).
+    pub(crate) fn add(&self, id: i32, delta: i64) {
+        if delta != 0 {
+            self.counters[id as usize].get_and_add(delta);
+        }
     }
 }

@@ -369,7 +369,7 @@ fn bad_channels_and_unknown_removals_are_typed_errors() {
     assert_eq!(err.error_code(), Some(ErrorCode::GenericError), "{err}");
     let err = f
         .aeron
-        .add_subscription("aeron:udp?endpoint=localhost:40123", 1)
+        .add_subscription("aeron-spy:aeron:ipc", 1)
         .unwrap_err();
     assert_eq!(err.error_code(), Some(ErrorCode::NotSupported), "{err}");
     let err = f

@@ -155,6 +155,18 @@ impl DataPacketDispatcher {
         }
     }
 
+    /// The conductor did not create the image asked for (or the SETUP was refused): the session may ask again.
+    pub(crate) fn remove_pending(&mut self, stream_id: i32, session_id: i32) {
+        if let Some(interest) = self.streams.get_mut(&stream_id) {
+            if matches!(
+                interest.states.get(&session_id),
+                Some(SessionState::InitInProgress | SessionState::PendingSetupFrame(_))
+            ) {
+                interest.states.remove(&session_id);
+            }
+        }
+    }
+
     /// Routes a DATA/PAD datagram whose first header is `header`, received at `now_ns`.
     pub(crate) fn on_data(&mut self, header: &DataHeader, now_ns: i64) -> DataAction {
         let Some(interest) = self.streams.get_mut(&header.stream_id) else {

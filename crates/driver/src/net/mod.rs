@@ -31,13 +31,18 @@ mod robustness_tests;
 mod sim_tests;
 mod term_scan;
 
-pub(crate) use dispatcher::{DataAction, DataPacketDispatcher, SetupAction};
+pub(crate) use dispatcher::{
+    DataAction, DataPacketDispatcher, SetupAction, PENDING_SETUP_TIMEOUT_NS,
+};
 pub(crate) use flow_control::{FlowControl, FlowControlDefaults};
 pub(crate) use image::{
-    ImageLifecycle, InsertOutcome, PublicationImageConfig, PublicationImageState, SetupError,
+    ImageLifecycle, ImageStats, InsertOutcome, PublicationImageConfig, PublicationImageState,
+    SetupError,
 };
 pub(crate) use loss_detector::{FeedbackDelay, Gap, LossDetector, ScanOutcome};
-pub(crate) use publication::{NetworkPublicationConfig, NetworkPublicationState, SmOutcome};
+pub(crate) use publication::{
+    NetworkPublicationConfig, NetworkPublicationState, PublicationStats, SmOutcome,
+};
 pub(crate) use retransmit_handler::{NakOutcome, Resend, RetransmitHandler};
 
 /// Nanoseconds in a millisecond.

@@ -1,0 +1,66 @@
+//! Socket options the standard library does not offer: buffer sizes and the multicast interface
+//! (`setsockopt` through `libc`). The only `unsafe` of the UDP transport lives here.
+
+use std::io;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsRawFd;
+
+fn set_option<T>(
+    socket: &UdpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` for the duration of the call and its exact size is passed; the
+    // descriptor stays open while `socket` is borrowed.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast::<libc::c_void>(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `SO_RCVBUF` (the kernel doubles it and caps it at `net.core.rmem_max`).
+pub(crate) fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    set_option(socket, libc::SOL_SOCKET, libc::SO_RCVBUF, &value)
+}
+
+/// `SO_SNDBUF` (the kernel doubles it and caps it at `net.core.wmem_max`).
+pub(crate) fn set_send_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    set_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF, &value)
+}
+
+/// `IP_MULTICAST_IF`: the interface multicast datagrams leave through.
+pub(crate) fn set_multicast_interface_v4(
+    socket: &UdpSocket,
+    interface: Ipv4Addr,
+) -> io::Result<()> {
+    let value = libc::in_addr {
+        s_addr: u32::from_ne_bytes(interface.octets()),
+    };
+    set_option(socket, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_and_interface_are_set() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_receive_buffer(&socket, 128 * 1024).unwrap();
+        set_send_buffer(&socket, 64 * 1024).unwrap();
+        set_multicast_interface_v4(&socket, Ipv4Addr::LOCALHOST).unwrap();
+    }
+}
