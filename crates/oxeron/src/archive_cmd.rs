@@ -47,6 +47,13 @@ pub struct ArchiveArgs {
     /// Term length of the embedded driver's IPC publications, e.g. `16m` (`AERON_IPC_TERM_BUFFER_LENGTH`).
     #[arg(long)]
     ipc_term_length: Option<String>,
+    /// Control channel for network clients (`AERON_ARCHIVE_CONTROL_CHANNEL`; default
+    /// `aeron:udp?endpoint=localhost:8010`).
+    #[arg(long)]
+    control_channel: Option<String>,
+    /// Serve only the local (IPC) control channel (`AERON_ARCHIVE_CONTROL_CHANNEL_ENABLED=false`).
+    #[arg(long)]
+    no_control_channel: bool,
 }
 
 fn sync_level(flag: &str, level: i32) -> Result<FileSyncLevel, String> {
@@ -64,8 +71,10 @@ fn stop_flag() -> Result<Arc<AtomicBool>, String> {
 /// Runs an archiving media driver (or a standalone archive) until SIGINT or SIGTERM.
 pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
     let mut ctx = ArchiveContext::from_env().map_err(|e| e.to_string())?;
-    if std::env::var_os("AERON_ARCHIVE_CONTROL_CHANNEL_ENABLED").is_none() {
-        // Only the local (IPC) control channel can be served until the driver speaks UDP.
+    if let Some(channel) = &args.control_channel {
+        ctx = ctx.control_channel(channel.clone());
+    }
+    if args.no_control_channel {
         ctx = ctx.control_channel_enabled(false);
     }
     if let Some(dir) = &args.aeron_dir {

@@ -339,6 +339,7 @@ fn archive_record_and_replay_processes() {
     let archive_path = archive_dir.to_str().unwrap();
     let mut archive = spawn(&[
         "archive",
+        "--no-control-channel",
         "--aeron-dir",
         aeron,
         "--archive-dir",
@@ -521,6 +522,7 @@ fn a_standalone_archive_beside_a_driver_process() {
     let mut archive = spawn(&[
         "archive",
         "--standalone",
+        "--no-control-channel",
         "--aeron-dir",
         aeron,
         "--archive-dir",
