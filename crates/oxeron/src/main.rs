@@ -165,6 +165,12 @@ enum Command {
         #[arg(long, env = "AERON_DIR")]
         dir: Option<PathBuf>,
     },
+    /// Prints the driver's loss report (like Aeron's `LossStat`): one CSV line per image that lost data.
+    Loss {
+        /// Aeron directory of the driver, or a `loss-report.dat` file.
+        #[arg(long, env = "AERON_DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn client_context(dir: Option<PathBuf>) -> Result<ClientContext, String> {
@@ -392,6 +398,32 @@ fn run_errors(dir: Option<PathBuf>) -> Result<(), String> {
     Ok(())
 }
 
+fn run_loss(dir: Option<PathBuf>) -> Result<(), String> {
+    let dir = dir.unwrap_or_else(oxeron::client::default_aeron_dir);
+    let path = if dir.is_dir() {
+        dir.join(oxeron::driver::loss_report::LOSS_REPORT_FILE)
+    } else {
+        dir
+    };
+    let entries = oxeron::driver::loss_report::read_loss_report(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("#OBSERVATION_COUNT,TOTAL_BYTES_LOST,FIRST_OBSERVATION,LAST_OBSERVATION,SESSION_ID,STREAM_ID,CHANNEL,SOURCE");
+    for e in entries {
+        println!(
+            "{},{},{},{},{},{},{},{}",
+            e.observation_count,
+            e.total_bytes_lost,
+            e.first_observation_timestamp,
+            e.last_observation_timestamp,
+            e.session_id,
+            e.stream_id,
+            e.channel,
+            e.source
+        );
+    }
+    Ok(())
+}
+
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default: warnings and errors).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -465,6 +497,7 @@ fn main() -> ExitCode {
             label,
         } => run_stat(dir, &format, type_id, label.as_deref()).map_err(|e| (1, e)),
         Command::Errors { dir } => run_errors(dir).map_err(|e| (1, e)),
+        Command::Loss { dir } => run_loss(dir).map_err(|e| (1, e)),
         Command::Archive(args) => archive_cmd::run_archive(args).map_err(|e| (1, e)),
         Command::Record(args) => archive_cmd::run_record(args).map_err(|e| (1, e)),
         Command::Replay(args) => archive_cmd::run_replay(args).map_err(|e| (1, e)),

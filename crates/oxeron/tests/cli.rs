@@ -519,6 +519,14 @@ fn a_standalone_archive_beside_a_driver_process() {
         )
         .is_ok()
     });
+    let loss = run(&["loss", "--dir", aeron], Duration::from_secs(30));
+    assert!(loss.status.success(), "{}", loss.describe());
+    assert!(
+        loss.stdout
+            .starts_with("#OBSERVATION_COUNT,TOTAL_BYTES_LOST"),
+        "{}",
+        loss.describe()
+    );
     let mut archive = spawn(&[
         "archive",
         "--standalone",
