@@ -116,12 +116,13 @@ enum Command {
     Record(archive_cmd::RecordArgs),
     /// Replays a recording from a running archive and writes its messages to stdout.
     Replay(archive_cmd::ReplayArgs),
-    /// Measures throughput and latency on an embedded driver (and archive): `ipc` runs publisher-to-subscriber
-    /// throughput (exclusive and concurrent publications) and a ping-pong round-trip histogram; `archive`
+    /// Measures throughput and latency on an embedded driver (and archive): `ipc` and `udp` run
+    /// publisher-to-subscriber throughput (exclusive and concurrent publications) and a ping-pong round-trip
+    /// histogram (UDP over loopback, sender and receiver in the same driver); `archive`
     /// records and replays beside the raw speed of the disk under `--dir`.
     Bench {
-        /// What to measure: ipc or archive.
-        #[arg(value_parser = ["ipc", "archive"])]
+        /// What to measure: ipc, udp (loopback through one driver) or archive.
+        #[arg(value_parser = ["ipc", "udp", "archive"])]
         kind: String,
         /// Messages per throughput run.
         #[arg(long, default_value_t = 5_000_000)]
@@ -549,19 +550,38 @@ fn run_bench(
         );
         return Ok(());
     }
+    let udp = kind == "udp";
     let driver = MediaDriver::launch(
         DriverContext::new()
             .aeron_dir(shm.path().join("aeron"))
-            .threading_mode(ThreadingMode::Shared)
+            .threading_mode(if udp {
+                ThreadingMode::Dedicated
+            } else {
+                ThreadingMode::Shared
+            })
             .dir_delete_on_shutdown(true),
     )
     .map_err(|e| e.to_string())?;
     let aeron = Aeron::connect(ClientContext::new().aeron_dir(driver.aeron_dir()))
         .map_err(|e| e.to_string())?;
-    println!("IPC throughput, {length} B messages, one publisher and one subscriber thread");
+    let channel = |stream: i32| -> Result<String, String> {
+        if !udp {
+            return Ok("aeron:ipc".to_string());
+        }
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        Ok(format!(
+            "aeron:udp?endpoint=127.0.0.1:{port}|alias=bench-{stream}"
+        ))
+    };
+    let name = if udp { "UDP loopback" } else { "IPC" };
+    println!("{name} throughput, {length} B messages, one publisher and one subscriber thread");
     for (stream, exclusive) in [(101, true), (102, false)] {
-        let t = oxeron::bench::throughput(&aeron, "aeron:ipc", stream, length, count, exclusive)
-            .map_err(|e| e.to_string())?;
+        let t =
+            oxeron::bench::throughput(&aeron, &channel(stream)?, stream, length, count, exclusive)
+                .map_err(|e| e.to_string())?;
         println!(
             "  {:<10} {:>8.2} M msg/s  {:>8.1} MB/s",
             if exclusive { "exclusive" } else { "concurrent" },
@@ -569,9 +589,17 @@ fn run_bench(
             t.megabytes_per_second()
         );
     }
-    let h = oxeron::bench::ping_pong(&aeron, "aeron:ipc", 201, 202, length, 10_000, round_trips)
-        .map_err(|e| e.to_string())?;
-    println!("IPC ping-pong round trip, {length} B, {round_trips} samples (us)");
+    let h = oxeron::bench::ping_pong(
+        &aeron,
+        &channel(201)?,
+        201,
+        202,
+        length,
+        10_000,
+        round_trips,
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{name} ping-pong round trip, {length} B, {round_trips} samples (us)");
     for q in [0.5, 0.9, 0.99, 0.999] {
         println!(
             "  p{:<6} {:>8.2}",

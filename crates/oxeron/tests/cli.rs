@@ -636,6 +636,16 @@ fn bench_ipc_and_archive_print_their_figures() {
         ipc.describe()
     );
     assert!(ipc.stdout.contains("p99.9"), "{}", ipc.describe());
+    let udp = run(
+        &["bench", "udp", "--count", "20000", "--round-trips", "200"],
+        Duration::from_secs(120),
+    );
+    assert!(udp.status.success(), "{}", udp.describe());
+    assert!(
+        udp.stdout.contains("UDP loopback throughput"),
+        "{}",
+        udp.describe()
+    );
     let dir = tempfile::tempdir().unwrap();
     // Keeps the page cache: the tests running beside this one need it.
     std::env::set_var("OXERON_BENCH_KEEP_CACHE", "1");
