@@ -141,3 +141,152 @@ fn control_recording_and_replay_over_udp() {
     client.close();
     archive.close();
 }
+
+#[test]
+fn replay_merge_catches_up_and_joins_the_live_stream() {
+    use oxeron_archive::client::ReplayMerge;
+    let dir = oxeron_testkit::temp_aeron_dir();
+    let aeron_dir = dir.path().join("aeron");
+    let _driver = MediaDriver::launch(
+        DriverContext::new()
+            .aeron_dir(&aeron_dir)
+            .threading_mode(ThreadingMode::Shared)
+            .dir_delete_on_shutdown(true),
+    )
+    .unwrap();
+    let archive = Archive::launch(
+        ArchiveContext::new()
+            .aeron_dir(&aeron_dir)
+            .archive_dir(dir.path().join("archive"))
+            .control_channel_enabled(false),
+    )
+    .unwrap();
+    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap());
+    let mut client = AeronArchive::connect(
+        ArchiveClientContext::new()
+            .aeron(Arc::clone(&aeron))
+            .control_request_channel("aeron:ipc")
+            .control_response_channel("aeron:ipc"),
+    )
+    .unwrap();
+
+    // The live stream, published from another host's driver: a manual multi-destination publication
+    // sending to the archive's recording endpoint and to the live endpoint the merging subscriber adds.
+    let publisher_dir = dir.path().join("aeron-publisher");
+    let _publisher_driver = MediaDriver::launch(
+        DriverContext::new()
+            .aeron_dir(&publisher_dir)
+            .threading_mode(ThreadingMode::Shared)
+            .dir_delete_on_shutdown(true),
+    )
+    .unwrap();
+    let publisher = Aeron::connect(ClientContext::new().aeron_dir(&publisher_dir)).unwrap();
+    let recording_endpoint = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let live_destination = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let replay_destination = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let publication = publisher
+        .add_publication("aeron:udp?control-mode=manual|term-length=65536", 1001)
+        .unwrap();
+    publisher
+        .add_destination(publication.registration_id(), &recording_endpoint)
+        .unwrap();
+    publisher
+        .add_destination(publication.registration_id(), &live_destination)
+        .unwrap();
+    client
+        .start_recording(&recording_endpoint, 1001, SourceLocation::Remote, false)
+        .unwrap();
+    wait_for("the recording to connect", || publication.is_connected());
+    let recording_id = client
+        .await_recording_signal(None, RecordingSignal::Start)
+        .unwrap()
+        .recording_id;
+    let message = |i: u32| i.to_le_bytes().repeat(20);
+    let offer = |i: u32| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match publication.offer(&message(i)) {
+                Ok(p) => return p,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "offer {i}: {e}");
+                    std::thread::yield_now();
+                }
+            }
+        }
+    };
+    for i in 0..2000 {
+        offer(i);
+    }
+
+    let subscription = aeron
+        .add_subscription("aeron:udp?control-mode=manual", 1001)
+        .unwrap();
+    let replay_channel = format!("aeron:udp?session-id={}", publication.session_id());
+    let mut merge = ReplayMerge::new(
+        subscription,
+        &client,
+        &replay_channel,
+        &replay_destination,
+        &live_destination,
+        recording_id,
+        0,
+    )
+    .unwrap();
+    let mut received = Vec::new();
+    let mut next_to_publish = 2000u32;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.len() < 5000 {
+        if next_to_publish < 5000 {
+            offer(next_to_publish);
+            next_to_publish += 1;
+        }
+        let n = merge
+            .poll(
+                &mut client,
+                |payload: &[u8], _: &Header| received.push(payload.to_vec()),
+                64,
+            )
+            .unwrap();
+        if n == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "stalled at {} in {:?}",
+                received.len(),
+                merge.state()
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    // Once merged, the live destination alone carries the stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut next_to_publish = 5000u32;
+    while !merge.is_merged() || received.len() < 5100 {
+        if next_to_publish < 5100 {
+            offer(next_to_publish);
+            next_to_publish += 1;
+        }
+        let n = merge
+            .poll(
+                &mut client,
+                |payload: &[u8], _: &Header| received.push(payload.to_vec()),
+                64,
+            )
+            .unwrap();
+        if n == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "not merged: {:?}, {} received",
+                merge.state(),
+                received.len()
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    assert_eq!(received.len(), 5100, "no duplicates");
+    for (i, payload) in received.iter().enumerate() {
+        assert_eq!(payload, &message(i as u32), "message {i}");
+    }
+    let _subscription = merge.close(&mut client);
+    client.close();
+    archive.close();
+}

@@ -21,8 +21,10 @@
 //! ```
 
 mod events;
+mod replay_merge;
 
 pub use events::{RecordingEvent, RecordingEventsPoller};
+pub use replay_merge::{MergeState, ReplayMerge, LIVE_ADD_MAX_WINDOW};
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
