@@ -1169,3 +1169,99 @@ fn a_replay_nobody_subscribes_to_reports_an_error_later() {
     let error = error.unwrap().to_string();
     assert!(error.contains("no connection established"), "{error}");
 }
+
+#[test]
+fn a_persistent_subscription_replays_then_goes_live_without_gaps() {
+    use oxeron_archive::client::{
+        PersistentSubscription, PersistentSubscriptionContext, FROM_LIVE,
+    };
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 120;
+    archive
+        .start_recording("aeron:ipc", RECORDED_STREAM, SourceLocation::Local, false)
+        .unwrap();
+    let publication = connected_publication(&fixture.aeron, "aeron:ipc", RECORDED_STREAM);
+    let recording_id = archive
+        .await_recording_signal(None, RecordingSignal::Start)
+        .unwrap()
+        .recording_id;
+    publish(&publication, 0, 3000, LENGTH);
+
+    let ctx = PersistentSubscriptionContext::new(
+        recording_id,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        "aeron:ipc",
+        REPLAY_STREAM,
+    );
+    let mut persistent = PersistentSubscription::new(&mut archive, ctx.clone()).unwrap();
+    let mut received: Vec<usize> = Vec::new();
+    let mut next = 3000;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.len() < 6000 {
+        if next < 6000 {
+            publish(&publication, next, 1, LENGTH);
+            next += 1;
+        }
+        let n = persistent
+            .poll(
+                &mut archive,
+                |payload: &[u8], _: &Header| {
+                    let i = u64::from_le_bytes(payload[..8].try_into().unwrap()) as usize;
+                    assert_eq!(payload, &message(i, LENGTH)[..]);
+                    received.push(i);
+                },
+                64,
+            )
+            .unwrap();
+        if n == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "stalled at {} in {:?}",
+                received.len(),
+                persistent.state()
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+    assert_eq!(
+        received,
+        (0..6000).collect::<Vec<_>>(),
+        "in order, no gap, no duplicate"
+    );
+    assert!(persistent.is_live(), "{:?}", persistent.state());
+
+    // A late joiner that wants no history reads the live stream from wherever its image joins (for IPC, the
+    // slowest subscriber's position, as in Aeron), without replay.
+    let mut live_only =
+        PersistentSubscription::new(&mut archive, ctx.start_position(FROM_LIVE)).unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !live_only.is_live() {
+        live_only.poll(&mut archive, |_, _| {}, 10).unwrap();
+        assert!(Instant::now() < deadline, "never went live");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    publish(&publication, 6000, 10, LENGTH);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.last() != Some(&6009) {
+        live_only
+            .poll(
+                &mut archive,
+                |payload: &[u8], _: &Header| {
+                    seen.push(u64::from_le_bytes(payload[..8].try_into().unwrap()))
+                },
+                10,
+            )
+            .unwrap();
+        assert!(Instant::now() < deadline, "live messages missing: {seen:?}");
+    }
+    let first = seen[0];
+    assert_eq!(
+        seen,
+        (first..6010).collect::<Vec<u64>>(),
+        "contiguous from the join"
+    );
+    assert!(live_only.is_live());
+}

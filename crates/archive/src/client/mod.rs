@@ -21,9 +21,13 @@
 //! ```
 
 mod events;
+mod persistent_subscription;
 mod replay_merge;
 
 pub use events::{RecordingEvent, RecordingEventsPoller};
+pub use persistent_subscription::{
+    PersistentState, PersistentSubscription, PersistentSubscriptionContext, FROM_LIVE, FROM_START,
+};
 pub use replay_merge::{MergeState, ReplayMerge, LIVE_ADD_MAX_WINDOW};
 
 use std::collections::{HashMap, VecDeque};
