@@ -318,11 +318,15 @@ pub fn archive_record_replay(
     )
     .map_err(|e| text(&e))?;
     let messages = bytes / (MESSAGE as u64 + 32);
+    // OXERON_BENCH_ARCHIVE_CHANNEL records another channel (e.g. `aeron:ipc?mtu=8k` for unfragmented
+    // messages).
+    let channel =
+        std::env::var("OXERON_BENCH_ARCHIVE_CHANNEL").unwrap_or_else(|_| "aeron:ipc".to_string());
     let subscription_id = client
-        .start_recording("aeron:ipc", 1001, SourceLocation::Local, false)
+        .start_recording(&channel, 1001, SourceLocation::Local, false)
         .map_err(|e| text(&e))?;
     let mut publication = aeron
-        .add_exclusive_publication("aeron:ipc", 1001)
+        .add_exclusive_publication(&channel, 1001)
         .map_err(|e| text(&e))?;
     wait_connected("recording", || publication.is_connected()).map_err(|e| text(&e))?;
     let recording_id = client
