@@ -26,6 +26,10 @@ const MAX_RECEIVES_PER_CYCLE: usize = 32;
 const DESTINATION_TIMEOUT_NS: i64 = 5_000_000_000;
 /// Period of the lifecycle checks.
 const TIMER_INTERVAL_NS: i64 = 1_000_000;
+/// While busy sending, control frames are read every this many duty cycles (`AERON_SEND_TO_STATUS_POLL_RATIO`).
+const STATUS_POLL_RATIO: u32 = 6;
+/// Control frames are read at least this often (Aeron's control poll timeout).
+const CONTROL_POLL_TIMEOUT_NS: i64 = 100_000;
 
 /// Where a send endpoint's datagrams go.
 #[derive(Debug)]
@@ -285,6 +289,8 @@ pub(crate) struct SenderAgent {
     loss: Option<LossPolicy>,
     start: Instant,
     time_of_last_timer_ns: i64,
+    duty_cycle_counter: u32,
+    time_of_last_control_poll_ns: i64,
     receive_buffer: Vec<u8>,
     reply: Vec<u8>,
 }
@@ -306,6 +312,8 @@ impl SenderAgent {
             loss,
             start,
             time_of_last_timer_ns: 0,
+            duty_cycle_counter: 0,
+            time_of_last_control_poll_ns: 0,
             receive_buffer: vec![0; 64 * 1024],
             reply: vec![0; 128],
         }
@@ -662,8 +670,17 @@ impl Agent for SenderAgent {
             self.on_command(command, now_ns);
             work += 1;
         }
-        work += self.poll_control(now_ns);
-        work += self.send_publications(now_ns);
+        let sent = self.send_publications(now_ns);
+        work += sent;
+        self.duty_cycle_counter += 1;
+        if sent == 0
+            || self.duty_cycle_counter >= STATUS_POLL_RATIO
+            || now_ns - self.time_of_last_control_poll_ns > CONTROL_POLL_TIMEOUT_NS
+        {
+            self.duty_cycle_counter = 0;
+            self.time_of_last_control_poll_ns = now_ns;
+            work += self.poll_control(now_ns);
+        }
         if now_ns - self.time_of_last_timer_ns >= TIMER_INTERVAL_NS {
             self.time_of_last_timer_ns = now_ns;
             work += self.on_timer(now_ns);
