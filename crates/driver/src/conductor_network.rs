@@ -505,6 +505,8 @@ impl ConductorState {
                         .ok()
                         .flatten()
                         .unwrap_or(self.ctx.spies_simulate_connection),
+                    is_exclusive: exclusive,
+                    unblock_timeout_ns: self.ctx.publication_unblock_timeout.as_nanos() as i64,
                 },
             )));
         self.publication_links.push(PublicationLink {

@@ -137,6 +137,11 @@ pub(crate) struct NewNetworkPublication {
     pub(crate) linger_timeout_ns: i64,
     /// Spies count as receivers.
     pub(crate) spies_simulate_connection: bool,
+    /// Exclusive publications have a single publisher and are never unblocked.
+    pub(crate) is_exclusive: bool,
+    /// A concurrent publication whose sender position has not moved for this long while a claim is pending is
+    /// unblocked.
+    pub(crate) unblock_timeout_ns: i64,
 }
 
 /// Commands from the conductor.
@@ -207,6 +212,10 @@ struct NetworkPublication {
     spies_simulate_connection: bool,
     connected: bool,
     reported: crate::net::PublicationStats,
+    is_exclusive: bool,
+    unblock_timeout_ns: i64,
+    last_sender_position: i64,
+    time_of_last_sender_position_change_ns: i64,
 }
 
 impl NetworkPublication {
@@ -238,6 +247,32 @@ impl NetworkPublication {
         }
         term.put_i64_release(offset, 0);
         self.clean_position += length as i64;
+    }
+
+    /// Unblocks the log when a concurrent publisher claimed space and never committed it: the sender position
+    /// stays put while the producer is ahead for the unblock timeout. Returns whether it unblocked.
+    fn check_for_blocked_publisher(&mut self, producer: i64, now_ns: i64) -> bool {
+        let snd_pos = self.state.sender_position();
+        let expected_term_count = (snd_pos >> self.shift) as i32;
+        let possibly_blocked =
+            self.log.metadata().active_term_count() != expected_term_count || producer > snd_pos;
+        if snd_pos == self.last_sender_position && possibly_blocked {
+            if now_ns > self.time_of_last_sender_position_change_ns + self.unblock_timeout_ns
+                && unblock_log(
+                    self.log.terms(),
+                    self.log.metadata(),
+                    snd_pos,
+                    self.term_length,
+                )
+            {
+                self.time_of_last_sender_position_change_ns = now_ns;
+                return true;
+            }
+        } else {
+            self.time_of_last_sender_position_change_ns = now_ns;
+            self.last_sender_position = snd_pos;
+        }
+        false
     }
 
     /// Publisher limit from the sender position and spies (Aeron's `update_pub_pos_and_lmt`).
@@ -365,6 +400,10 @@ impl SenderAgent {
                     spies_simulate_connection: p.spies_simulate_connection,
                     connected: false,
                     reported: Default::default(),
+                    is_exclusive: p.is_exclusive,
+                    unblock_timeout_ns: p.unblock_timeout_ns,
+                    last_sender_position: initial_position,
+                    time_of_last_sender_position_change_ns: now_ns,
                 });
             }
             SenderCommand::ClosePublication { registration_id } => {
@@ -584,7 +623,11 @@ impl SenderAgent {
             let producer = p.producer_position();
             p.publisher_position.set(producer);
             match p.lifecycle {
-                Lifecycle::Active => {}
+                Lifecycle::Active => {
+                    if !p.is_exclusive && p.check_for_blocked_publisher(producer, now_ns) {
+                        self.counters.add(sc::UNBLOCKED_PUBLICATIONS, 1);
+                    }
+                }
                 Lifecycle::Draining => {
                     let snd_pos = p.state.sender_position();
                     let mut drained = producer <= snd_pos;

@@ -912,3 +912,27 @@ fn a_rejected_image_sends_error_frames_and_disconnects_the_publication() {
     let err = b.aeron.reject_image(-5, 0, "no such image").unwrap_err();
     assert!(err.to_string().contains("unknown image"), "{err}");
 }
+
+#[test]
+fn a_claim_never_committed_is_unblocked() {
+    let a = node(ThreadingMode::Shared, |c| {
+        c.publication_unblock_timeout(Duration::from_millis(300))
+    });
+    let b = node(ThreadingMode::Shared, |c| c);
+    let channel = channel(free_port());
+    let mut subscription = b.aeron.add_subscription(&channel, 1080).unwrap();
+    let publication = a.aeron.add_publication(&channel, 1080).unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    offer_until_accepted(|| publication.offer(b"before"));
+    // A publisher that dies between claiming and committing.
+    let (_, claim) = publication.try_claim(100).unwrap();
+    std::mem::forget(claim);
+    offer_until_accepted(|| publication.offer(b"after"));
+    let mut received = Vec::new();
+    wait_until("both messages", Duration::from_secs(10), || {
+        subscription.poll(|m: &[u8], _: &Header| received.push(m.to_vec()), 10);
+        received.len() == 2
+    });
+    assert_eq!(received, vec![b"before".to_vec(), b"after".to_vec()]);
+    assert!(system_counter(&a, sc::UNBLOCKED_PUBLICATIONS) >= 1);
+}
