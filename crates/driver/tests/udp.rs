@@ -936,3 +936,44 @@ fn a_claim_never_committed_is_unblocked() {
     assert_eq!(received, vec![b"before".to_vec(), b"after".to_vec()]);
     assert!(system_counter(&a, sc::UNBLOCKED_PUBLICATIONS) >= 1);
 }
+
+#[test]
+fn garbage_datagrams_are_counted_and_dropped() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let port = free_port();
+    let channel = channel(port);
+    let mut subscription = b.aeron.add_subscription(&channel, 1090).unwrap();
+    let mut publication = a.aeron.add_exclusive_publication(&channel, 1090).unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let sender_address = subscription.images()[0].source_identity().to_string();
+    let count = 20_000;
+    let consumer = consume(subscription, count);
+    let noise = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..3_000u32 {
+            let length = (next() % 120) as usize;
+            let mut datagram: Vec<u8> = (0..length).map(|_| next() as u8).collect();
+            if length >= 8 && i % 2 == 0 {
+                // A plausible header: right length and version, a known type.
+                datagram[..4].copy_from_slice(&(length as i32).to_le_bytes());
+                datagram[4] = 0;
+                datagram[6..8].copy_from_slice(&((next() % 8) as u16).to_le_bytes());
+            }
+            let _ = socket.send_to(&datagram, ("127.0.0.1", port));
+            let _ = socket.send_to(&datagram, sender_address.as_str());
+        }
+    });
+    publish(&mut publication, count);
+    noise.join().unwrap();
+    consumer.join().unwrap();
+    assert!(system_counter(&b, sc::INVALID_PACKETS) > 0);
+    assert!(system_counter(&a, sc::INVALID_PACKETS) > 0);
+}
