@@ -10,6 +10,7 @@ mod ipc_publication;
 pub mod loss;
 pub mod loss_report;
 mod media_driver;
+mod mmsg;
 #[allow(dead_code, unused_imports)]
 mod net;
 mod receiver;

@@ -19,6 +19,7 @@ use oxeron_protocol::frame::Frame;
 use oxeron_protocol::logbuffer::{compute_term_id_from_position, position_bits_to_shift};
 
 use crate::loss::{Direction, LossPolicy};
+use crate::mmsg::RecvBatch;
 use crate::net::PENDING_SETUP_TIMEOUT_NS;
 use crate::net::{
     DataAction, DataPacketDispatcher, Gap, ImageLifecycle, ImageStats, InsertOutcome,
@@ -188,7 +189,7 @@ pub(crate) struct ReceiverAgent {
     images: Vec<Image>,
     loss: Option<LossPolicy>,
     start: Instant,
-    receive_buffer: Vec<u8>,
+    batch: RecvBatch,
     send_buffer: Vec<u8>,
     naks: Vec<Nak>,
     gaps: Vec<Gap>,
@@ -212,7 +213,7 @@ impl ReceiverAgent {
             images: Vec::new(),
             loss,
             start,
-            receive_buffer: vec![0; 64 * 1024],
+            batch: RecvBatch::new(),
             send_buffer: vec![0; 2048],
             naks: Vec::new(),
             gaps: Vec::new(),
@@ -440,24 +441,32 @@ impl ReceiverAgent {
         let mut bytes_received = 0i64;
         for e in 0..self.endpoints.len() {
             for t in 0..self.endpoints[e].inner.sockets.len() {
+                let (mut next, mut count) = (0, 0);
                 for _ in 0..MAX_RECEIVES_PER_CYCLE {
                     let Some((_, socket)) = self.endpoints[e].inner.sockets.get(t) else {
                         break;
                     };
-                    let (length, source) = match socket.recv_from(&mut self.receive_buffer) {
-                        Ok(r) => r,
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
-                        Err(err) => {
-                            let _ = self
-                                .events
-                                .send(DriverEvent::Error(format!("receive endpoint: {err}")));
-                            break;
-                        }
+                    if next == count {
+                        next = 0;
+                        count = match self.batch.receive(socket) {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
+                            Err(err) => {
+                                let _ = self
+                                    .events
+                                    .send(DriverEvent::Error(format!("receive endpoint: {err}")));
+                                break;
+                            }
+                        };
+                    }
+                    let i = next;
+                    next += 1;
+                    let Some((datagram, source)) = self.batch.get(i) else {
+                        continue;
                     };
                     work += 1;
-                    bytes_received += length as i64;
-                    let datagram = &self.receive_buffer[..length];
+                    bytes_received += datagram.len() as i64;
                     if let Some(policy) = &mut self.loss {
                         if policy.should_drop(Direction::Receive, datagram) {
                             continue;
