@@ -986,3 +986,96 @@ fn garbage_datagrams_are_counted_and_dropped() {
     assert!(system_counter(&b, sc::INVALID_PACKETS) > 0);
     assert!(system_counter(&a, sc::INVALID_PACKETS) > 0);
 }
+
+#[test]
+fn exact_initial_position_carries_over_the_network() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let port = free_port();
+    let mut subscription = b.aeron.add_subscription(&channel(port), 1100).unwrap();
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication(
+            &format!(
+                "{}|term-length=64k|init-term-id=5|term-id=7|term-offset=1024|session-id=4242",
+                channel(port)
+            ),
+            1100,
+        )
+        .unwrap();
+    let start = 2 * 65536 + 1024;
+    assert_eq!(publication.position(), start);
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let image = subscription.images()[0].clone();
+    assert_eq!(image.session_id(), 4242);
+    assert_eq!(image.initial_term_id(), 5);
+    assert_eq!(image.join_position(), start);
+    let end = offer_until_accepted(|| publication.offer(b"positioned"));
+    let mut seen = None;
+    wait_until("the message", Duration::from_secs(10), || {
+        subscription.poll(
+            |m: &[u8], h: &Header| seen = Some((m.to_vec(), h.position())),
+            1,
+        );
+        seen.is_some()
+    });
+    assert_eq!(seen, Some((b"positioned".to_vec(), end)));
+    assert_eq!(image.position(), end);
+}
+
+#[test]
+fn unreliable_images_fill_gaps_instead_of_naking() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let loss = LossPolicy::new(11).drop_rate(Direction::Receive, HDR_TYPE_DATA, 0.1);
+    let b = node(ThreadingMode::Shared, |c| c.loss_policy(loss.clone()));
+    let port = free_port();
+    let mut subscription = b
+        .aeron
+        .add_subscription(&format!("{}|reliable=false", channel(port)), 1110)
+        .unwrap();
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication(&channel(port), 1110)
+        .unwrap();
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let count = 20_000u64;
+    let consumer = std::thread::spawn(move || {
+        let mut last: Option<u64> = None;
+        let mut received = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while last != Some(count) {
+            let n = subscription.poll(
+                |m: &[u8], _: &Header| {
+                    let sequence = u64::from_le_bytes(m[..8].try_into().unwrap());
+                    // The end marker may come more than once.
+                    assert!(
+                        last.is_none_or(|l| sequence > l || sequence == count),
+                        "order"
+                    );
+                    assert_eq!(m, payload(sequence));
+                    last = Some(sequence);
+                    received += 1;
+                },
+                256,
+            );
+            if n == 0 {
+                assert!(Instant::now() < deadline, "stalled after {last:?}");
+                std::thread::yield_now();
+            }
+        }
+        received
+    });
+    publish(&mut publication, count);
+    // Keep sending a marker until it gets through.
+    let received = loop {
+        offer_until_accepted(|| publication.offer(&payload(count)));
+        std::thread::sleep(Duration::from_millis(5));
+        if consumer.is_finished() {
+            break consumer.join().unwrap();
+        }
+    };
+    assert!(loss.dropped() > 0);
+    assert!(received < count, "some messages were lost for good");
+    assert_eq!(system_counter(&b, sc::NAK_MESSAGES_SENT), 0);
+    assert!(system_counter(&b, sc::LOSS_GAP_FILLS) > 0);
+}
