@@ -94,6 +94,8 @@ pub(crate) struct NewImage {
     pub(crate) receiver_hwm: AtomicCounter,
     /// rcv-pos counter.
     pub(crate) receiver_position: AtomicCounter,
+    /// rcv-naks-sent counter.
+    pub(crate) naks_sent: AtomicCounter,
     /// Subscriber positions.
     pub(crate) subscribers: SharedSubscribers,
 }
@@ -174,6 +176,7 @@ struct Image {
     state: PublicationImageState,
     receiver_hwm: AtomicCounter,
     receiver_position: AtomicCounter,
+    naks_sent: AtomicCounter,
     subscribers: SharedSubscribers,
     lifecycle: ImageLifecycle,
     eos_published: bool,
@@ -370,6 +373,7 @@ impl ReceiverAgent {
                     state: PublicationImageState::new(image.config, now_ns),
                     receiver_hwm: image.receiver_hwm,
                     receiver_position: image.receiver_position,
+                    naks_sent: image.naks_sent,
                     subscribers: image.subscribers,
                     lifecycle: ImageLifecycle::Active,
                     eos_published: false,
@@ -729,10 +733,11 @@ fn report_stats(image: &mut Image, counters: &SystemCounters) {
         sc::STATUS_MESSAGES_SENT,
         delta(now.status_messages_sent, before.status_messages_sent),
     );
-    counters.add(
-        sc::NAK_MESSAGES_SENT,
-        delta(now.naks_sent, before.naks_sent),
-    );
+    let naks = delta(now.naks_sent, before.naks_sent);
+    if naks > 0 {
+        image.naks_sent.get_and_add(naks);
+    }
+    counters.add(sc::NAK_MESSAGES_SENT, naks);
     counters.add(
         sc::HEARTBEATS_RECEIVED,
         delta(now.heartbeats_received, before.heartbeats_received),

@@ -131,6 +131,10 @@ pub(crate) struct NewNetworkPublication {
     pub(crate) sender_position: AtomicCounter,
     /// snd-lmt counter.
     pub(crate) sender_limit: AtomicCounter,
+    /// snd-bpe counter (times flow control held the sender back).
+    pub(crate) sender_bpe: AtomicCounter,
+    /// snd-naks-received counter.
+    pub(crate) naks_received: AtomicCounter,
     /// How far the publisher may run ahead of the sender.
     pub(crate) term_window_length: i64,
     /// Linger after end of stream.
@@ -200,6 +204,8 @@ struct NetworkPublication {
     publisher_position: AtomicCounter,
     sender_position: AtomicCounter,
     sender_limit: AtomicCounter,
+    sender_bpe: AtomicCounter,
+    naks_received: AtomicCounter,
     term_window_length: i64,
     term_length: i32,
     shift: u32,
@@ -388,6 +394,8 @@ impl SenderAgent {
                     publisher_position: p.publisher_position,
                     sender_position: p.sender_position,
                     sender_limit: p.sender_limit,
+                    sender_bpe: p.sender_bpe,
+                    naks_received: p.naks_received,
                     term_window_length: p.term_window_length,
                     term_length,
                     shift: position_bits_to_shift(term_length),
@@ -668,6 +676,14 @@ fn report_stats(p: &mut NetworkPublication, counters: &SystemCounters) {
     let now = *p.state.stats();
     let before = std::mem::replace(&mut p.reported, now);
     let delta = |a: u64, b: u64| (a - b) as i64;
+    let bpe = delta(now.flow_control_limits, before.flow_control_limits);
+    if bpe > 0 {
+        p.sender_bpe.get_and_add(bpe);
+    }
+    let naks = delta(now.naks_received, before.naks_received);
+    if naks > 0 {
+        p.naks_received.get_and_add(naks);
+    }
     counters.add(
         sc::HEARTBEATS_SENT,
         delta(now.heartbeats_sent, before.heartbeats_sent),

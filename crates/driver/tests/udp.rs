@@ -198,6 +198,8 @@ fn channel_status_counters_are_active() {
         "snd-lmt: ",
         "pub-lmt: ",
         "pub-pos (concurrent): ",
+        "snd-bpe: ",
+        "snd-naks-received: ",
     ] {
         assert!(
             labels.iter().any(|l| l.starts_with(name)),
@@ -208,7 +210,7 @@ fn channel_status_counters_are_active() {
     b.aeron
         .counters_reader()
         .for_each(|_, _, _, label| labels.push(label.to_string()));
-    for name in ["rcv-hwm: ", "rcv-pos: ", "sub-pos: "] {
+    for name in ["rcv-hwm: ", "rcv-pos: ", "sub-pos: ", "rcv-naks-sent: "] {
         assert!(
             labels.iter().any(|l| l.starts_with(name)),
             "{name} in {labels:?}"
