@@ -1,4 +1,5 @@
-//! The driver conductor: serves client commands from the CnC ring buffer, owns IPC publications and
+//! The driver conductor: serves client commands from the CnC ring buffer, owns IPC publications (UDP ones, images
+//! and endpoints are in `conductor_network.rs`) and
 //! subscriptions, counters and client liveness, and answers on the broadcast buffer.
 
 use std::path::PathBuf;

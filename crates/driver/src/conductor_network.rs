@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use oxeron_client::logbuffer::LogBuffers;
 use oxeron_concurrent::counters::type_id::{
     channel_endpoint_status, DRIVER_PUBLISHER_LIMIT_TYPE_ID, DRIVER_PUBLISHER_POS_TYPE_ID,
-    DRIVER_RECEIVER_HWM_TYPE_ID, DRIVER_RECEIVER_POS_TYPE_ID,
-    DRIVER_RECEIVE_CHANNEL_STATUS_TYPE_ID, DRIVER_SENDER_LIMIT_TYPE_ID,
-    DRIVER_SENDER_POSITION_TYPE_ID, DRIVER_SEND_CHANNEL_STATUS_TYPE_ID,
-    DRIVER_SUBSCRIBER_POSITION_TYPE_ID, PUBLISHER_LIMIT_NAME, PUBLISHER_POSITION_CONCURRENT_NAME,
-    PUBLISHER_POSITION_EXCLUSIVE_NAME, RECEIVER_HWM_NAME, RECEIVER_POSITION_NAME,
-    RECEIVE_CHANNEL_STATUS_NAME, SENDER_LIMIT_NAME, SENDER_POSITION_NAME, SEND_CHANNEL_STATUS_NAME,
+    DRIVER_RECEIVER_HWM_TYPE_ID, DRIVER_RECEIVER_NAKS_SENT_TYPE_ID, DRIVER_RECEIVER_POS_TYPE_ID,
+    DRIVER_RECEIVE_CHANNEL_STATUS_TYPE_ID, DRIVER_SENDER_BPE_TYPE_ID, DRIVER_SENDER_LIMIT_TYPE_ID,
+    DRIVER_SENDER_NAKS_RECEIVED_TYPE_ID, DRIVER_SENDER_POSITION_TYPE_ID,
+    DRIVER_SEND_CHANNEL_STATUS_TYPE_ID, DRIVER_SUBSCRIBER_POSITION_TYPE_ID, PUBLISHER_LIMIT_NAME,
+    PUBLISHER_POSITION_CONCURRENT_NAME, PUBLISHER_POSITION_EXCLUSIVE_NAME, RECEIVER_HWM_NAME,
+    RECEIVER_NAKS_SENT_NAME, RECEIVER_POSITION_NAME, RECEIVE_CHANNEL_STATUS_NAME, SENDER_BPE_NAME,
+    SENDER_LIMIT_NAME, SENDER_NAKS_RECEIVED_NAME, SENDER_POSITION_NAME, SEND_CHANNEL_STATUS_NAME,
     SUBSCRIBER_POSITION_NAME,
 };
 use oxeron_concurrent::counters::AtomicCounter;
@@ -91,6 +92,7 @@ struct ImageEntry {
     source_identity: String,
     receiver_hwm: AtomicCounter,
     receiver_position: AtomicCounter,
+    naks_sent_id: i32,
     subscribers: SharedSubscribers,
     available: bool,
 }
@@ -422,6 +424,11 @@ impl ConductorState {
             (DRIVER_PUBLISHER_LIMIT_TYPE_ID, PUBLISHER_LIMIT_NAME),
             (DRIVER_SENDER_POSITION_TYPE_ID, SENDER_POSITION_NAME),
             (DRIVER_SENDER_LIMIT_TYPE_ID, SENDER_LIMIT_NAME),
+            (DRIVER_SENDER_BPE_TYPE_ID, SENDER_BPE_NAME),
+            (
+                DRIVER_SENDER_NAKS_RECEIVED_TYPE_ID,
+                SENDER_NAKS_RECEIVED_NAME,
+            ),
         ] {
             match self.new_client_counter(
                 type_id,
@@ -442,12 +449,10 @@ impl ConductorState {
             }
         }
         let mut counters = counters.into_iter();
-        let (publisher_position, publisher_limit, sender_position, sender_limit) = (
-            counters.next().expect("four counters"),
-            counters.next().expect("four counters"),
-            counters.next().expect("four counters"),
-            counters.next().expect("four counters"),
-        );
+        let mut next = || counters.next().expect("six counters");
+        let (publisher_position, publisher_limit, sender_position, sender_limit) =
+            (next(), next(), next(), next());
+        let (sender_bpe, naks_received) = (next(), next());
         let mut config = NetworkPublicationConfig::new(
             session_id,
             stream_id,
@@ -479,6 +484,8 @@ impl ConductorState {
                 publisher_limit_id,
                 sender_position.id(),
                 sender_limit.id(),
+                sender_bpe.id(),
+                naks_received.id(),
             ],
             sender_position: sender_position.clone(),
             spies: Vec::new(),
@@ -498,6 +505,8 @@ impl ConductorState {
                     publisher_position,
                     sender_position,
                     sender_limit,
+                    sender_bpe,
+                    naks_received,
                     term_window_length: params.term_window_length,
                     linger_timeout_ns: params.linger_timeout_ns,
                     spies_simulate_connection: uri
@@ -505,6 +514,8 @@ impl ConductorState {
                         .ok()
                         .flatten()
                         .unwrap_or(self.ctx.spies_simulate_connection),
+                    is_exclusive: exclusive,
+                    unblock_timeout_ns: self.ctx.publication_unblock_timeout.as_nanos() as i64,
                 },
             )));
         self.publication_links.push(PublicationLink {
@@ -1262,6 +1273,20 @@ impl ConductorState {
                 return Err(e);
             }
         };
+        let naks_sent = match self.new_client_counter(
+            DRIVER_RECEIVER_NAKS_SENT_TYPE_ID,
+            &key,
+            &format!("{RECEIVER_NAKS_SENT_NAME}: {label}"),
+            correlation_id,
+            -1,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = self.counters.free(receiver_hwm.id());
+                let _ = self.counters.free(receiver_position.id());
+                return Err(e);
+            }
+        };
         receiver_hwm.set(initial_position);
         receiver_position.set(initial_position);
         let subscribers: SharedSubscribers = Arc::new(Mutex::new(Vec::new()));
@@ -1275,6 +1300,7 @@ impl ConductorState {
             source_identity: source.to_string(),
             receiver_hwm: receiver_hwm.clone(),
             receiver_position: receiver_position.clone(),
+            naks_sent_id: naks_sent.id(),
             subscribers: Arc::clone(&subscribers),
             available: true,
         });
@@ -1293,6 +1319,7 @@ impl ConductorState {
                 config,
                 receiver_hwm,
                 receiver_position,
+                naks_sent,
                 subscribers,
             })));
         Ok(())
@@ -1346,6 +1373,7 @@ impl ConductorState {
         let image = self.net.images.remove(index);
         let _ = self.counters.free(image.receiver_hwm.id());
         let _ = self.counters.free(image.receiver_position.id());
+        let _ = self.counters.free(image.naks_sent_id);
         let subscribers =
             std::mem::take(&mut *image.subscribers.lock().unwrap_or_else(|p| p.into_inner()));
         for s in subscribers {

@@ -10,6 +10,8 @@ mod ipc_publication;
 pub mod loss;
 pub mod loss_report;
 mod media_driver;
+mod mmsg;
+// A few accessors and re-exports (revocation, per-strategy receiver counts) serve features not wired yet.
 #[allow(dead_code, unused_imports)]
 mod net;
 mod receiver;

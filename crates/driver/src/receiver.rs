@@ -19,6 +19,7 @@ use oxeron_protocol::frame::Frame;
 use oxeron_protocol::logbuffer::{compute_term_id_from_position, position_bits_to_shift};
 
 use crate::loss::{Direction, LossPolicy};
+use crate::mmsg::RecvBatch;
 use crate::net::PENDING_SETUP_TIMEOUT_NS;
 use crate::net::{
     DataAction, DataPacketDispatcher, Gap, ImageLifecycle, ImageStats, InsertOutcome,
@@ -93,6 +94,8 @@ pub(crate) struct NewImage {
     pub(crate) receiver_hwm: AtomicCounter,
     /// rcv-pos counter.
     pub(crate) receiver_position: AtomicCounter,
+    /// rcv-naks-sent counter.
+    pub(crate) naks_sent: AtomicCounter,
     /// Subscriber positions.
     pub(crate) subscribers: SharedSubscribers,
 }
@@ -173,6 +176,7 @@ struct Image {
     state: PublicationImageState,
     receiver_hwm: AtomicCounter,
     receiver_position: AtomicCounter,
+    naks_sent: AtomicCounter,
     subscribers: SharedSubscribers,
     lifecycle: ImageLifecycle,
     eos_published: bool,
@@ -188,7 +192,7 @@ pub(crate) struct ReceiverAgent {
     images: Vec<Image>,
     loss: Option<LossPolicy>,
     start: Instant,
-    receive_buffer: Vec<u8>,
+    batch: RecvBatch,
     send_buffer: Vec<u8>,
     naks: Vec<Nak>,
     gaps: Vec<Gap>,
@@ -212,7 +216,7 @@ impl ReceiverAgent {
             images: Vec::new(),
             loss,
             start,
-            receive_buffer: vec![0; 64 * 1024],
+            batch: RecvBatch::new(),
             send_buffer: vec![0; 2048],
             naks: Vec::new(),
             gaps: Vec::new(),
@@ -369,6 +373,7 @@ impl ReceiverAgent {
                     state: PublicationImageState::new(image.config, now_ns),
                     receiver_hwm: image.receiver_hwm,
                     receiver_position: image.receiver_position,
+                    naks_sent: image.naks_sent,
                     subscribers: image.subscribers,
                     lifecycle: ImageLifecycle::Active,
                     eos_published: false,
@@ -440,24 +445,32 @@ impl ReceiverAgent {
         let mut bytes_received = 0i64;
         for e in 0..self.endpoints.len() {
             for t in 0..self.endpoints[e].inner.sockets.len() {
+                let (mut next, mut count) = (0, 0);
                 for _ in 0..MAX_RECEIVES_PER_CYCLE {
                     let Some((_, socket)) = self.endpoints[e].inner.sockets.get(t) else {
                         break;
                     };
-                    let (length, source) = match socket.recv_from(&mut self.receive_buffer) {
-                        Ok(r) => r,
-                        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
-                        Err(err) => {
-                            let _ = self
-                                .events
-                                .send(DriverEvent::Error(format!("receive endpoint: {err}")));
-                            break;
-                        }
+                    if next == count {
+                        next = 0;
+                        count = match self.batch.receive(socket) {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => continue,
+                            Err(err) => {
+                                let _ = self
+                                    .events
+                                    .send(DriverEvent::Error(format!("receive endpoint: {err}")));
+                                break;
+                            }
+                        };
+                    }
+                    let i = next;
+                    next += 1;
+                    let Some((datagram, source)) = self.batch.get(i) else {
+                        continue;
                     };
                     work += 1;
-                    bytes_received += length as i64;
-                    let datagram = &self.receive_buffer[..length];
+                    bytes_received += datagram.len() as i64;
                     if let Some(policy) = &mut self.loss {
                         if policy.should_drop(Direction::Receive, datagram) {
                             continue;
@@ -720,10 +733,11 @@ fn report_stats(image: &mut Image, counters: &SystemCounters) {
         sc::STATUS_MESSAGES_SENT,
         delta(now.status_messages_sent, before.status_messages_sent),
     );
-    counters.add(
-        sc::NAK_MESSAGES_SENT,
-        delta(now.naks_sent, before.naks_sent),
-    );
+    let naks = delta(now.naks_sent, before.naks_sent);
+    if naks > 0 {
+        image.naks_sent.get_and_add(naks);
+    }
+    counters.add(sc::NAK_MESSAGES_SENT, naks);
     counters.add(
         sc::HEARTBEATS_RECEIVED,
         delta(now.heartbeats_received, before.heartbeats_received),

@@ -26,6 +26,10 @@ const MAX_RECEIVES_PER_CYCLE: usize = 32;
 const DESTINATION_TIMEOUT_NS: i64 = 5_000_000_000;
 /// Period of the lifecycle checks.
 const TIMER_INTERVAL_NS: i64 = 1_000_000;
+/// While busy sending, control frames are read every this many duty cycles (`AERON_SEND_TO_STATUS_POLL_RATIO`).
+const STATUS_POLL_RATIO: u32 = 6;
+/// Control frames are read at least this often (Aeron's control poll timeout).
+const CONTROL_POLL_TIMEOUT_NS: i64 = 100_000;
 
 /// Where a send endpoint's datagrams go.
 #[derive(Debug)]
@@ -127,12 +131,21 @@ pub(crate) struct NewNetworkPublication {
     pub(crate) sender_position: AtomicCounter,
     /// snd-lmt counter.
     pub(crate) sender_limit: AtomicCounter,
+    /// snd-bpe counter (times flow control held the sender back).
+    pub(crate) sender_bpe: AtomicCounter,
+    /// snd-naks-received counter.
+    pub(crate) naks_received: AtomicCounter,
     /// How far the publisher may run ahead of the sender.
     pub(crate) term_window_length: i64,
     /// Linger after end of stream.
     pub(crate) linger_timeout_ns: i64,
     /// Spies count as receivers.
     pub(crate) spies_simulate_connection: bool,
+    /// Exclusive publications have a single publisher and are never unblocked.
+    pub(crate) is_exclusive: bool,
+    /// A concurrent publication whose sender position has not moved for this long while a claim is pending is
+    /// unblocked.
+    pub(crate) unblock_timeout_ns: i64,
 }
 
 /// Commands from the conductor.
@@ -191,6 +204,8 @@ struct NetworkPublication {
     publisher_position: AtomicCounter,
     sender_position: AtomicCounter,
     sender_limit: AtomicCounter,
+    sender_bpe: AtomicCounter,
+    naks_received: AtomicCounter,
     term_window_length: i64,
     term_length: i32,
     shift: u32,
@@ -203,6 +218,10 @@ struct NetworkPublication {
     spies_simulate_connection: bool,
     connected: bool,
     reported: crate::net::PublicationStats,
+    is_exclusive: bool,
+    unblock_timeout_ns: i64,
+    last_sender_position: i64,
+    time_of_last_sender_position_change_ns: i64,
 }
 
 impl NetworkPublication {
@@ -234,6 +253,32 @@ impl NetworkPublication {
         }
         term.put_i64_release(offset, 0);
         self.clean_position += length as i64;
+    }
+
+    /// Unblocks the log when a concurrent publisher claimed space and never committed it: the sender position
+    /// stays put while the producer is ahead for the unblock timeout. Returns whether it unblocked.
+    fn check_for_blocked_publisher(&mut self, producer: i64, now_ns: i64) -> bool {
+        let snd_pos = self.state.sender_position();
+        let expected_term_count = (snd_pos >> self.shift) as i32;
+        let possibly_blocked =
+            self.log.metadata().active_term_count() != expected_term_count || producer > snd_pos;
+        if snd_pos == self.last_sender_position && possibly_blocked {
+            if now_ns > self.time_of_last_sender_position_change_ns + self.unblock_timeout_ns
+                && unblock_log(
+                    self.log.terms(),
+                    self.log.metadata(),
+                    snd_pos,
+                    self.term_length,
+                )
+            {
+                self.time_of_last_sender_position_change_ns = now_ns;
+                return true;
+            }
+        } else {
+            self.time_of_last_sender_position_change_ns = now_ns;
+            self.last_sender_position = snd_pos;
+        }
+        false
     }
 
     /// Publisher limit from the sender position and spies (Aeron's `update_pub_pos_and_lmt`).
@@ -285,6 +330,8 @@ pub(crate) struct SenderAgent {
     loss: Option<LossPolicy>,
     start: Instant,
     time_of_last_timer_ns: i64,
+    duty_cycle_counter: u32,
+    time_of_last_control_poll_ns: i64,
     receive_buffer: Vec<u8>,
     reply: Vec<u8>,
 }
@@ -306,6 +353,8 @@ impl SenderAgent {
             loss,
             start,
             time_of_last_timer_ns: 0,
+            duty_cycle_counter: 0,
+            time_of_last_control_poll_ns: 0,
             receive_buffer: vec![0; 64 * 1024],
             reply: vec![0; 128],
         }
@@ -345,6 +394,8 @@ impl SenderAgent {
                     publisher_position: p.publisher_position,
                     sender_position: p.sender_position,
                     sender_limit: p.sender_limit,
+                    sender_bpe: p.sender_bpe,
+                    naks_received: p.naks_received,
                     term_window_length: p.term_window_length,
                     term_length,
                     shift: position_bits_to_shift(term_length),
@@ -357,6 +408,10 @@ impl SenderAgent {
                     spies_simulate_connection: p.spies_simulate_connection,
                     connected: false,
                     reported: Default::default(),
+                    is_exclusive: p.is_exclusive,
+                    unblock_timeout_ns: p.unblock_timeout_ns,
+                    last_sender_position: initial_position,
+                    time_of_last_sender_position_change_ns: now_ns,
                 });
             }
             SenderCommand::ClosePublication { registration_id } => {
@@ -576,7 +631,11 @@ impl SenderAgent {
             let producer = p.producer_position();
             p.publisher_position.set(producer);
             match p.lifecycle {
-                Lifecycle::Active => {}
+                Lifecycle::Active => {
+                    if !p.is_exclusive && p.check_for_blocked_publisher(producer, now_ns) {
+                        self.counters.add(sc::UNBLOCKED_PUBLICATIONS, 1);
+                    }
+                }
                 Lifecycle::Draining => {
                     let snd_pos = p.state.sender_position();
                     let mut drained = producer <= snd_pos;
@@ -617,6 +676,14 @@ fn report_stats(p: &mut NetworkPublication, counters: &SystemCounters) {
     let now = *p.state.stats();
     let before = std::mem::replace(&mut p.reported, now);
     let delta = |a: u64, b: u64| (a - b) as i64;
+    let bpe = delta(now.flow_control_limits, before.flow_control_limits);
+    if bpe > 0 {
+        p.sender_bpe.get_and_add(bpe);
+    }
+    let naks = delta(now.naks_received, before.naks_received);
+    if naks > 0 {
+        p.naks_received.get_and_add(naks);
+    }
     counters.add(
         sc::HEARTBEATS_SENT,
         delta(now.heartbeats_sent, before.heartbeats_sent),
@@ -662,8 +729,17 @@ impl Agent for SenderAgent {
             self.on_command(command, now_ns);
             work += 1;
         }
-        work += self.poll_control(now_ns);
-        work += self.send_publications(now_ns);
+        let sent = self.send_publications(now_ns);
+        work += sent;
+        self.duty_cycle_counter += 1;
+        if sent == 0
+            || self.duty_cycle_counter >= STATUS_POLL_RATIO
+            || now_ns - self.time_of_last_control_poll_ns > CONTROL_POLL_TIMEOUT_NS
+        {
+            self.duty_cycle_counter = 0;
+            self.time_of_last_control_poll_ns = now_ns;
+            work += self.poll_control(now_ns);
+        }
         if now_ns - self.time_of_last_timer_ns >= TIMER_INTERVAL_NS {
             self.time_of_last_timer_ns = now_ns;
             work += self.on_timer(now_ns);
