@@ -438,6 +438,54 @@ impl ConductorState {
         }
     }
 
+    /// Creates `publications/<registration_id>.logbuffer` with Aeron's metadata for a new IPC or network
+    /// publication.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn create_publication_log(
+        &self,
+        registration_id: i64,
+        session_id: i32,
+        stream_id: i32,
+        initial_term_id: i32,
+        tails: &InitialTails,
+        params: &IpcChannelParams,
+        exclusive: bool,
+    ) -> Result<(PathBuf, LogBuffers), CommandError> {
+        let path = self
+            .publications_dir
+            .join(format!("{registration_id}.logbuffer"));
+        let mut metadata = LogBufferMetadata {
+            end_of_stream_position: i64::MAX,
+            correlation_id: registration_id,
+            initial_term_id,
+            default_frame_header_length: DATA_HEADER_LENGTH as i32,
+            mtu_length: params.mtu_length,
+            term_length: params.term_length,
+            page_size: self.ctx.file_page_size as i32,
+            publication_window_length: params.term_window_length as i32,
+            entity_tag: -1,
+            response_correlation_id: -1,
+            linger_timeout_ns: params.linger_timeout_ns,
+            sparse: params.sparse,
+            signal_eos: params.signal_eos,
+            log_type: if exclusive {
+                LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION
+            } else {
+                LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION
+            },
+            ..LogBufferMetadata::default()
+        };
+        metadata.apply_initial_tails(tails);
+        metadata.fill_default_header(session_id, stream_id, initial_term_id);
+        let log = LogBuffers::create_with_metadata(&path, &metadata).map_err(|e| {
+            CommandError::new(
+                ErrorCode::StorageSpace,
+                format!("could not create {}: {e}", path.display()),
+            )
+        })?;
+        Ok((path, log))
+    }
+
     fn get_or_add_client(&mut self, client_id: i64) -> CommandResult {
         if self.clients.iter().any(|c| c.client_id == client_id) {
             return Ok(());
@@ -678,38 +726,15 @@ impl ConductorState {
             }
         };
         let registration_id = correlation_id;
-        let path = self
-            .publications_dir
-            .join(format!("{registration_id}.logbuffer"));
-        let mut metadata = LogBufferMetadata {
-            end_of_stream_position: i64::MAX,
-            correlation_id: registration_id,
+        let (path, log) = self.create_publication_log(
+            registration_id,
+            session_id,
+            stream_id,
             initial_term_id,
-            default_frame_header_length: DATA_HEADER_LENGTH as i32,
-            mtu_length: params.mtu_length,
-            term_length: params.term_length,
-            page_size: self.ctx.file_page_size as i32,
-            publication_window_length: params.term_window_length as i32,
-            entity_tag: -1,
-            response_correlation_id: -1,
-            linger_timeout_ns: params.linger_timeout_ns,
-            sparse: params.sparse,
-            signal_eos: params.signal_eos,
-            log_type: if exclusive {
-                LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION
-            } else {
-                LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION
-            },
-            ..LogBufferMetadata::default()
-        };
-        metadata.apply_initial_tails(&tails);
-        metadata.fill_default_header(session_id, stream_id, initial_term_id);
-        let log = LogBuffers::create_with_metadata(&path, &metadata).map_err(|e| {
-            CommandError::new(
-                ErrorCode::StorageSpace,
-                format!("could not create {}: {e}", path.display()),
-            )
-        })?;
+            &tails,
+            &params,
+            exclusive,
+        )?;
         let key = stream_key(registration_id, session_id, stream_id, channel);
         let position_name = if exclusive {
             PUBLISHER_POSITION_EXCLUSIVE_NAME

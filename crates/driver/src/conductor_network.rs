@@ -23,8 +23,7 @@ use oxeron_concurrent::ring_buffer::ManyToOneRingBuffer;
 use oxeron_protocol::command::*;
 use oxeron_protocol::logbuffer::{
     compute_position, compute_term_id_from_position, position_bits_to_shift, InitialTails,
-    LogBufferMetadata, DATA_HEADER_LENGTH, LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION,
-    LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION,
+    LogBufferMetadata, DATA_HEADER_LENGTH,
 };
 use oxeron_protocol::uri::{ChannelUri, ControlMode};
 
@@ -375,40 +374,19 @@ impl ConductorState {
         let ttl = uri.ttl().map_err(|e| invalid(&e))?.map_or(0, i32::from);
         let registration_id = correlation_id;
         let (endpoint_id, status_id) = self.send_endpoint(channel, &udp, registration_id)?;
-        let path = self
-            .publications_dir
-            .join(format!("{registration_id}.logbuffer"));
-        let mut metadata = LogBufferMetadata {
-            end_of_stream_position: i64::MAX,
-            correlation_id: registration_id,
+        let (path, log) = match self.create_publication_log(
+            registration_id,
+            session_id,
+            stream_id,
             initial_term_id,
-            default_frame_header_length: DATA_HEADER_LENGTH as i32,
-            mtu_length: params.mtu_length,
-            term_length: params.term_length,
-            page_size: self.ctx.file_page_size as i32,
-            publication_window_length: params.term_window_length as i32,
-            entity_tag: -1,
-            response_correlation_id: -1,
-            linger_timeout_ns: params.linger_timeout_ns,
-            sparse: params.sparse,
-            signal_eos: params.signal_eos,
-            log_type: if exclusive {
-                LOG_BUFFER_TYPE_EXCLUSIVE_PUBLICATION
-            } else {
-                LOG_BUFFER_TYPE_CONCURRENT_PUBLICATION
-            },
-            ..LogBufferMetadata::default()
-        };
-        metadata.apply_initial_tails(&tails);
-        metadata.fill_default_header(session_id, stream_id, initial_term_id);
-        let log = match LogBuffers::create_with_metadata(&path, &metadata) {
-            Ok(log) => log,
+            &tails,
+            &params,
+            exclusive,
+        ) {
+            Ok(created) => created,
             Err(e) => {
                 self.release_send_endpoint(endpoint_id);
-                return Err(CommandError::new(
-                    ErrorCode::StorageSpace,
-                    format!("could not create {}: {e}", path.display()),
-                ));
+                return Err(e);
             }
         };
         let key = stream_key(registration_id, session_id, stream_id, channel);
