@@ -1,6 +1,7 @@
-//! The IPC interop matrix: Oxeron's client on Aeron C 1.54's media driver, Aeron C's client (through
-//! rusteron) on Oxeron's media driver, both clients on one stream, and each side reading the other's
-//! `cnc.dat`.
+//! The interop matrix: Oxeron's client on Aeron C 1.54's media driver, Aeron C's client (through
+//! rusteron) on Oxeron's media driver, both clients on one stream, each side reading the other's `cnc.dat`,
+//! and streams over UDP from Aeron C's driver to Oxeron's and back (unicast, exclusive and concurrent
+//! publications, fragmented messages).
 //!
 //! Every case runs on one thread (rusteron handles stay on the thread of the client that made them): the
 //! publisher offers a batch, the subscriber polls, until every message has arrived or the deadline passes.
@@ -283,6 +284,27 @@ fn transfer(
     subscriber: Stack,
     fragmented: bool,
 ) {
+    transfer_between(
+        (dir, publisher),
+        (dir, subscriber),
+        CHANNEL,
+        stream_id,
+        exclusive,
+        fragmented,
+    );
+}
+
+/// One stream on `channel` from a client of `publisher.1` on the driver in `publisher.0` to a client of
+/// `subscriber.1` on the driver in `subscriber.0` (the same driver, or two drivers for UDP).
+fn transfer_between(
+    (pub_dir, publisher): (&Path, Stack),
+    (sub_dir, subscriber): (&Path, Stack),
+    channel: &str,
+    stream_id: i32,
+    exclusive: bool,
+    fragmented: bool,
+) {
+    let dir = sub_dir;
     let what = format!(
         "{} {} publication -> {} subscription{} on {}",
         match publisher {
@@ -306,18 +328,31 @@ fn transfer(
     } else {
         (MESSAGES, short_length)
     };
-    let needs_oxeron = publisher == Stack::Oxeron || subscriber == Stack::Oxeron;
-    let needs_c = publisher == Stack::AeronC || subscriber == Stack::AeronC;
-    let ox_client = needs_oxeron.then(|| oxeron_client(dir, ox::Context::new()));
-    let c = needs_c.then(|| c_client(dir));
+    // One client per (stack, driver) pair.
+    let ox_pub = (publisher == Stack::Oxeron).then(|| oxeron_client(pub_dir, ox::Context::new()));
+    let c_pub = (publisher == Stack::AeronC).then(|| c_client(pub_dir));
+    let ox_sub =
+        if subscriber == Stack::Oxeron && !(publisher == Stack::Oxeron && pub_dir == sub_dir) {
+            Some(oxeron_client(sub_dir, ox::Context::new()))
+        } else {
+            None
+        };
+    let c_sub =
+        if subscriber == Stack::AeronC && !(publisher == Stack::AeronC && pub_dir == sub_dir) {
+            Some(c_client(sub_dir))
+        } else {
+            None
+        };
+    let ox_sub_client = ox_sub.as_ref().or(ox_pub.as_ref());
+    let c_sub_client = c_sub.as_ref().or(c_pub.as_ref());
+    let c_channel = channel.into_c_string();
     let timeout = Duration::from_secs(10);
 
     let poll: Poll<'_> = match subscriber {
         Stack::Oxeron => {
-            let mut subscription = ox_client
-                .as_ref()
+            let mut subscription = ox_sub_client
                 .unwrap()
-                .add_subscription(CHANNEL, stream_id)
+                .add_subscription(channel, stream_id)
                 .expect("Oxeron add_subscription");
             if fragmented {
                 let assembled = Rc::new(RefCell::new(Vec::new()));
@@ -341,11 +376,10 @@ fn transfer(
             }
         }
         Stack::AeronC => {
-            let subscription = c
-                .as_ref()
+            let subscription = c_sub_client
                 .unwrap()
                 .async_add_subscription(
-                    &c_channel(),
+                    &c_channel,
                     stream_id,
                     rc::Handlers::NONE,
                     rc::Handlers::NONE,
@@ -376,37 +410,37 @@ fn transfer(
 
     let offer: Offer<'_> = match (publisher, exclusive) {
         (Stack::Oxeron, true) => {
-            let mut publication = ox_client
+            let mut publication = ox_pub
                 .as_ref()
                 .unwrap()
-                .add_exclusive_publication(CHANNEL, stream_id)
+                .add_exclusive_publication(channel, stream_id)
                 .expect("Oxeron add_exclusive_publication");
             assert!(publication.max_payload_length() < FRAGMENTED_LENGTH);
             Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| e.to_string()))
         }
         (Stack::Oxeron, false) => {
-            let publication = ox_client
+            let publication = ox_pub
                 .as_ref()
                 .unwrap()
-                .add_publication(CHANNEL, stream_id)
+                .add_publication(channel, stream_id)
                 .expect("Oxeron add_publication");
             assert!(publication.max_payload_length() < FRAGMENTED_LENGTH);
             Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| e.to_string()))
         }
         (Stack::AeronC, true) => {
-            let publication = c
+            let publication = c_pub
                 .as_ref()
                 .unwrap()
-                .async_add_exclusive_publication(&c_channel(), stream_id)
+                .async_add_exclusive_publication(&c_channel, stream_id)
                 .and_then(|p| p.poll_blocking(timeout))
                 .expect("Aeron C add_exclusive_publication");
             Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| format!("{e:?}")))
         }
         (Stack::AeronC, false) => {
-            let publication = c
+            let publication = c_pub
                 .as_ref()
                 .unwrap()
-                .async_add_publication(&c_channel(), stream_id)
+                .async_add_publication(&c_channel, stream_id)
                 .and_then(|p| p.poll_blocking(timeout))
                 .expect("Aeron C add_publication");
             Box::new(move |m: &[u8]| publication.offer(m).map(drop).map_err(|e| format!("{e:?}")))
@@ -1649,4 +1683,46 @@ fn c2_oxeron_reads_aeron_c_cnc() {
     let cnc = tools::open_cnc(&dir).unwrap();
     let (errors, text) = tools::format_errors(&cnc);
     assert_eq!(errors, 0, "Oxeron reads Aeron C's empty error log: {text}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// UDP between the two drivers
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port")
+}
+
+fn udp_both_ways(publisher: Stack, subscriber: Stack, stream_id: i32) {
+    let _serial = serial();
+    let c = Driver::aeron_c();
+    let oxeron = Driver::oxeron();
+    let dir_of = |stack| match stack {
+        Stack::AeronC => c.dir(),
+        Stack::Oxeron => oxeron.dir(),
+    };
+    let (pub_dir, sub_dir) = (dir_of(publisher), dir_of(subscriber));
+    for (offset, exclusive, fragmented) in [(0, true, false), (1, false, false), (2, true, true)] {
+        let channel = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+        transfer_between(
+            (&pub_dir, publisher),
+            (&sub_dir, subscriber),
+            &channel,
+            stream_id + offset,
+            exclusive,
+            fragmented,
+        );
+    }
+}
+
+#[test]
+fn u1_aeron_c_driver_sends_to_oxeron_driver_over_udp() {
+    udp_both_ways(Stack::AeronC, Stack::Oxeron, 3001);
+}
+
+#[test]
+fn u2_oxeron_driver_sends_to_aeron_c_driver_over_udp() {
+    udp_both_ways(Stack::Oxeron, Stack::AeronC, 3101);
 }

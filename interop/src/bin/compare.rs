@@ -38,10 +38,14 @@ mod aeron_c {
         let dir = driver.dir().to_string();
         let mut throughput = Vec::new();
         for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
-            throughput.push((length, run_throughput(&dir, 3000 + i as i32, length, count)?));
+            throughput.push((
+                length,
+                run_throughput(&dir, 3000 + i as i32, length, count)?,
+            ));
         }
         let rtt = run_ping_pong(&dir)?;
-        let oxeron_client = oxeron_client::Aeron::connect(oxeron_client::Context::new().aeron_dir(&dir))?;
+        let oxeron_client =
+            oxeron_client::Aeron::connect(oxeron_client::Context::new().aeron_dir(&dir))?;
         let mixed_rtt = oxeron::bench::ping_pong(
             &oxeron_client,
             "aeron:ipc",
@@ -64,7 +68,12 @@ mod aeron_c {
         Aeron::connect_dir(dir)
     }
 
-    fn run_throughput(dir: &str, stream: i32, length: usize, count: u64) -> Result<f64, Box<dyn std::error::Error>> {
+    fn run_throughput(
+        dir: &str,
+        stream: i32,
+        length: usize,
+        count: u64,
+    ) -> Result<f64, Box<dyn std::error::Error>> {
         let aeron = connect(dir)?;
         let publication = aeron
             .async_add_exclusive_publication(AERON_IPC_STREAM, stream)?
@@ -171,7 +180,9 @@ mod oxeron_stack {
     use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 
     pub fn run() -> Result<Figures, Box<dyn std::error::Error>> {
-        let dir = tempfile::Builder::new().prefix("oxeron-compare-").tempdir_in("/dev/shm")?;
+        let dir = tempfile::Builder::new()
+            .prefix("oxeron-compare-")
+            .tempdir_in("/dev/shm")?;
         let driver = MediaDriver::launch(
             DriverContext::new()
                 .aeron_dir(dir.path().join("aeron"))
@@ -181,10 +192,18 @@ mod oxeron_stack {
         let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?;
         let mut throughput = Vec::new();
         for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
-            let t = oxeron::bench::throughput(&aeron, "aeron:ipc", 3000 + i as i32, length, count, true)?;
+            let t = oxeron::bench::throughput(
+                &aeron,
+                "aeron:ipc",
+                3000 + i as i32,
+                length,
+                count,
+                true,
+            )?;
             throughput.push((length, t.messages_per_second()));
         }
-        let rtt = oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
+        let rtt =
+            oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
         drop(aeron);
         driver.close();
         Ok(Figures {
@@ -201,7 +220,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cores: {cores}");
     let aeron = aeron_c::run()?;
     let oxeron = oxeron_stack::run()?;
-    println!("{:<34} {:>14} {:>14} {:>8}", "IPC, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio");
+    println!(
+        "{:<34} {:>14} {:>14} {:>8}",
+        "IPC, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio"
+    );
     for ((length, a), (_, o)) in aeron.throughput.iter().zip(&oxeron.throughput) {
         println!(
             "{:<34} {:>10.2} M/s {:>10.2} M/s {:>8.2}",
@@ -214,7 +236,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
         let a = aeron.rtt.value_at_quantile(q) as f64 / 1000.0;
         let o = oxeron.rtt.value_at_quantile(q) as f64 / 1000.0;
-        println!("{:<34} {:>11.2} us {:>11.2} us {:>8.2}", format!("{name} 32 B"), a, o, o / a);
+        println!(
+            "{:<34} {:>11.2} us {:>11.2} us {:>8.2}",
+            format!("{name} 32 B"),
+            a,
+            o,
+            o / a
+        );
     }
     if let Some(mixed) = &aeron.mixed_rtt {
         println!(
