@@ -1,5 +1,6 @@
-//! Side-by-side: the same IPC throughput and ping-pong runs on Aeron C 1.54 (through rusteron) and on
-//! Oxeron, one after the other in one process, printing both figures and the Oxeron/Aeron ratio.
+//! Side-by-side: the same IPC and UDP-loopback throughput and ping-pong runs on Aeron C 1.54 (through
+//! rusteron) and on Oxeron, one after the other in one process, printing both figures and the Oxeron/Aeron
+//! ratio. UDP runs go from a publication to a subscription of the same driver over 127.0.0.1.
 //!
 //! Both stacks: an embedded driver in SHARED threading mode with the backoff idle strategy, IPC term length
 //! 64 MiB (Aeron's default), pre-allocated (non-sparse) log files; one publisher thread and one subscriber
@@ -15,10 +16,23 @@ const THROUGHPUT_RUNS: [(usize, u64); 2] = [(32, 20_000_000), (1024, 4_000_000)]
 const RTT_WARMUP: u64 = 50_000;
 const RTT_SAMPLES: u64 = 500_000;
 const FRAGMENT_LIMIT: usize = 256;
+const UDP_RUNS: [(usize, u64); 2] = [(32, 4_000_000), (1024, 500_000)];
+const UDP_RTT_WARMUP: u64 = 5_000;
+const UDP_RTT_SAMPLES: u64 = 50_000;
+
+fn udp_channel() -> String {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port");
+    format!("aeron:udp?endpoint=127.0.0.1:{port}")
+}
 
 struct Figures {
     throughput: Vec<(usize, f64)>,
     rtt: Histogram<u64>,
+    udp_throughput: Vec<(usize, f64)>,
+    udp_rtt: Histogram<u64>,
     /// Oxeron's client on Aeron C's driver: tells the client's and the driver's share of the latency apart.
     mixed_rtt: Option<Histogram<u64>>,
 }
@@ -37,13 +51,25 @@ mod aeron_c {
         })?;
         let dir = driver.dir().to_string();
         let mut throughput = Vec::new();
+        let ipc = std::ffi::CString::new("aeron:ipc")?;
         for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
             throughput.push((
                 length,
-                run_throughput(&dir, 3000 + i as i32, length, count)?,
+                run_throughput(&dir, &ipc, 3000 + i as i32, length, count)?,
             ));
         }
-        let rtt = run_ping_pong(&dir)?;
+        let rtt = run_ping_pong(&dir, &ipc, &ipc, RTT_WARMUP, RTT_SAMPLES)?;
+        let mut udp_throughput = Vec::new();
+        for (i, &(length, count)) in UDP_RUNS.iter().enumerate() {
+            let channel = std::ffi::CString::new(udp_channel())?;
+            udp_throughput.push((
+                length,
+                run_throughput(&dir, &channel, 4000 + i as i32, length, count)?,
+            ));
+        }
+        let ping = std::ffi::CString::new(udp_channel())?;
+        let pong = std::ffi::CString::new(udp_channel())?;
+        let udp_rtt = run_ping_pong(&dir, &ping, &pong, UDP_RTT_WARMUP, UDP_RTT_SAMPLES)?;
         let oxeron_client =
             oxeron_client::Aeron::connect(oxeron_client::Context::new().aeron_dir(&dir))?;
         let mixed_rtt = oxeron::bench::ping_pong(
@@ -60,6 +86,8 @@ mod aeron_c {
         Ok(Figures {
             throughput,
             rtt,
+            udp_throughput,
+            udp_rtt,
             mixed_rtt: Some(mixed_rtt),
         })
     }
@@ -70,21 +98,23 @@ mod aeron_c {
 
     fn run_throughput(
         dir: &str,
+        channel: &std::ffi::CStr,
         stream: i32,
         length: usize,
         count: u64,
     ) -> Result<f64, Box<dyn std::error::Error>> {
         let aeron = connect(dir)?;
         let publication = aeron
-            .async_add_exclusive_publication(AERON_IPC_STREAM, stream)?
+            .async_add_exclusive_publication(channel, stream)?
             .poll_blocking(Duration::from_secs(5))?;
         let sub_dir = dir.to_string();
+        let sub_channel = channel.to_owned();
         let ready = Arc::new(AtomicBool::new(false));
         let ready_sub = Arc::clone(&ready);
         let consumer = std::thread::spawn(move || -> Result<Instant, AeronCError> {
             let aeron = connect(&sub_dir)?;
             let subscription = aeron
-                .async_add_subscription(AERON_IPC_STREAM, stream, Handlers::NONE, Handlers::NONE)?
+                .async_add_subscription(&sub_channel, stream, Handlers::NONE, Handlers::NONE)?
                 .poll_blocking(Duration::from_secs(5))?;
             ready_sub.store(true, Ordering::Release);
             let mut received = 0u64;
@@ -110,7 +140,14 @@ mod aeron_c {
         Ok(count as f64 / (end - start).as_secs_f64())
     }
 
-    fn run_ping_pong(dir: &str) -> Result<Histogram<u64>, Box<dyn std::error::Error>> {
+    fn run_ping_pong(
+        dir: &str,
+        ping_channel: &std::ffi::CStr,
+        pong_channel: &std::ffi::CStr,
+        warmup: u64,
+        samples: u64,
+    ) -> Result<Histogram<u64>, Box<dyn std::error::Error>> {
+        let (echo_ping, echo_pong) = (ping_channel.to_owned(), pong_channel.to_owned());
         let running = Arc::new(AtomicBool::new(true));
         let echo_running = Arc::clone(&running);
         let echo_dir = dir.to_string();
@@ -119,10 +156,10 @@ mod aeron_c {
         let echo = std::thread::spawn(move || -> Result<(), AeronCError> {
             let aeron = connect(&echo_dir)?;
             let subscription = aeron
-                .async_add_subscription(AERON_IPC_STREAM, 3101, Handlers::NONE, Handlers::NONE)?
+                .async_add_subscription(&echo_ping, 3101, Handlers::NONE, Handlers::NONE)?
                 .poll_blocking(Duration::from_secs(5))?;
             let publication = aeron
-                .async_add_exclusive_publication(AERON_IPC_STREAM, 3102)?
+                .async_add_exclusive_publication(&echo_pong, 3102)?
                 .poll_blocking(Duration::from_secs(5))?;
             echo_ready.store(true, Ordering::Release);
             while echo_running.load(Ordering::Relaxed) {
@@ -142,17 +179,17 @@ mod aeron_c {
         });
         let aeron = connect(dir)?;
         let ping = aeron
-            .async_add_exclusive_publication(AERON_IPC_STREAM, 3101)?
+            .async_add_exclusive_publication(ping_channel, 3101)?
             .poll_blocking(Duration::from_secs(5))?;
         let pong = aeron
-            .async_add_subscription(AERON_IPC_STREAM, 3102, Handlers::NONE, Handlers::NONE)?
+            .async_add_subscription(pong_channel, 3102, Handlers::NONE, Handlers::NONE)?
             .poll_blocking(Duration::from_secs(5))?;
         while !ready.load(Ordering::Acquire) || !ping.is_connected() || !pong.is_connected() {
             std::thread::sleep(Duration::from_millis(1));
         }
         let mut histogram = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3)?;
         let mut message = vec![0u8; 32];
-        for i in 0..RTT_WARMUP + RTT_SAMPLES {
+        for i in 0..warmup + samples {
             message[..8].copy_from_slice(&i.to_le_bytes());
             let start = Instant::now();
             while ping.offer(&message).is_err() {
@@ -164,7 +201,7 @@ mod aeron_c {
                     std::thread::yield_now();
                 }
             }
-            if i >= RTT_WARMUP {
+            if i >= warmup {
                 histogram.record(start.elapsed().as_nanos() as u64)?;
             }
         }
@@ -204,11 +241,34 @@ mod oxeron_stack {
         }
         let rtt =
             oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
+        let mut udp_throughput = Vec::new();
+        for (i, &(length, count)) in UDP_RUNS.iter().enumerate() {
+            let t = oxeron::bench::throughput(
+                &aeron,
+                &udp_channel(),
+                4000 + i as i32,
+                length,
+                count,
+                true,
+            )?;
+            udp_throughput.push((length, t.messages_per_second()));
+        }
+        let udp_rtt = oxeron::bench::ping_pong(
+            &aeron,
+            &udp_channel(),
+            4101,
+            4102,
+            32,
+            UDP_RTT_WARMUP,
+            UDP_RTT_SAMPLES,
+        )?;
         drop(aeron);
         driver.close();
         Ok(Figures {
             throughput,
             rtt,
+            udp_throughput,
+            udp_rtt,
             mixed_rtt: None,
         })
     }
@@ -236,6 +296,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
         let a = aeron.rtt.value_at_quantile(q) as f64 / 1000.0;
         let o = oxeron.rtt.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "{:<34} {:>11.2} us {:>11.2} us {:>8.2}",
+            format!("{name} 32 B"),
+            a,
+            o,
+            o / a
+        );
+    }
+    println!(
+        "{:<34} {:>14} {:>14} {:>8}",
+        "UDP loopback, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio"
+    );
+    for ((length, a), (_, o)) in aeron.udp_throughput.iter().zip(&oxeron.udp_throughput) {
+        println!(
+            "{:<34} {:>10.3} M/s {:>10.3} M/s {:>8.2}",
+            format!("throughput {length} B"),
+            a / 1e6,
+            o / 1e6,
+            o / a
+        );
+    }
+    for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
+        let a = aeron.udp_rtt.value_at_quantile(q) as f64 / 1000.0;
+        let o = oxeron.udp_rtt.value_at_quantile(q) as f64 / 1000.0;
         println!(
             "{:<34} {:>11.2} us {:>11.2} us {:>8.2}",
             format!("{name} 32 B"),
