@@ -67,6 +67,18 @@ impl MappedFile {
         Self::map_shared(path, &file, length)
     }
 
+    /// Like [`MappedFile::open`], with every page mapped up front (`MAP_POPULATE`), so that touching the
+    /// mapping later never takes a page fault. For files whose pages all exist (not sparse ones: populating
+    /// a hole allocates it).
+    pub fn open_populated(path: impl AsRef<Path>, min_length: usize) -> io::Result<Self> {
+        let path = path.as_ref();
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let length = Self::checked_length(path, &file, min_length)?;
+        // SAFETY: as for `map_shared`: the file is shared by design and only reached through AtomicBuffer.
+        let map = unsafe { MmapOptions::new().len(length).populate().map_mut(&file)? };
+        Ok(Self::wrap(path, map))
+    }
+
     /// Maps an existing file privately: reads see the file, writes stay in this process (copy-on-write).
     /// Works on read-only files; for inspection tools and tests over captured files.
     pub fn open_private(path: impl AsRef<Path>, min_length: usize) -> io::Result<Self> {
