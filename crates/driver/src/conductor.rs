@@ -438,6 +438,38 @@ impl ConductorState {
         }
     }
 
+    /// The session id (the requested one, if free on the stream, or a new one), initial term id and initial
+    /// tails of a new IPC or network publication.
+    pub(crate) fn new_publication_ids(
+        &mut self,
+        stream_id: i32,
+        params: &IpcChannelParams,
+    ) -> Result<(i32, i32, InitialTails), CommandError> {
+        let session_id = match params.session_id {
+            Some(id) => {
+                if self.session_in_use(stream_id, id) {
+                    return Err(CommandError::new(
+                        ErrorCode::GenericError,
+                        format!("session-id {id} is already in use for stream {stream_id}"),
+                    ));
+                }
+                id
+            }
+            None => self.next_available_session_id(stream_id),
+        };
+        let (initial_term_id, tails) = match params.initial_position {
+            Some((initial, term_id, offset)) => (
+                initial,
+                InitialTails::with_position(initial, term_id, offset),
+            ),
+            None => {
+                let initial = initial_session_id();
+                (initial, InitialTails::new(initial))
+            }
+        };
+        Ok((session_id, initial_term_id, tails))
+    }
+
     /// Creates `publications/<registration_id>.logbuffer` with Aeron's metadata for a new IPC or network
     /// publication.
     #[allow(clippy::too_many_arguments)]
@@ -703,28 +735,7 @@ impl ConductorState {
                 return Ok(());
             }
         }
-        let session_id = match params.session_id {
-            Some(id) => {
-                if self.session_in_use(stream_id, id) {
-                    return Err(CommandError::new(
-                        ErrorCode::GenericError,
-                        format!("session-id {id} is already in use for stream {stream_id}"),
-                    ));
-                }
-                id
-            }
-            None => self.next_available_session_id(stream_id),
-        };
-        let (initial_term_id, tails) = match params.initial_position {
-            Some((initial, term_id, offset)) => (
-                initial,
-                InitialTails::with_position(initial, term_id, offset),
-            ),
-            None => {
-                let initial = initial_session_id();
-                (initial, InitialTails::new(initial))
-            }
-        };
+        let (session_id, initial_term_id, tails) = self.new_publication_ids(stream_id, &params)?;
         let registration_id = correlation_id;
         let (path, log) = self.create_publication_log(
             registration_id,

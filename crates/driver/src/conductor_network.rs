@@ -28,8 +28,8 @@ use oxeron_protocol::logbuffer::{
 use oxeron_protocol::uri::{ChannelUri, ControlMode};
 
 use super::{
-    initial_session_id, invalid_parameter, stream_key, CommandError, CommandResult, ConductorState,
-    PublicationLink, SubscriptionKind, SubscriptionLink,
+    invalid_parameter, stream_key, CommandError, CommandResult, ConductorState, PublicationLink,
+    SubscriptionKind, SubscriptionLink,
 };
 use crate::loss::LossPolicy;
 use crate::loss_report::LossReport;
@@ -335,28 +335,7 @@ impl ConductorState {
                 return Ok(());
             }
         }
-        let session_id = match params.session_id {
-            Some(id) => {
-                if self.session_in_use(stream_id, id) {
-                    return Err(CommandError::new(
-                        ErrorCode::GenericError,
-                        format!("session-id {id} is already in use for stream {stream_id}"),
-                    ));
-                }
-                id
-            }
-            None => self.next_available_session_id(stream_id),
-        };
-        let (initial_term_id, tails) = match params.initial_position {
-            Some((initial, term_id, offset)) => (
-                initial,
-                InitialTails::with_position(initial, term_id, offset),
-            ),
-            None => {
-                let initial = initial_session_id();
-                (initial, InitialTails::new(initial))
-            }
-        };
+        let (session_id, initial_term_id, tails) = self.new_publication_ids(stream_id, &params)?;
         let initial_position = match params.initial_position {
             Some((initial, term_id, offset)) => compute_position(
                 term_id,
