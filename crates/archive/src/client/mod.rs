@@ -92,6 +92,15 @@ pub enum ArchiveError {
 }
 
 impl ArchiveError {
+    /// The error an ERROR control response carries: its code in `relevant_id`.
+    fn from_response(relevant_id: i64, message: String, correlation_id: i64) -> Self {
+        Self::Archive {
+            code: ArchiveErrorCode::from_i64(relevant_id).unwrap_or(ArchiveErrorCode::Generic),
+            message,
+            correlation_id,
+        }
+    }
+
     /// The archive's error code, for an error the archive reported.
     pub fn error_code(&self) -> Option<ArchiveErrorCode> {
         match self {
@@ -696,12 +705,11 @@ impl AeronArchive {
                 } if c == correlation_id && reply.is_none() => {
                     reply = Some(match code {
                         ControlResponseCode::Ok => Ok(ConnectReply::Accepted(relevant_id)),
-                        _ => Err(ArchiveError::Archive {
-                            code: ArchiveErrorCode::from_i64(relevant_id)
-                                .unwrap_or(ArchiveErrorCode::Generic),
+                        _ => Err(ArchiveError::from_response(
+                            relevant_id,
                             message,
                             correlation_id,
-                        }),
+                        )),
                     });
                 }
                 Incoming::Challenge {
@@ -740,12 +748,11 @@ impl AeronArchive {
                     message,
                 } if c == correlation_id && found.is_none() => {
                     found = Some(match code {
-                        ControlResponseCode::Error => Err(ArchiveError::Archive {
-                            code: ArchiveErrorCode::from_i64(relevant_id)
-                                .unwrap_or(ArchiveErrorCode::Generic),
+                        ControlResponseCode::Error => Err(ArchiveError::from_response(
+                            relevant_id,
                             message,
                             correlation_id,
-                        }),
+                        )),
                         _ => Ok(None),
                     });
                 }
@@ -892,12 +899,11 @@ impl AeronArchive {
                         message,
                     } if c == correlation_id => {
                         if code == ControlResponseCode::Error {
-                            return Err(ArchiveError::Archive {
-                                code: ArchiveErrorCode::from_i64(relevant_id)
-                                    .unwrap_or(ArchiveErrorCode::Generic),
+                            return Err(ArchiveError::from_response(
+                                relevant_id,
                                 message,
                                 correlation_id,
-                            });
+                            ));
                         }
                         return Ok((code, relevant_id));
                     }
@@ -918,12 +924,11 @@ impl AeronArchive {
                         relevant_id,
                         code: ControlResponseCode::Error,
                         message,
-                    } => self.async_errors.push_back(ArchiveError::Archive {
-                        code: ArchiveErrorCode::from_i64(relevant_id)
-                            .unwrap_or(ArchiveErrorCode::Generic),
+                    } => self.async_errors.push_back(ArchiveError::from_response(
+                        relevant_id,
                         message,
-                        correlation_id: c,
-                    }),
+                        c,
+                    )),
                     _ => {}
                 }
             }
@@ -1481,12 +1486,11 @@ impl AeronArchive {
                     relevant_id,
                     code: ControlResponseCode::Error,
                     message,
-                } => self.async_errors.push_back(ArchiveError::Archive {
-                    code: ArchiveErrorCode::from_i64(relevant_id)
-                        .unwrap_or(ArchiveErrorCode::Generic),
+                } => self.async_errors.push_back(ArchiveError::from_response(
+                    relevant_id,
                     message,
                     correlation_id,
-                }),
+                )),
                 other => rest.push_back(other),
             }
         }

@@ -1782,12 +1782,18 @@ impl ArchiveConductor {
         let mut work = 0;
         let sessions = std::mem::take(&mut self.replications);
         for mut replication in sessions {
+            // Waiting on a replication is not work: the archive may still back off while it runs.
             match self.step_replication(&mut replication, now) {
-                Ok(true) => self.end_replication(replication, None),
+                Ok(true) => {
+                    self.end_replication(replication, None);
+                    work += 1;
+                }
                 Ok(false) => self.replications.push(replication),
-                Err(message) => self.end_replication(replication, Some(message)),
+                Err(message) => {
+                    self.end_replication(replication, Some(message));
+                    work += 1;
+                }
             }
-            work += 1;
         }
         work
     }
