@@ -262,18 +262,30 @@ pub fn run_record(args: RecordArgs) -> Result<(), String> {
         args.channel, args.stream
     );
     let _ = std::io::stdout().flush();
-    let result = record_until_done(&args, duration, &stop, &aeron, &mut archive);
+    let mut early_stop = None;
+    let result = record_until_done(
+        &args,
+        duration,
+        &stop,
+        &aeron,
+        &mut archive,
+        &mut early_stop,
+    );
     let stopped = archive.stop_recording_subscription(subscription_id);
     let recording_id = result?;
     stopped.map_err(|e| format!("stop recording: {e}"))?;
     if let Some(recording_id) = recording_id {
-        let signal = archive
-            .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
-            .map_err(|e| format!("recording STOP signal: {e}"))?;
-        println!(
-            "recording id {recording_id} stopped at position {}",
-            signal.position
-        );
+        // The recording may have ended on its own (its image went away) before it was asked to stop.
+        let position = match early_stop {
+            Some(position) => position,
+            None => {
+                archive
+                    .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
+                    .map_err(|e| format!("recording STOP signal: {e}"))?
+                    .position
+            }
+        };
+        println!("recording id {recording_id} stopped at position {position}");
     } else {
         println!("recording stopped before any stream was recorded");
     }
@@ -287,6 +299,7 @@ fn record_until_done(
     stop: &AtomicBool,
     aeron: &Aeron,
     archive: &mut AeronArchive,
+    early_stop: &mut Option<i64>,
 ) -> Result<Option<i64>, String> {
     let start = Instant::now();
     let deadline = duration.map(|d| start + d);
@@ -313,6 +326,10 @@ fn record_until_done(
         archive.poll_for_recording_signals(|event| {
             if event.signal == RecordingSignal::Start && recording_id.is_none() {
                 recording_id = Some((event.recording_id, event.position));
+            } else if event.signal == RecordingSignal::Stop
+                && recording_id.is_some_and(|(id, _)| id == event.recording_id)
+            {
+                *early_stop = Some(event.position);
             }
         });
         std::thread::sleep(Duration::from_millis(1));
