@@ -5,6 +5,9 @@
 //! Both stacks: an embedded driver in SHARED threading mode with the backoff idle strategy, IPC term length
 //! 64 MiB (Aeron's default), pre-allocated (non-sparse) log files; one publisher thread and one subscriber
 //! thread per run, exclusive publications, fragment limit 256, threads yield when they find nothing to do.
+//!
+//! The machine's state drifts (page cache, other load, turbo), so the comparison runs in rounds that alternate
+//! the two stacks (`COMPARE_ROUNDS`, default 3) and reports medians and merged latency histograms.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -274,63 +277,136 @@ mod oxeron_stack {
     }
 }
 
+/// Rounds of the whole comparison (`COMPARE_ROUNDS`, default 3): each round runs Aeron C and then Oxeron, so
+/// drift in the machine's state falls on both; throughput is the median over rounds, latency the merged
+/// histogram.
+fn rounds() -> usize {
+    std::env::var("COMPARE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Median throughput per message length, and the lowest and highest per-round ratio beside it.
+fn throughput_rows(
+    aeron: &[Vec<(usize, f64)>],
+    oxeron: &[Vec<(usize, f64)>],
+) -> Vec<(usize, f64, f64, f64, f64)> {
+    let lengths: Vec<usize> = aeron[0].iter().map(|&(length, _)| length).collect();
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &length)| {
+            let a: Vec<f64> = aeron.iter().map(|round| round[i].1).collect();
+            let o: Vec<f64> = oxeron.iter().map(|round| round[i].1).collect();
+            let ratios: Vec<f64> = a.iter().zip(&o).map(|(a, o)| o / a).collect();
+            let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = ratios.iter().copied().fold(0.0, f64::max);
+            (length, median(a), median(o), low, high)
+        })
+        .collect()
+}
+
+fn merged(histograms: impl Iterator<Item = Histogram<u64>>) -> Histogram<u64> {
+    let mut all = Histogram::<u64>::new_with_bounds(1, 10_000_000_000, 3).expect("valid bounds");
+    for h in histograms {
+        all.add(&h).expect("same bounds");
+    }
+    all
+}
+
+fn print_throughput(title: &str, rows: &[(usize, f64, f64, f64, f64)]) {
+    println!(
+        "{:<36} {:>14} {:>14} {:>8} {:>13}",
+        title, "Aeron C 1.54", "Oxeron", "ratio", "round ratios"
+    );
+    for &(length, a, o, low, high) in rows {
+        println!(
+            "{:<36} {:>10.3} M/s {:>10.3} M/s {:>8.2} {:>6.2}-{:<6.2}",
+            format!("throughput {length} B (median)"),
+            a / 1e6,
+            o / 1e6,
+            o / a,
+            low,
+            high
+        );
+    }
+}
+
+fn print_rtt(aeron: &Histogram<u64>, oxeron: &Histogram<u64>) {
+    for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
+        let a = aeron.value_at_quantile(q) as f64 / 1000.0;
+        let o = oxeron.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "{:<36} {:>11.2} us {:>11.2} us {:>8.2}",
+            format!("{name} 32 B"),
+            a,
+            o,
+            o / a
+        );
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("cores: {cores}");
-    let aeron = aeron_c::run()?;
-    let oxeron = oxeron_stack::run()?;
-    println!(
-        "{:<34} {:>14} {:>14} {:>8}",
-        "IPC, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio"
+    let rounds = rounds();
+    println!("cores: {cores}, rounds: {rounds}");
+    let mut aeron = Vec::new();
+    let mut oxeron = Vec::new();
+    for round in 1..=rounds {
+        aeron.push(aeron_c::run()?);
+        oxeron.push(oxeron_stack::run()?);
+        println!(
+            "round {round} done ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let ipc_rows = throughput_rows(
+        &aeron
+            .iter()
+            .map(|f| f.throughput.clone())
+            .collect::<Vec<_>>(),
+        &oxeron
+            .iter()
+            .map(|f| f.throughput.clone())
+            .collect::<Vec<_>>(),
     );
-    for ((length, a), (_, o)) in aeron.throughput.iter().zip(&oxeron.throughput) {
-        println!(
-            "{:<34} {:>10.2} M/s {:>10.2} M/s {:>8.2}",
-            format!("throughput {length} B"),
-            a / 1e6,
-            o / 1e6,
-            o / a
-        );
-    }
-    for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
-        let a = aeron.rtt.value_at_quantile(q) as f64 / 1000.0;
-        let o = oxeron.rtt.value_at_quantile(q) as f64 / 1000.0;
-        println!(
-            "{:<34} {:>11.2} us {:>11.2} us {:>8.2}",
-            format!("{name} 32 B"),
-            a,
-            o,
-            o / a
-        );
-    }
-    println!(
-        "{:<34} {:>14} {:>14} {:>8}",
-        "UDP loopback, exclusive publication", "Aeron C 1.54", "Oxeron", "ratio"
+    print_throughput("IPC, exclusive publication", &ipc_rows);
+    print_rtt(
+        &merged(aeron.iter().map(|f| f.rtt.clone())),
+        &merged(oxeron.iter().map(|f| f.rtt.clone())),
     );
-    for ((length, a), (_, o)) in aeron.udp_throughput.iter().zip(&oxeron.udp_throughput) {
+    let udp_rows = throughput_rows(
+        &aeron
+            .iter()
+            .map(|f| f.udp_throughput.clone())
+            .collect::<Vec<_>>(),
+        &oxeron
+            .iter()
+            .map(|f| f.udp_throughput.clone())
+            .collect::<Vec<_>>(),
+    );
+    print_throughput("UDP loopback, exclusive publication", &udp_rows);
+    print_rtt(
+        &merged(aeron.iter().map(|f| f.udp_rtt.clone())),
+        &merged(oxeron.iter().map(|f| f.udp_rtt.clone())),
+    );
+    let mixed = merged(aeron.iter().filter_map(|f| f.mixed_rtt.clone()));
+    if !mixed.is_empty() {
         println!(
-            "{:<34} {:>10.3} M/s {:>10.3} M/s {:>8.2}",
-            format!("throughput {length} B"),
-            a / 1e6,
-            o / 1e6,
-            o / a
-        );
-    }
-    for (name, q) in [("RTT p50", 0.5), ("RTT p99", 0.99), ("RTT p99.9", 0.999)] {
-        let a = aeron.udp_rtt.value_at_quantile(q) as f64 / 1000.0;
-        let o = oxeron.udp_rtt.value_at_quantile(q) as f64 / 1000.0;
-        println!(
-            "{:<34} {:>11.2} us {:>11.2} us {:>8.2}",
-            format!("{name} 32 B"),
-            a,
-            o,
-            o / a
-        );
-    }
-    if let Some(mixed) = &aeron.mixed_rtt {
-        println!(
-            "{:<34} p50 {:.2} us, p99 {:.2} us, p99.9 {:.2} us",
+            "{:<36} p50 {:.2} us, p99 {:.2} us, p99.9 {:.2} us",
             "RTT, Oxeron client on Aeron C driver",
             mixed.value_at_quantile(0.5) as f64 / 1000.0,
             mixed.value_at_quantile(0.99) as f64 / 1000.0,
