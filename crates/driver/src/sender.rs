@@ -15,6 +15,7 @@ use oxeron_protocol::frame::Frame;
 use oxeron_protocol::logbuffer::{compute_position, position_bits_to_shift, term_id, term_offset};
 
 use crate::loss::{Direction, LossPolicy};
+use crate::mmsg::SendBatch;
 use crate::net::{FlowControl, NetworkPublicationConfig, NetworkPublicationState, SmOutcome};
 use crate::system_counters::SystemCounters;
 use crate::unblocker::unblock_log;
@@ -56,9 +57,12 @@ pub(crate) struct SendEndpoint {
 }
 
 impl SendEndpoint {
+    /// Queues one datagram in `batch` (dropped here if the loss policy says so), sending what the batch held
+    /// first when the datagram cannot join it.
     fn send(
         &self,
         bytes: &[u8],
+        batch: &mut SendBatch,
         counters: &SystemCounters,
         loss: &mut Option<LossPolicy>,
         sent: &mut i64,
@@ -68,14 +72,35 @@ impl SendEndpoint {
                 return;
             }
         }
-        let mut send_to = |address: &SocketAddr| match self.socket.send_to(bytes, address) {
-            Ok(n) if n == bytes.len() => *sent += n as i64,
-            Ok(_) | Err(_) => counters.add(sc::SHORT_SENDS, 1),
-        };
+        if batch.push(bytes) {
+            return;
+        }
+        self.flush(batch, counters, sent);
+        if !batch.push(bytes) {
+            self.for_each_destination(|address| self.send_to(bytes, *address, counters, sent));
+        }
+    }
+
+    /// Sends what `batch` holds to every destination and empties it.
+    fn flush(&self, batch: &mut SendBatch, counters: &SystemCounters, sent: &mut i64) {
+        if batch.is_empty() {
+            return;
+        }
+        self.for_each_destination(|address| {
+            let result = batch.send_to(&self.socket, address);
+            *sent += result.bytes as i64;
+            if result.short > 0 {
+                counters.add(sc::SHORT_SENDS, result.short as i64);
+            }
+        });
+        batch.clear();
+    }
+
+    fn for_each_destination(&self, mut f: impl FnMut(&SocketAddr)) {
         match &self.destinations {
-            Destinations::Single(address) => send_to(address),
-            Destinations::Manual(addresses) => addresses.iter().for_each(send_to),
-            Destinations::Dynamic(receivers) => receivers.iter().for_each(|(_, a, _)| send_to(a)),
+            Destinations::Single(address) => f(address),
+            Destinations::Manual(addresses) => addresses.iter().for_each(f),
+            Destinations::Dynamic(receivers) => receivers.iter().for_each(|(_, a, _)| f(a)),
         }
     }
 
@@ -334,6 +359,8 @@ pub(crate) struct SenderAgent {
     time_of_last_control_poll_ns: i64,
     receive_buffer: Vec<u8>,
     reply: Vec<u8>,
+    /// Datagrams of the publication being sent, gathered for one GSO (or `sendmmsg`) send.
+    batch: SendBatch,
 }
 
 impl SenderAgent {
@@ -357,6 +384,7 @@ impl SenderAgent {
             time_of_last_control_poll_ns: 0,
             receive_buffer: vec![0; 64 * 1024],
             reply: vec![0; 128],
+            batch: SendBatch::new(true),
         }
     }
 
@@ -557,10 +585,12 @@ impl SenderAgent {
                             let endpoint = &self.endpoints[e];
                             let counters = &self.counters;
                             let loss = &mut self.loss;
+                            let batch = &mut self.batch;
                             let sent = &mut bytes_sent;
                             p.state.on_nak(&nak, now_ns, p.log.terms(), &mut |bytes| {
-                                endpoint.send(bytes, counters, loss, sent)
+                                endpoint.send(bytes, batch, counters, loss, sent)
                             });
+                            endpoint.flush(batch, counters, sent);
                         }
                     }
                     Frame::Error(err) => {
@@ -610,10 +640,12 @@ impl SenderAgent {
             };
             let counters = &self.counters;
             let loss = &mut self.loss;
+            let batch = &mut self.batch;
             let sent = &mut bytes_sent;
             work += p.state.send(now_ns, p.log.terms(), &mut |bytes| {
-                endpoint.send(bytes, counters, loss, sent)
+                endpoint.send(bytes, batch, counters, loss, sent)
             });
+            endpoint.flush(batch, counters, sent);
             p.sender_position.set(p.state.sender_position());
             p.sender_limit.set(p.state.sender_limit());
             work += p.update_publisher_limit();

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsRawFd;
 
-fn set_option<T>(
+pub(crate) fn set_option<T>(
     socket: &UdpSocket,
     level: libc::c_int,
     name: libc::c_int,
@@ -39,6 +39,17 @@ pub(crate) fn set_receive_buffer(socket: &UdpSocket, bytes: usize) -> io::Result
 pub(crate) fn set_send_buffer(socket: &UdpSocket, bytes: usize) -> io::Result<()> {
     let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     set_option(socket, libc::SOL_SOCKET, libc::SO_SNDBUF, &value)
+}
+
+/// `UDP_GRO`: the kernel may hand several datagrams of one length over as one buffer, with their length in a
+/// control message (see `mmsg::RecvBatch`).
+pub(crate) fn enable_gro(socket: &UdpSocket) -> io::Result<()> {
+    set_option(
+        socket,
+        libc::SOL_UDP,
+        crate::mmsg::UDP_GRO,
+        &1 as &libc::c_int,
+    )
 }
 
 /// `IP_MULTICAST_IF`: the interface multicast datagrams leave through.

@@ -155,6 +155,8 @@ impl SocketBuffers {
 pub(crate) fn bind_socket(address: SocketAddr) -> io::Result<UdpSocket> {
     let socket = UdpSocket::bind(address)?;
     socket.set_nonblocking(true)?;
+    // Coalesced receives are split again by the receive batch; a kernel without UDP GRO just says no.
+    let _ = socket_options::enable_gro(&socket);
     Ok(socket)
 }
 

@@ -367,9 +367,6 @@ impl PublicationImageState {
     fn validate(&self, datagram: &[u8]) -> Option<DataHeader> {
         let mut frames = data_frames(datagram);
         let first = frames.next()?.ok()?.header;
-        if frames.any(|f| f.is_err()) {
-            return None;
-        }
         let term_length = self.cfg.term_length as usize;
         let offset = usize::try_from(first.term_offset).ok()?;
         if offset >= term_length
@@ -378,9 +375,10 @@ impl PublicationImageState {
         {
             return None;
         }
-        // A trailing PAD may claim more than the datagram carries, but never beyond the term's end.
-        let mut frame_offset = offset;
-        for frame in data_frames(datagram) {
+        // One pass over the rest: every frame well formed, and a trailing PAD, which may claim more than the
+        // datagram carries, never beyond the term's end.
+        let mut frame_offset = offset + first.aligned_length();
+        for frame in frames {
             frame_offset += frame.ok()?.header.aligned_length();
         }
         if frame_offset > term_length {
