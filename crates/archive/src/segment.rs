@@ -13,6 +13,7 @@ use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
 use oxeron_protocol::{align, le};
 
 use crate::error::{ArchiveStorageError, Result};
+use crate::io_hints;
 use crate::FileSyncLevel;
 
 fn check_lengths(term_length: i32, segment_length: i32) -> Result<()> {
@@ -48,6 +49,8 @@ pub struct SegmentWriter {
     path: PathBuf,
     file: Option<File>,
     sync: FileSyncLevel,
+    /// Segment-file offset up to which write-back was started.
+    written_back: i32,
 }
 
 impl SegmentWriter {
@@ -81,6 +84,7 @@ impl SegmentWriter {
             segment_base_position: base,
             segment_offset: (join_position - base) as i32,
             file: None,
+            written_back: (join_position - base) as i32,
             sync,
         };
         writer.open_segment(false)?;
@@ -109,6 +113,7 @@ impl SegmentWriter {
             .map_err(ArchiveStorageError::io(&self.archive_dir))?;
         self.file = Some(file);
         self.path = path;
+        self.written_back = self.segment_offset;
         Ok(())
     }
 
@@ -179,6 +184,14 @@ impl SegmentWriter {
             .sync(file)
             .map_err(ArchiveStorageError::io(&self.path))?;
         self.segment_offset += block.len() as i32;
+        if self.segment_offset - self.written_back >= WRITE_BACK_CHUNK {
+            io_hints::start_writeback(
+                file,
+                self.written_back as u64,
+                (self.segment_offset - self.written_back) as u64,
+            );
+            self.written_back = self.segment_offset;
+        }
         if self.segment_offset >= self.segment_length {
             self.file = None;
             self.segment_offset = 0;
@@ -222,6 +235,11 @@ impl RecordedFrame {
     }
 }
 
+/// Recorded bytes a writer lets pile up before it starts their write-back.
+const WRITE_BACK_CHUNK: i32 = 8 * 1024 * 1024;
+/// How far ahead of a block reader the page cache is asked to read.
+const READ_AHEAD: u64 = 16 * 1024 * 1024;
+
 /// Reads a recording's frames from its segment files, from a position up to a limit.
 #[derive(Debug)]
 pub struct SegmentReader {
@@ -233,6 +251,8 @@ pub struct SegmentReader {
     position: i64,
     limit: i64,
     current: Option<(i64, PathBuf, File)>,
+    /// Offset in the current segment file up to which read-ahead was asked for.
+    read_ahead_to: u64,
 }
 
 impl SegmentReader {
@@ -269,6 +289,7 @@ impl SegmentReader {
             position: from_position,
             limit: limit_position,
             current: None,
+            read_ahead_to: 0,
         })
     }
 
@@ -303,6 +324,8 @@ impl SegmentReader {
                 .archive_dir
                 .join(segment_file_name(self.recording_id, base));
             let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
+            io_hints::sequential(&file);
+            self.read_ahead_to = 0;
             self.current = Some((base, path, file));
         }
         Ok(base)
@@ -378,6 +401,11 @@ impl SegmentReader {
         let available = (i64::from(self.term_length) - term_offset).min(self.limit - self.position);
         let offset = (self.position - base) as u64;
         let mut room = available.min(max_length.max(HEADER_LENGTH) as i64) as usize;
+        if offset + READ_AHEAD / 2 >= self.read_ahead_to {
+            let from = self.read_ahead_to.max(offset);
+            io_hints::will_need(file, from, offset + READ_AHEAD - from);
+            self.read_ahead_to = offset + READ_AHEAD;
+        }
         loop {
             if buf.len() < room {
                 buf.resize(room, 0);

@@ -11,7 +11,7 @@ fn main() {
     let megabytes: u64 = std::env::var("OXERON_BENCH_ARCHIVE_MB")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 32 } else { 512 });
+        .unwrap_or(if quick { 32 } else { 1024 });
     let parent = std::env::var_os("OXERON_BENCH_ARCHIVE_PARENT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));

@@ -134,7 +134,7 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         round_trips: u64,
         /// MiB recorded and replayed (archive).
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 1024)]
         megabytes: u64,
         /// Directory on the disk to measure (archive; default: the working directory).
         #[arg(long)]
