@@ -367,6 +367,60 @@ impl Catalog {
         Ok(recording_id)
     }
 
+    /// Replaces a recording's channels (Java's `replaceRecording`, behind UpdateChannel). A longer entry shifts
+    /// the entries after it to the right; a shorter one keeps its old length, zero-padded.
+    pub fn replace_channels(
+        &mut self,
+        recording_id: i64,
+        stripped_channel: &str,
+        original_channel: &str,
+    ) -> Result<()> {
+        let offset = self.offset_of(recording_id)?;
+        let current = self.read_entry(offset)?;
+        let old = current
+            .descriptor()
+            .map_err(|error| ArchiveStorageError::CorruptEntry {
+                path: self.path.clone(),
+                error: oxeron_protocol::archive::CatalogEntryError { offset, error },
+            })?;
+        let descriptor = RecordingDescriptor {
+            stripped_channel,
+            original_channel,
+            ..old
+        };
+        let old_length = RECORDING_DESCRIPTOR_HEADER_LENGTH + current.header.length.max(0) as usize;
+        let new_length = catalog_entry_length(&descriptor, self.alignment);
+        let mut entry = vec![0u8; new_length.max(old_length)];
+        CatalogEntry::encode(
+            &descriptor,
+            current.header.state,
+            current.header.checksum,
+            self.alignment,
+            &mut entry,
+        );
+        if new_length > old_length {
+            let shift = new_length - old_length;
+            if (self.next_offset + shift) as u64 > self.capacity {
+                self.grow(shift)?;
+            }
+            let tail = offset + old_length;
+            let buffer = self.map.buffer();
+            buffer.put_buffer(tail + shift, buffer, tail, self.next_offset - tail);
+            for (_, entry_offset) in &mut self.index {
+                if *entry_offset > offset {
+                    *entry_offset += shift;
+                }
+            }
+            self.next_offset += shift;
+        } else {
+            let length = i32::try_from(old_length - RECORDING_DESCRIPTOR_HEADER_LENGTH)
+                .expect("an existing entry's length fits its header");
+            entry[..4].copy_from_slice(&length.to_le_bytes());
+        }
+        self.map.buffer().put_bytes(offset, &entry);
+        self.flush()
+    }
+
     fn offset_of(&self, recording_id: i64) -> Result<usize> {
         self.index
             .binary_search_by_key(&recording_id, |&(id, _)| id)
@@ -747,6 +801,58 @@ mod tests {
             original_channel: channel,
             source_identity: "aeron:ipc",
         }
+    }
+
+    #[test]
+    fn replacing_channels_shifts_later_entries_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!(
+            "aeron:udp?endpoint=localhost:5000|alias={}",
+            "x".repeat(4000)
+        );
+        {
+            let mut catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
+            for _ in 0..3 {
+                catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+            }
+            catalog.change_state(2, RecordingState::Invalid).unwrap();
+            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+            catalog.set_stop_position(3, 4096).unwrap();
+            // Longer: 1 and 3 move right (and the catalog grows past its 4 KiB).
+            catalog
+                .replace_channels(0, "aeron:udp?endpoint=localhost:5000", &long)
+                .unwrap();
+            assert!(catalog.capacity() > 4096);
+            // Shorter: the entry keeps its room.
+            catalog
+                .replace_channels(1, "aeron:ipc", "aeron:ipc?x=1")
+                .unwrap();
+            assert!(matches!(
+                catalog.replace_channels(2, "aeron:ipc", "aeron:ipc"),
+                Err(ArchiveStorageError::UnknownRecording(2))
+            ));
+        }
+        let catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
+        let ids: Vec<i64> = catalog
+            .list()
+            .unwrap()
+            .iter()
+            .map(|r| r.recording_id())
+            .collect();
+        assert_eq!(ids, [0, 1, 3]);
+        let first = catalog.recording(0).unwrap().unwrap();
+        let d = first.descriptor().unwrap();
+        assert_eq!(d.original_channel, long);
+        assert_eq!(d.stripped_channel, "aeron:udp?endpoint=localhost:5000");
+        let second = catalog.recording(1).unwrap().unwrap();
+        assert_eq!(
+            second.descriptor().unwrap().original_channel,
+            "aeron:ipc?x=1"
+        );
+        let last = catalog.recording(3).unwrap().unwrap();
+        assert_eq!(last.descriptor().unwrap().stop_position, 4096);
+        assert_eq!(last.descriptor().unwrap().original_channel, "aeron:ipc");
+        assert_eq!(catalog.next_recording_id(), 4);
     }
 
     #[test]

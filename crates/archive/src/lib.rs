@@ -54,7 +54,7 @@ pub mod server;
 pub use catalog::{
     Catalog, CatalogRecording, NewRecording, CATALOG_FILE_NAME, DEFAULT_CATALOG_CAPACITY,
 };
-pub use client::{AeronArchive, ArchiveError, ReplayParams};
+pub use client::{AeronArchive, ArchiveError, ReplayParams, ReplicationParams};
 pub use error::ArchiveStorageError;
 pub use mark::{ArchiveMarkFile, MarkFileSettings, ARCHIVE_MARK_FILE_NAME};
 pub use oxeron_protocol::archive::{RecordingSignal, SourceLocation};

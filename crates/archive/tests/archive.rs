@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
+use oxeron_archive::client::{
+    AeronArchive, Context as ArchiveClientContext, ReplayParams, ReplicationParams,
+};
 use oxeron_archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
 use oxeron_archive::{ArchiveError, RecordingSignal, SourceLocation};
 use oxeron_client::{
@@ -1264,4 +1266,226 @@ fn a_persistent_subscription_replays_then_goes_live_without_gaps() {
         "contiguous from the join"
     );
     assert!(live_only.is_live());
+}
+
+#[test]
+fn segments_migrate_to_the_recording_that_continues_them() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 992; // 1 KiB frames: 256 per segment of 256 KiB
+    let segment = 256 * 1024;
+    let channel = "aeron:ipc?term-length=65536";
+    let (first, first_stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        channel,
+        RECORDED_STREAM,
+        256,
+        LENGTH,
+    );
+    assert_eq!(first_stop, segment);
+    let d = archive.recording_descriptor(first).unwrap().unwrap();
+
+    // A second recording of the same stream that starts where the first stopped.
+    let subscription_id = archive
+        .start_recording("aeron:ipc", RECORDED_STREAM, SourceLocation::Local, false)
+        .unwrap();
+    let resume = format!(
+        "aeron:ipc?term-length=65536|init-term-id={}|term-id={}|term-offset=0",
+        d.initial_term_id,
+        d.initial_term_id + 4
+    );
+    let mut publication = fixture
+        .aeron
+        .add_exclusive_publication(&resume, RECORDED_STREAM)
+        .unwrap();
+    wait_for("the second recording to connect", || {
+        publication.is_connected()
+    });
+    let second = archive
+        .await_recording_signal(None, RecordingSignal::Start)
+        .unwrap()
+        .recording_id;
+    assert_ne!(second, first);
+    let mut end = 0;
+    for i in 256..512 {
+        let m = message(i, LENGTH);
+        while let Err(e) = publication.offer(&m).map(|p| end = p) {
+            assert!(!matches!(e, oxeron_client::OfferError::Closed), "{e}");
+            std::thread::yield_now();
+        }
+    }
+    wait_for("the second recording to catch up", || {
+        archive.get_recording_position(second).unwrap() >= end
+    });
+    archive
+        .stop_recording_subscription(subscription_id)
+        .unwrap();
+    drop(publication);
+    archive
+        .await_recording_signal(Some(second), RecordingSignal::Stop)
+        .unwrap();
+    assert_eq!(archive.get_start_position(second).unwrap(), segment);
+
+    // Not contiguous the other way round, and an unknown id: errors, nothing moved.
+    let error = archive.migrate_segments(second, 999).unwrap_err();
+    assert!(matches!(error, ArchiveError::Archive { .. }), "{error}");
+
+    assert_eq!(archive.migrate_segments(first, second).unwrap(), 1);
+    let signal = archive
+        .await_recording_signal(Some(first), RecordingSignal::Delete)
+        .unwrap();
+    assert_eq!(signal.recording_id, first);
+    assert_eq!(archive.get_start_position(second).unwrap(), 0);
+    assert_eq!(archive.get_stop_position(second).unwrap(), end);
+    assert_eq!(
+        archive.get_stop_position(first).unwrap(),
+        archive.get_start_position(first).unwrap()
+    );
+    let names: Vec<String> = std::fs::read_dir(&fixture.archive_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".rec"))
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with(&format!("{first}-"))),
+        "the first recording keeps no segment: {names:?}"
+    );
+    let (_, mut replay) = archive
+        .replay(second, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut replay, 0, 512, LENGTH);
+    assert_eq!(positions[255], segment);
+    assert_eq!(*positions.last().unwrap(), end);
+}
+
+#[test]
+fn a_replication_stops_at_its_stop_position() {
+    let fixture = Fixture::new();
+    let mut source = fixture.client();
+    const LENGTH: usize = 400;
+    let (src_id, src_stop) = record(
+        &mut source,
+        &fixture.aeron,
+        "aeron:ipc?term-length=65536",
+        RECORDED_STREAM,
+        1000,
+        LENGTH,
+    );
+    let (_, mut probe) = source
+        .replay(src_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut probe, 0, 600, LENGTH);
+    drop(probe);
+    let stop_position = positions[599];
+    assert!(stop_position < src_stop);
+
+    let second_dir = fixture.archive_dir.with_file_name("archive-2");
+    let second = Archive::launch(
+        fixture
+            .archive_context()
+            .archive_dir(&second_dir)
+            .local_control_stream_id(11)
+            .replication_channel("aeron:ipc"),
+    )
+    .unwrap();
+    let mut destination =
+        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let params = ReplicationParams {
+        stop_position,
+        ..ReplicationParams::default()
+    };
+    let replication_id = destination
+        .replicate_with_params(src_id, 10, "aeron:ipc", &params)
+        .unwrap();
+    let mut signals = Vec::new();
+    wait_for("the replication to end", || {
+        destination.poll_for_recording_signals(|s| signals.push(*s));
+        signals
+            .iter()
+            .any(|s| s.signal == RecordingSignal::ReplicateEnd)
+    });
+    assert!(
+        signals.iter().all(|s| s.correlation_id == replication_id),
+        "{signals:?}"
+    );
+    let dst_id = signals[0].recording_id;
+    assert_eq!(
+        destination.get_stop_position(dst_id).unwrap(),
+        stop_position,
+        "{signals:?}"
+    );
+    let (_, mut replay) = destination
+        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut replay, 0, 600, LENGTH);
+    assert_eq!(*positions.last().unwrap(), stop_position);
+    drop(replay);
+    destination.close();
+    second.close();
+}
+
+#[test]
+fn a_recordings_channel_is_updated_in_the_catalog() {
+    let mut fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let (first, _) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc?term-length=65536",
+        RECORDED_STREAM,
+        10,
+        100,
+    );
+    let (second, second_stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM + 1,
+        10,
+        100,
+    );
+    let moved = format!(
+        "aeron:udp?endpoint=localhost:20121|alias={}|term-length=65536",
+        "m".repeat(2000)
+    );
+    archive.update_channel(first, &moved).unwrap();
+    let error = archive.update_channel(999, "aeron:ipc").unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ArchiveError::Archive {
+                code: ArchiveErrorCode::UnknownRecording,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let check = |archive: &mut AeronArchive| {
+        let d = archive.recording_descriptor(first).unwrap().unwrap();
+        assert_eq!(d.original_channel, moved);
+        // Java's stripped channel keeps the endpoint and the alias, not the term length.
+        assert_eq!(
+            d.stripped_channel,
+            format!(
+                "aeron:udp?endpoint=localhost:20121|alias={}",
+                "m".repeat(2000)
+            )
+        );
+        let d = archive.recording_descriptor(second).unwrap().unwrap();
+        assert_eq!(d.original_channel, "aeron:ipc");
+        assert_eq!(d.stop_position, second_stop);
+    };
+    check(&mut archive);
+    archive.close();
+    fixture.restart_archive_with(|context| context);
+    let mut archive = fixture.client();
+    check(&mut archive);
+    let (_, mut replay) = archive
+        .replay(second, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    assert_eq!(
+        *receive(&mut replay, 0, 10, 100).last().unwrap(),
+        second_stop
+    );
 }

@@ -361,6 +361,48 @@ pub struct ReplayParams {
     pub replay_token: i64,
 }
 
+/// Options of a replication ([`AeronArchive::replicate_with_params`]), as Java's `ReplicationParams`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationParams {
+    /// Recording in this archive to extend, or [`NULL_RECORDING_ID`] for a new one.
+    pub dst_recording_id: i64,
+    /// Position to stop replicating at, or [`NULL_POSITION`] to follow the source recording.
+    pub stop_position: i64,
+    /// Destination of the live stream to merge with once caught up; empty for none.
+    pub live_destination: String,
+    /// Channel the replay from the source archive comes on; empty for the archive's replication channel.
+    pub replication_channel: String,
+    /// Response channel for the source archive's control session; empty for the default.
+    pub src_response_channel: String,
+    /// Tag of the replication channel, or -1.
+    pub channel_tag_id: i64,
+    /// Tag of the replication subscription, or -1.
+    pub subscription_tag_id: i64,
+    /// Largest read from the source archive's segment files (-1: its default).
+    pub file_io_max_length: i32,
+    /// Session id for the replicated replay (-1: chosen by the archive).
+    pub replication_session_id: i32,
+    /// Credentials for the source archive, if it authenticates.
+    pub encoded_credentials: Vec<u8>,
+}
+
+impl Default for ReplicationParams {
+    fn default() -> Self {
+        Self {
+            dst_recording_id: NULL_RECORDING_ID,
+            stop_position: NULL_POSITION,
+            live_destination: String::new(),
+            replication_channel: String::new(),
+            src_response_channel: String::new(),
+            channel_tag_id: -1,
+            subscription_tag_id: -1,
+            file_io_max_length: -1,
+            replication_session_id: -1,
+            encoded_credentials: Vec::new(),
+        }
+    }
+}
+
 impl Default for ReplayParams {
     fn default() -> Self {
         Self {
@@ -1370,7 +1412,8 @@ impl AeronArchive {
     /// Replicates `src_recording_id` from the archive at `src_control_channel`/`src_control_stream_id` into
     /// this archive, as a new recording ([`NULL_RECORDING_ID`]) or onto the end of `dst_recording_id`;
     /// returns the replication id. Progress comes as recording signals (REPLICATE, EXTEND, STOP, SYNC,
-    /// REPLICATE_END). `replication_channel` empty uses the archive's replication channel.
+    /// REPLICATE_END). `replication_channel` empty uses the archive's replication channel. See
+    /// [`replicate_with_params`](Self::replicate_with_params) for the other options.
     pub fn replicate(
         &mut self,
         src_recording_id: i64,
@@ -1379,23 +1422,80 @@ impl AeronArchive {
         src_control_channel: &str,
         replication_channel: &str,
     ) -> Result<i64, ArchiveError> {
+        let params = ReplicationParams {
+            dst_recording_id,
+            replication_channel: replication_channel.to_string(),
+            ..ReplicationParams::default()
+        };
+        self.replicate_with_params(
+            src_recording_id,
+            src_control_stream_id,
+            src_control_channel,
+            &params,
+        )
+    }
+
+    /// Replicates `src_recording_id` from the archive at `src_control_channel`/`src_control_stream_id` with
+    /// the options in `params` (Java's `AeronArchive.replicate(..., ReplicationParams)`); returns the
+    /// replication id.
+    pub fn replicate_with_params(
+        &mut self,
+        src_recording_id: i64,
+        src_control_stream_id: i32,
+        src_control_channel: &str,
+        params: &ReplicationParams,
+    ) -> Result<i64, ArchiveError> {
         self.request(|control_session_id, correlation_id| {
             codec::ReplicateRequest2 {
                 control_session_id,
                 correlation_id,
                 src_recording_id,
-                dst_recording_id,
-                stop_position: NULL_POSITION,
-                channel_tag_id: -1,
-                subscription_tag_id: -1,
+                dst_recording_id: params.dst_recording_id,
+                stop_position: params.stop_position,
+                channel_tag_id: params.channel_tag_id,
+                subscription_tag_id: params.subscription_tag_id,
                 src_control_stream_id,
-                file_io_max_length: -1,
-                replication_session_id: -1,
+                file_io_max_length: params.file_io_max_length,
+                replication_session_id: params.replication_session_id,
                 src_control_channel,
-                live_destination: "",
-                replication_channel,
-                encoded_credentials: &[],
-                src_response_channel: "",
+                live_destination: &params.live_destination,
+                replication_channel: &params.replication_channel,
+                encoded_credentials: &params.encoded_credentials,
+                src_response_channel: &params.src_response_channel,
+            }
+            .to_vec()
+        })
+    }
+
+    /// Replaces the channel a recording's descriptor shows (original and stripped), e.g. after the
+    /// publisher moved; the recorded data does not change.
+    pub fn update_channel(&mut self, recording_id: i64, channel: &str) -> Result<(), ArchiveError> {
+        self.request(|control_session_id, correlation_id| {
+            codec::UpdateChannelRequest {
+                control_session_id,
+                correlation_id,
+                recording_id,
+                channel,
+            }
+            .to_vec()
+        })
+        .map(drop)
+    }
+
+    /// Moves the segment files of stopped recording `src_recording_id` to `dst_recording_id`, which
+    /// continues it (or is continued by it) with the same stream parameters, joined on a segment boundary:
+    /// `dst` then covers both and `src` is left empty. Returns how many segment files moved.
+    pub fn migrate_segments(
+        &mut self,
+        src_recording_id: i64,
+        dst_recording_id: i64,
+    ) -> Result<i64, ArchiveError> {
+        self.request(|control_session_id, correlation_id| {
+            codec::MigrateSegmentsRequest {
+                control_session_id,
+                correlation_id,
+                src_recording_id,
+                dst_recording_id,
             }
             .to_vec()
         })

@@ -783,23 +783,73 @@ impl ArchiveConductor {
             M::ReplicateRequest2(r) => self.start_replication(
                 session,
                 correlation,
-                r.src_recording_id,
-                r.dst_recording_id,
-                r.src_control_stream_id,
-                r.src_control_channel,
-                r.replication_channel,
-                r.live_destination,
+                ReplicationRequest {
+                    src_recording_id: r.src_recording_id,
+                    dst_recording_id: r.dst_recording_id,
+                    stop_position: r.stop_position,
+                    src_control_stream_id: r.src_control_stream_id,
+                    src_control_channel: r.src_control_channel,
+                    replication_channel: r.replication_channel,
+                    live_destination: r.live_destination,
+                },
+            ),
+            M::TaggedReplicateRequest(r) => self.start_replication(
+                session,
+                correlation,
+                ReplicationRequest {
+                    src_recording_id: r.src_recording_id,
+                    dst_recording_id: r.dst_recording_id,
+                    stop_position: NULL_POSITION,
+                    src_control_stream_id: r.src_control_stream_id,
+                    src_control_channel: r.src_control_channel,
+                    replication_channel: "",
+                    live_destination: r.live_destination,
+                },
             ),
             M::ReplicateRequest(r) => self.start_replication(
                 session,
                 correlation,
-                r.src_recording_id,
-                r.dst_recording_id,
-                r.src_control_stream_id,
-                r.src_control_channel,
-                "",
-                r.live_destination,
+                ReplicationRequest {
+                    src_recording_id: r.src_recording_id,
+                    dst_recording_id: r.dst_recording_id,
+                    stop_position: NULL_POSITION,
+                    src_control_stream_id: r.src_control_stream_id,
+                    src_control_channel: r.src_control_channel,
+                    replication_channel: "",
+                    live_destination: r.live_destination,
+                },
             ),
+            M::UpdateChannelRequest(r) => {
+                if !self.catalog.has_recording(r.recording_id) {
+                    return self.unknown_recording(session, correlation, r.recording_id);
+                }
+                let stripped = match ChannelUri::parse(r.channel) {
+                    Ok(uri) => strip_channel(&uri),
+                    Err(e) => {
+                        return self.error(
+                            session,
+                            correlation,
+                            ArchiveErrorCode::Generic,
+                            &format!("invalid channel {:?}: {e}", r.channel),
+                        )
+                    }
+                };
+                match self
+                    .catalog
+                    .replace_channels(r.recording_id, &stripped, r.channel)
+                {
+                    Ok(()) => self.ok(session, correlation, 0),
+                    Err(e) => self.error(
+                        session,
+                        correlation,
+                        ArchiveErrorCode::Generic,
+                        &format!("update channel of recording {}: {e}", r.recording_id),
+                    ),
+                }
+            }
+            M::MigrateSegmentsRequest(r) => {
+                self.migrate_segments(session, correlation, r.src_recording_id, r.dst_recording_id)
+            }
             M::StopReplicationRequest(r) => {
                 match self
                     .replications
@@ -1690,18 +1740,21 @@ impl ArchiveConductor {
         );
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn start_replication(
         &mut self,
         session: i64,
         correlation: i64,
-        src_recording_id: i64,
-        dst_recording_id: i64,
-        src_control_stream_id: i32,
-        src_control_channel: &str,
-        replication_channel: &str,
-        live_destination: &str,
+        request: ReplicationRequest<'_>,
     ) {
+        let ReplicationRequest {
+            src_recording_id,
+            dst_recording_id,
+            stop_position,
+            src_control_stream_id,
+            src_control_channel,
+            replication_channel,
+            live_destination,
+        } = request;
         if !live_destination.is_empty() {
             return self.error(
                 session,
@@ -1766,6 +1819,7 @@ impl ArchiveConductor {
             control_session_id: session,
             src_recording_id,
             dst_recording_id,
+            stop_position,
             replication_channel,
             step: ReplicationStep::Connect(Box::new(connect)),
             src: None,
@@ -1913,8 +1967,23 @@ impl ArchiveConductor {
                 let Some(src) = r.src.as_mut() else {
                     return Err((ArchiveErrorCode::Generic, "lost source".into()));
                 };
+                if r.stop_position != NULL_POSITION && r.stop_position < position {
+                    return Err((
+                        ArchiveErrorCode::Generic,
+                        format!(
+                            "stop position {} is before the replication's start {position}",
+                            r.stop_position
+                        ),
+                    ));
+                }
                 let correlation = self.aeron.next_correlation_id();
-                let params = ReplayParams::new(position, NULL_POSITION);
+                // Up to the stop position when one was given, else following the source recording.
+                let length = if r.stop_position == NULL_POSITION {
+                    NULL_POSITION
+                } else {
+                    r.stop_position - position
+                };
+                let params = ReplayParams::new(position, length);
                 src.send(
                     &ReplayRequest {
                         control_session_id: src.control_session_id(),
@@ -2086,6 +2155,175 @@ impl ArchiveConductor {
         );
     }
 
+    /// Java's migrate: moves the segment files of a stopped recording (`src`) to `dst`, which continues it or
+    /// is continued by it with the same stream parameters, joined on a segment boundary of both. `dst` then
+    /// covers both ranges and `src` is left empty. Answers with the number of files moved.
+    fn migrate_segments(&mut self, session: i64, correlation: i64, src_id: i64, dst_id: i64) {
+        struct Summary {
+            start_position: i64,
+            stop_position: i64,
+            segment_file_length: i32,
+            term_buffer_length: i32,
+            initial_term_id: i32,
+            stream_id: i32,
+            mtu_length: i32,
+        }
+        let descriptor = |conductor: &Self, id: i64| {
+            let entry = conductor.catalog.recording(id).ok().flatten()?;
+            let d = entry.descriptor().ok()?;
+            Some(Summary {
+                start_position: d.start_position,
+                stop_position: d.stop_position,
+                segment_file_length: d.segment_file_length,
+                term_buffer_length: d.term_buffer_length,
+                initial_term_id: d.initial_term_id,
+                stream_id: d.stream_id,
+                mtu_length: d.mtu_length,
+            })
+        };
+        let Some(src) = descriptor(self, src_id) else {
+            return self.unknown_recording(session, correlation, src_id);
+        };
+        let Some(dst) = descriptor(self, dst_id) else {
+            return self.unknown_recording(session, correlation, dst_id);
+        };
+        if src.stop_position == NULL_POSITION || self.live_position(src_id).is_some() {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::ActiveRecording,
+                &format!("recording {src_id} is still active"),
+            );
+        }
+        let mismatch = [
+            (
+                "SegmentFileLength",
+                src.segment_file_length,
+                dst.segment_file_length,
+            ),
+            (
+                "TermBufferLength",
+                src.term_buffer_length,
+                dst.term_buffer_length,
+            ),
+            ("InitialTermId", src.initial_term_id, dst.initial_term_id),
+            ("StreamId", src.stream_id, dst.stream_id),
+            ("MtuLength", src.mtu_length, dst.mtu_length),
+        ]
+        .into_iter()
+        .find(|(_, a, b)| a != b);
+        if let Some((name, a, b)) = mismatch {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                &format!("invalid migrate: src{name}={a} dst{name}={b}"),
+            );
+        }
+        let src_before_dst = src.stop_position == dst.start_position;
+        let join = if src_before_dst {
+            src.stop_position
+        } else if src.start_position == dst.stop_position {
+            src.start_position
+        } else {
+            return self.error(
+                session,
+                correlation,
+                ArchiveErrorCode::Generic,
+                &format!(
+                    "invalid migrate: src and dst are not contiguous srcStartPosition={} \
+                     srcStopPosition={} dstStartPosition={} dstStopPosition={}",
+                    src.start_position, src.stop_position, dst.start_position, dst.stop_position
+                ),
+            );
+        };
+        let (term, segment) = (src.term_buffer_length, src.segment_file_length);
+        for (label, start) in [("src", src.start_position), ("dst", dst.start_position)] {
+            if segment_file_base_position(start, join, term, segment) != join {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &format!(
+                        "invalid migrate: join position is not on segment boundary of {label} \
+                         recording seamPosition={join}"
+                    ),
+                );
+            }
+        }
+        let dir = self.ctx.archive_dir.clone();
+        let first =
+            segment_file_base_position(src.start_position, src.start_position, term, segment);
+        let last = segment_file_base_position(src.start_position, src.stop_position, term, segment);
+        let bases: Vec<i64> = (first..=last).step_by(segment as usize).collect();
+        // Check every file before moving any, as Java does.
+        for &base in &bases {
+            if base == src.stop_position {
+                continue;
+            }
+            let from = dir.join(segment_file_name(src_id, base));
+            let to = dir.join(segment_file_name(dst_id, base));
+            let problem = if !from.exists() {
+                Some(format!("missing src segment file {}", from.display()))
+            } else if to.exists() {
+                Some(format!("preexisting dst segment file {}", to.display()))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                return self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+            }
+        }
+        let mut moved = 0;
+        let mut deleted = 0;
+        for &base in &bases {
+            let from = dir.join(segment_file_name(src_id, base));
+            let outcome = if base == src.stop_position {
+                // The empty segment a recording opens when it stops on a boundary: src no longer needs it.
+                match std::fs::remove_file(&from) {
+                    Ok(()) => {
+                        deleted += 1;
+                        Ok(())
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(format!("failed to delete {}: {e}", from.display())),
+                }
+            } else {
+                let to = dir.join(segment_file_name(dst_id, base));
+                std::fs::rename(&from, &to)
+                    .map(|()| moved += 1)
+                    .map_err(|e| {
+                        format!(
+                            "failed to rename {} to {}: {e}",
+                            from.display(),
+                            to.display()
+                        )
+                    })
+            };
+            if let Err(message) = outcome {
+                return self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+            }
+        }
+        let _ = if src_before_dst {
+            self.catalog.set_start_position(dst_id, src.start_position)
+        } else {
+            self.catalog.set_stop_position(dst_id, src.stop_position)
+        };
+        let _ = self.catalog.set_stop_position(src_id, src.start_position);
+        let _ = self.ctx.file_sync_level.sync_dir(&dir);
+        self.ok(session, correlation, moved);
+        if moved > 0 || deleted > 0 {
+            self.signal(
+                session,
+                correlation,
+                src_id,
+                NULL_POSITION,
+                NULL_POSITION,
+                RecordingSignal::Delete,
+            );
+        }
+    }
+
     /// Re-attaches detached segment files still on disk in front of the recording's start.
     fn attach(&mut self, session: i64, correlation: i64, recording_id: i64) {
         let Ok(Some(entry)) = self.catalog.recording(recording_id) else {
@@ -2153,6 +2391,18 @@ impl ArchiveConductor {
         let _ = self.catalog.force();
         self.mark.signal_closed();
     }
+}
+
+/// What a replicate request (any of its versions) asks for.
+struct ReplicationRequest<'a> {
+    src_recording_id: i64,
+    dst_recording_id: i64,
+    /// Where the replication stops, or `NULL_POSITION` to follow the source recording.
+    stop_position: i64,
+    src_control_stream_id: i32,
+    src_control_channel: &'a str,
+    replication_channel: &'a str,
+    live_destination: &'a str,
 }
 
 /// Control session id and correlation id of a request: the first two fields of every request's block.

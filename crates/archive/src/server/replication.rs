@@ -25,6 +25,8 @@ pub(crate) struct ReplicationSession {
     pub(crate) control_session_id: i64,
     pub(crate) src_recording_id: i64,
     pub(crate) dst_recording_id: i64,
+    /// Position the replication stops at, or `NULL_POSITION` to follow the source.
+    pub(crate) stop_position: i64,
     pub(crate) replication_channel: String,
     pub(crate) step: ReplicationStep,
     pub(crate) src: Option<AeronArchive>,
