@@ -1489,3 +1489,44 @@ fn a_recordings_channel_is_updated_in_the_catalog() {
         second_stop
     );
 }
+
+#[test]
+fn replay_tokens_are_issued_and_checked_on_response_channels() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        20,
+        100,
+    );
+    let token = archive.request_replay_token(recording_id).unwrap();
+    let other = archive.request_replay_token(recording_id).unwrap();
+    assert_ne!(token, -1);
+    assert_ne!(token, other);
+    let params = ReplayParams {
+        replay_token: token,
+        ..ReplayParams::default()
+    };
+    // Not a response channel: the token plays no part, as in Java.
+    let (_, mut replay) = archive
+        .replay(recording_id, "aeron:ipc", REPLAY_STREAM, params)
+        .unwrap();
+    assert_eq!(*receive(&mut replay, 0, 20, 100).last().unwrap(), stop);
+    drop(replay);
+    let response = "aeron:udp?control-mode=response|control=localhost:20122";
+    let bogus = ReplayParams {
+        replay_token: token ^ 1,
+        ..ReplayParams::default()
+    };
+    let error = archive
+        .start_replay(recording_id, response, REPLAY_STREAM, bogus)
+        .unwrap_err();
+    assert!(error.to_string().contains("replayToken"), "{error}");
+    let error = archive
+        .start_replay(recording_id, response, REPLAY_STREAM, params)
+        .unwrap_err();
+    assert!(error.to_string().contains("response channels"), "{error}");
+}

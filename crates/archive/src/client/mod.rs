@@ -1467,6 +1467,19 @@ impl AeronArchive {
         })
     }
 
+    /// Asks for a replay token for `recording_id` (Java's `requestReplayToken`): it lets a replay requested on
+    /// a response channel act for this session, until the archive's connect timeout passes.
+    pub fn request_replay_token(&mut self, recording_id: i64) -> Result<i64, ArchiveError> {
+        self.request(|control_session_id, correlation_id| {
+            codec::ReplayTokenRequest {
+                control_session_id,
+                correlation_id,
+                recording_id,
+            }
+            .to_vec()
+        })
+    }
+
     /// Replaces the channel a recording's descriptor shows (original and stripped), e.g. after the
     /// publisher moved; the recorded data does not change.
     pub fn update_channel(&mut self, recording_id: i64, channel: &str) -> Result<(), ArchiveError> {

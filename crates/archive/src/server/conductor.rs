@@ -113,6 +113,19 @@ pub(crate) struct ArchiveConductor {
     errors: Option<DistinctErrorLog>,
     /// The limit counter of the bounded replay request being handled.
     bound_counter: Option<i32>,
+    /// Replay tokens handed out and not yet expired.
+    replay_tokens: Vec<ReplayToken>,
+    /// State of the token generator (xorshift, seeded from the clock).
+    token_seed: u64,
+}
+
+/// A replay token (Java's `SessionForReplay`): lets a replay request that arrives on a response channel act for
+/// the control session that asked for the token, for one recording, until the connect timeout passes.
+struct ReplayToken {
+    token: i64,
+    recording_id: i64,
+    control_session_id: i64,
+    deadline: Instant,
 }
 
 fn now_ms() -> i64 {
@@ -172,6 +185,8 @@ impl ArchiveConductor {
             last_mark_update_ms: 0,
             errors,
             bound_counter: None,
+            replay_tokens: Vec::new(),
+            token_seed: (now_ms() as u64) ^ 0x9E37_79B9_7F4A_7C15 | 1,
         }
     }
 
@@ -552,6 +567,12 @@ impl ArchiveConductor {
             }
         }
         let before = self.sessions.len();
+        let sessions = &self.sessions;
+        self.replay_tokens.retain(|t| {
+            sessions
+                .iter()
+                .any(|s| s.id == t.control_session_id && s.state != SessionState::Done)
+        });
         self.sessions.retain(|s| s.state != SessionState::Done);
         work + (before - self.sessions.len())
     }
@@ -741,6 +762,22 @@ impl ArchiveConductor {
                     Err(_) => self.unknown_recording(session, correlation, r.recording_id),
                 },
             },
+            M::ReplayRequest(r)
+                if !self.replay_token_allows(
+                    session,
+                    correlation,
+                    r.recording_id,
+                    r.replay_token,
+                    r.replay_channel,
+                ) => {}
+            M::BoundedReplayRequest(r)
+                if !self.replay_token_allows(
+                    session,
+                    correlation,
+                    r.recording_id,
+                    r.replay_token,
+                    r.replay_channel,
+                ) => {}
             M::ReplayRequest(r) => self.start_replay(
                 session,
                 correlation,
@@ -892,11 +929,8 @@ impl ArchiveConductor {
             }
             M::AttachSegmentsRequest(r) => self.attach(session, correlation, r.recording_id),
             M::ReplayTokenRequest(r) => {
-                if self.catalog.has_recording(r.recording_id) {
-                    self.ok(session, correlation, NULL_POSITION);
-                } else {
-                    self.unknown_recording(session, correlation, r.recording_id);
-                }
+                let token = self.generate_replay_token(session, r.recording_id);
+                self.ok(session, correlation, token);
             }
             other => {
                 let name = other.name();
@@ -1397,6 +1431,61 @@ impl ArchiveConductor {
     }
 
     #[allow(clippy::too_many_arguments)]
+    fn generate_replay_token(&mut self, control_session_id: i64, recording_id: i64) -> i64 {
+        let token = loop {
+            let mut x = self.token_seed;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.token_seed = x;
+            let token = x as i64;
+            if token != NULL_POSITION && self.replay_tokens.iter().all(|t| t.token != token) {
+                break token;
+            }
+        };
+        self.replay_tokens.push(ReplayToken {
+            token,
+            recording_id,
+            control_session_id,
+            deadline: Instant::now() + self.ctx.connect_timeout,
+        });
+        token
+    }
+
+    /// Java's rule for a replay request with a token: only on a response channel (`control-mode=response`)
+    /// does the token count, and then it must be live and issued for this recording. This archive's driver
+    /// has no response channels, so a valid token gets a clear error instead of a replay. False when the
+    /// request was answered here.
+    fn replay_token_allows(
+        &mut self,
+        session: i64,
+        correlation: i64,
+        recording_id: i64,
+        token: i64,
+        channel: &str,
+    ) -> bool {
+        let response_mode = ChannelUri::parse(channel)
+            .ok()
+            .and_then(|uri| uri.get("control-mode").map(|mode| mode == "response"))
+            .unwrap_or(false);
+        if !response_mode || token == NULL_POSITION {
+            return true;
+        }
+        let now = Instant::now();
+        let valid = self
+            .replay_tokens
+            .iter()
+            .any(|t| t.token == token && t.recording_id == recording_id && now < t.deadline);
+        let message = if valid {
+            "replays on response channels (control-mode=response) are not supported by this archive"
+                .to_string()
+        } else {
+            format!("Unknown session or token timeout for replayToken={token}")
+        };
+        self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+        false
+    }
+
     fn start_replay(
         &mut self,
         session: i64,
@@ -2433,6 +2522,7 @@ impl Agent for ArchiveConductor {
         work += self.drive_recordings();
         work += self.drive_replays(now);
         work += self.drive_replications(now);
+        self.replay_tokens.retain(|t| t.deadline > now);
         let ms = now_ms();
         if ms - self.last_mark_update_ms >= 1000 {
             self.mark.update_activity_timestamp(ms);
