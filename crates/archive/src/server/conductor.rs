@@ -1430,7 +1430,6 @@ impl ArchiveConductor {
         work
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn generate_replay_token(&mut self, control_session_id: i64, recording_id: i64) -> i64 {
         let token = loop {
             let mut x = self.token_seed;
@@ -1486,6 +1485,7 @@ impl ArchiveConductor {
         false
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start_replay(
         &mut self,
         session: i64,
