@@ -1717,6 +1717,39 @@ fn udp_both_ways(publisher: Stack, subscriber: Stack, stream_id: i32) {
     }
 }
 
+/// One stream over a multicast group on loopback, the way Aeron does multicast: data to the (odd) group
+/// address, status messages and NAKs to the control group one above it.
+fn multicast_between(publisher: Stack, subscriber: Stack, stream_id: i32) {
+    let _serial = serial();
+    let c = Driver::aeron_c();
+    let oxeron = Driver::oxeron();
+    let dir_of = |stack| match stack {
+        Stack::AeronC => c.dir(),
+        Stack::Oxeron => oxeron.dir(),
+    };
+    let port = free_port();
+    let group = 1 + 2 * (port % 100);
+    let channel = format!("aeron:udp?endpoint=224.0.1.{group}:{port}|interface=127.0.0.1");
+    transfer_between(
+        (&dir_of(publisher), publisher),
+        (&dir_of(subscriber), subscriber),
+        &channel,
+        stream_id,
+        true,
+        false,
+    );
+}
+
+#[test]
+fn u3_aeron_c_driver_multicasts_to_oxeron_driver() {
+    multicast_between(Stack::AeronC, Stack::Oxeron, 3201);
+}
+
+#[test]
+fn u4_oxeron_driver_multicasts_to_aeron_c_driver() {
+    multicast_between(Stack::Oxeron, Stack::AeronC, 3301);
+}
+
 #[test]
 fn u1_aeron_c_driver_sends_to_oxeron_driver_over_udp() {
     udp_both_ways(Stack::AeronC, Stack::Oxeron, 3001);

@@ -686,6 +686,7 @@ impl ConductorState {
                             as i64,
                         status,
                         control: udp.control,
+                        multicast_control: udp.multicast_control,
                     }));
                 endpoint_id
             }

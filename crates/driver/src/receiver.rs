@@ -67,6 +67,9 @@ pub(crate) struct ReceiveEndpoint {
     pub(crate) status: AtomicCounter,
     /// `control` of a dynamic MDC subscription: where setup-eliciting status messages go.
     pub(crate) control: Option<SocketAddr>,
+    /// A multicast endpoint's control group (the data group's address plus one): where every status
+    /// message and NAK goes, as in Aeron.
+    pub(crate) multicast_control: Option<SocketAddr>,
 }
 
 struct Endpoint {
@@ -351,8 +354,10 @@ impl ReceiverAgent {
                 let initial = image.config.initial_position;
                 image.receiver_hwm.set(initial);
                 image.receiver_position.set(initial);
+                let mut control_address = image.control_address;
                 if let Some(e) = self.endpoint_mut(image.endpoint_id) {
                     e.dispatcher.add_publication_image(stream_id, session_id);
+                    control_address = e.inner.multicast_control.unwrap_or(control_address);
                 }
                 let local = self
                     .pending_transports
@@ -361,13 +366,13 @@ impl ReceiverAgent {
                         e == image.endpoint_id && session == session_id && stream == stream_id
                     })
                     .map(|i| self.pending_transports.swap_remove(i).3)
-                    .unwrap_or(image.control_address);
+                    .unwrap_or(control_address);
                 self.images.push(Image {
                     correlation_id: image.correlation_id,
                     endpoint_id: image.endpoint_id,
                     session_id,
                     stream_id,
-                    control_address: image.control_address,
+                    control_address,
                     local,
                     log: image.log,
                     state: PublicationImageState::new(image.config, now_ns),
@@ -513,7 +518,7 @@ impl ReceiverAgent {
                                     Self::send(
                                         &endpoint.inner.sockets[t].1,
                                         &self.send_buffer[..n],
-                                        source,
+                                        endpoint.inner.multicast_control.unwrap_or(source),
                                         &mut self.loss,
                                         &self.counters,
                                     );

@@ -2,8 +2,8 @@
 //! (`setsockopt` through `libc`). The only `unsafe` of the UDP transport lives here.
 
 use std::io;
-use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, FromRawFd};
 
 pub(crate) fn set_option<T>(
     socket: &UdpSocket,
@@ -50,6 +50,63 @@ pub(crate) fn enable_gro(socket: &UdpSocket) -> io::Result<()> {
         crate::mmsg::UDP_GRO,
         &1 as &libc::c_int,
     )
+}
+
+/// A non-blocking UDP socket bound to `address` with `SO_REUSEADDR` set first, as Aeron binds multicast
+/// sockets: the senders and receivers of one host share the group's port.
+pub(crate) fn bind_reusable(address: SocketAddr) -> io::Result<UdpSocket> {
+    let family = if address.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain system call with constant arguments; the result is checked below.
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new, open descriptor nothing else owns; the socket closes it when dropped.
+    let socket = unsafe { UdpSocket::from_raw_fd(fd) };
+    set_option(
+        &socket,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        &1 as &libc::c_int,
+    )?;
+    let (name, length) = crate::mmsg::socket_address(&address);
+    // SAFETY: `name` holds a socket address of `length` bytes for the socket's family; the descriptor is
+    // open while `socket` lives.
+    let rc = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&name as *const libc::sockaddr_storage).cast::<libc::sockaddr>(),
+            length,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(socket)
+}
+
+/// `IP_MULTICAST_ALL` off: the socket receives only the groups it joined, not every group some socket of
+/// this host joined on its port (Linux's default).
+pub(crate) fn receive_joined_groups_only(socket: &UdpSocket) -> io::Result<()> {
+    match set_option(
+        socket,
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_ALL,
+        &0 as &libc::c_int,
+    ) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => Ok(()),
+        other => other,
+    }
 }
 
 /// `IP_MULTICAST_IF`: the interface multicast datagrams leave through.

@@ -33,6 +33,9 @@ pub(crate) struct UdpChannel {
     pub(crate) control_mode: Option<ControlMode>,
     /// The endpoint is a multicast group.
     pub(crate) is_multicast: bool,
+    /// For a multicast endpoint, Aeron's control group: the (odd) data group address plus one, same port.
+    /// Senders listen there and receivers send status messages and NAKs there.
+    pub(crate) multicast_control: Option<SocketAddr>,
     /// Key of channels that share one endpoint (Aeron's canonical form: `UDP-<local>-<remote>`).
     pub(crate) canonical_form: String,
 }
@@ -73,6 +76,10 @@ impl UdpChannel {
             .transpose()?;
         let control_mode = uri.control_mode().map_err(|e| invalid(&e))?;
         let is_multicast = endpoint.is_some_and(|e| e.ip().is_multicast());
+        let multicast_control = match endpoint {
+            Some(data) if is_multicast => Some(multicast_control_address(data)?),
+            _ => None,
+        };
         let local = control
             .or(interface)
             .map_or_else(|| "0.0.0.0:0".to_string(), |a| a.to_string());
@@ -88,6 +95,7 @@ impl UdpChannel {
             interface,
             control_mode,
             is_multicast,
+            multicast_control,
             canonical_form,
         })
     }
@@ -111,6 +119,32 @@ impl UdpChannel {
         self.control_mode == Some(ControlMode::Dynamic)
             || (self.control.is_some() && self.control_mode.is_none() && !self.is_multicast)
     }
+}
+
+/// Aeron's control group of a multicast data group: the address with its last byte plus one. The data
+/// address's last byte must be odd (Aeron refuses an even one), so the pair never overlaps another pair.
+fn multicast_control_address(data: SocketAddr) -> Result<SocketAddr, UdpChannelError> {
+    let bump = |last: u8| -> Result<u8, UdpChannelError> {
+        if last & 1 == 0 {
+            return Err(UdpChannelError::Invalid(format!(
+                "multicast data address must be odd: {data}"
+            )));
+        }
+        Ok(last + 1)
+    };
+    let ip = match data.ip() {
+        IpAddr::V4(v4) => {
+            let mut octets = v4.octets();
+            octets[3] = bump(octets[3])?;
+            IpAddr::V4(Ipv4Addr::from(octets))
+        }
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[15] = bump(octets[15])?;
+            IpAddr::V6(Ipv6Addr::from(octets))
+        }
+    };
+    Ok(SocketAddr::new(ip, data.port()))
 }
 
 fn unspecified_like(address: &SocketAddr) -> IpAddr {
@@ -166,13 +200,28 @@ pub(crate) fn bind_send_socket(
     channel: &UdpChannel,
     buffers: SocketBuffers,
 ) -> io::Result<UdpSocket> {
-    let address = match (channel.control, channel.interface, channel.endpoint) {
-        (Some(control), _, _) if channel.control_mode != Some(ControlMode::Manual) => control,
-        (_, Some(interface), _) => interface,
-        (_, _, Some(endpoint)) => SocketAddr::new(unspecified_like(&endpoint), 0),
-        _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+    let socket = if let Some(control) = channel.multicast_control {
+        // As Aeron: bound to the group's port on every address and a member of the control group, where the
+        // receivers' status messages and NAKs arrive.
+        let socket = socket_options::bind_reusable(SocketAddr::new(
+            unspecified_like(&control),
+            control.port(),
+        ))?;
+        let _ = socket_options::enable_gro(&socket);
+        socket_options::receive_joined_groups_only(&socket)?;
+        if let IpAddr::V4(group) = control.ip() {
+            socket.join_multicast_v4(&group, &multicast_interface_v4(channel))?;
+        }
+        socket
+    } else {
+        let address = match (channel.control, channel.interface, channel.endpoint) {
+            (Some(control), _, _) if channel.control_mode != Some(ControlMode::Manual) => control,
+            (_, Some(interface), _) => interface,
+            (_, _, Some(endpoint)) => SocketAddr::new(unspecified_like(&endpoint), 0),
+            _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        };
+        bind_socket(address)?
     };
-    let socket = bind_socket(address)?;
     buffers.apply(&socket)?;
     if channel.is_multicast {
         if let Some(ttl) = channel.uri.ttl().ok().flatten() {
@@ -186,6 +235,14 @@ pub(crate) fn bind_send_socket(
     Ok(socket)
 }
 
+/// The interface a multicast channel joins its groups on (`interface=`, else any).
+fn multicast_interface_v4(channel: &UdpChannel) -> Ipv4Addr {
+    match channel.interface.map(|i| i.ip()) {
+        Some(IpAddr::V4(ip)) => ip,
+        _ => Ipv4Addr::UNSPECIFIED,
+    }
+}
+
 /// The socket of a receive channel endpoint: bound to the endpoint (or, for a multicast group, to the group's
 /// port on the wildcard address, joined on the interface).
 pub(crate) fn bind_receive_socket(
@@ -194,20 +251,57 @@ pub(crate) fn bind_receive_socket(
     buffers: SocketBuffers,
 ) -> io::Result<UdpSocket> {
     if let (true, IpAddr::V4(group)) = (endpoint.ip().is_multicast(), endpoint.ip()) {
-        let socket = bind_socket(SocketAddr::new(
+        let socket = socket_options::bind_reusable(SocketAddr::new(
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             endpoint.port(),
         ))?;
-        let interface = match channel.interface.map(|i| i.ip()) {
-            Some(IpAddr::V4(ip)) => ip,
-            _ => Ipv4Addr::UNSPECIFIED,
-        };
+        let _ = socket_options::enable_gro(&socket);
+        socket_options::receive_joined_groups_only(&socket)?;
         buffers.apply(&socket)?;
-        socket.join_multicast_v4(&group, &interface)?;
+        socket.join_multicast_v4(&group, &multicast_interface_v4(channel))?;
         socket.set_multicast_loop_v4(true)?;
+        if let Some(IpAddr::V4(interface)) = channel.interface.map(|i| i.ip()) {
+            socket_options::set_multicast_interface_v4(&socket, interface)?;
+        }
         return Ok(socket);
     }
     let socket = bind_socket(endpoint)?;
     buffers.apply(&socket)?;
     Ok(socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(channel: &str) -> Result<UdpChannel, UdpChannelError> {
+        UdpChannel::parse(ChannelUri::parse(channel).unwrap())
+    }
+
+    #[test]
+    fn a_multicast_group_has_its_control_group_one_above() {
+        let channel = parse("aeron:udp?endpoint=224.0.1.1:40456|interface=127.0.0.1").unwrap();
+        assert!(channel.is_multicast);
+        assert_eq!(
+            channel.multicast_control,
+            Some("224.0.1.2:40456".parse().unwrap())
+        );
+        let v6 = parse("aeron:udp?endpoint=[ff02::3]:40456").unwrap();
+        assert_eq!(
+            v6.multicast_control,
+            Some("[ff02::4]:40456".parse().unwrap())
+        );
+        assert_eq!(
+            parse("aeron:udp?endpoint=127.0.0.1:40456")
+                .unwrap()
+                .multicast_control,
+            None
+        );
+    }
+
+    #[test]
+    fn an_even_multicast_data_address_is_refused_as_aeron_does() {
+        let error = parse("aeron:udp?endpoint=224.0.1.2:40456").unwrap_err();
+        assert!(error.to_string().contains("must be odd"), "{error}");
+    }
 }
