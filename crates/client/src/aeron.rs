@@ -45,6 +45,7 @@ struct ReadyPublication {
     registration_id: i64,
     session_id: i32,
     position_limit_counter_id: i32,
+    channel_status_id: i32,
     log_file_name: String,
 }
 
@@ -362,6 +363,7 @@ impl ClientInner {
                         registration_id: r.registration_id,
                         session_id: r.session_id,
                         position_limit_counter_id: r.position_limit_counter_id,
+                        channel_status_id: r.channel_status_indicator_id,
                         log_file_name: r.log_file_name.to_string(),
                     });
                 }
@@ -742,6 +744,40 @@ impl Aeron {
         &self.inner.counters
     }
 
+    /// The local addresses (`host:port`) the driver bound for the channel whose status counter is
+    /// `channel_status_id`, as Aeron's `LocalSocketAddressStatus.findAddresses` reads them: how a client
+    /// learns the port the driver picked for an `endpoint=...:0` subscription or `control=...:0` publication.
+    /// Empty for IPC, or when the channel is not active.
+    pub fn local_socket_addresses(&self, channel_status_id: i32) -> Vec<String> {
+        let counters = &self.inner.counters;
+        let mut found = Vec::new();
+        if channel_status_id < 0 {
+            return found;
+        }
+        counters.for_each(|id, type_id, key, _| {
+            if type_id
+                != oxeron_concurrent::counters::type_id::DRIVER_LOCAL_SOCKET_ADDRESS_STATUS_TYPE_ID
+                || key.len() < 8
+            {
+                return;
+            }
+            let status_id = i32::from_le_bytes([key[0], key[1], key[2], key[3]]);
+            let length = i32::from_le_bytes([key[4], key[5], key[6], key[7]]);
+            let active = counters.counter_value(id).ok()
+                == Some(oxeron_concurrent::counters::type_id::channel_endpoint_status::ACTIVE);
+            let Some(text) = usize::try_from(length)
+                .ok()
+                .and_then(|length| key.get(8..8 + length))
+            else {
+                return;
+            };
+            if status_id == channel_status_id && active {
+                found.push(String::from_utf8_lossy(text).into_owned());
+            }
+        });
+        found
+    }
+
     /// The driver's `cnc.dat` as mapped.
     pub fn cnc(&self) -> &CncFile {
         &self.inner.cnc
@@ -824,6 +860,7 @@ impl Aeron {
                 session_id: ready.session_id,
                 registration_id,
                 original_registration_id: ready.registration_id,
+                channel_status_id: ready.channel_status_id,
             },
             log,
             limit,

@@ -32,6 +32,10 @@ pub struct PublicationInfo {
     pub registration_id: i64,
     /// Registration id of the driver's publication (shared by every client of a concurrent publication).
     pub original_registration_id: i64,
+    /// Counter id of the send channel status (-1 for IPC); see [`Aeron::local_socket_addresses`].
+    ///
+    /// [`Aeron::local_socket_addresses`]: crate::Aeron::local_socket_addresses
+    pub channel_status_id: i32,
 }
 
 /// State shared by both publication kinds.
@@ -211,6 +215,12 @@ macro_rules! common_accessors {
         /// Registration id of the driver's publication.
         pub fn original_registration_id(&self) -> i64 {
             self.core.info.original_registration_id
+        }
+
+        /// Counter id of the send channel status (-1 for IPC): pass it to
+        /// [`Aeron::local_socket_addresses`](crate::Aeron::local_socket_addresses).
+        pub fn channel_status_id(&self) -> i32 {
+            self.core.info.channel_status_id
         }
 
         /// Initial term id of the stream.
@@ -749,6 +759,7 @@ mod tests {
             session_id: 7,
             registration_id: 1,
             original_registration_id: 1,
+            channel_status_id: -1,
         }
     }
 

@@ -54,6 +54,7 @@ impl TestLog {
             session_id: SESSION_ID,
             registration_id: 1,
             original_registration_id: 1,
+            channel_status_id: -1,
         }
     }
 

@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex};
 
 use oxeron_client::logbuffer::LogBuffers;
 use oxeron_concurrent::counters::type_id::{
-    channel_endpoint_status, DRIVER_PUBLISHER_LIMIT_TYPE_ID, DRIVER_PUBLISHER_POS_TYPE_ID,
-    DRIVER_RECEIVER_HWM_TYPE_ID, DRIVER_RECEIVER_NAKS_SENT_TYPE_ID, DRIVER_RECEIVER_POS_TYPE_ID,
+    channel_endpoint_status, DRIVER_LOCAL_SOCKET_ADDRESS_STATUS_TYPE_ID,
+    DRIVER_PUBLISHER_LIMIT_TYPE_ID, DRIVER_PUBLISHER_POS_TYPE_ID, DRIVER_RECEIVER_HWM_TYPE_ID,
+    DRIVER_RECEIVER_NAKS_SENT_TYPE_ID, DRIVER_RECEIVER_POS_TYPE_ID,
     DRIVER_RECEIVE_CHANNEL_STATUS_TYPE_ID, DRIVER_SENDER_BPE_TYPE_ID, DRIVER_SENDER_LIMIT_TYPE_ID,
     DRIVER_SENDER_NAKS_RECEIVED_TYPE_ID, DRIVER_SENDER_POSITION_TYPE_ID,
     DRIVER_SEND_CHANNEL_STATUS_TYPE_ID, DRIVER_SUBSCRIBER_POSITION_TYPE_ID, PUBLISHER_LIMIT_NAME,
     PUBLISHER_POSITION_CONCURRENT_NAME, PUBLISHER_POSITION_EXCLUSIVE_NAME, RECEIVER_HWM_NAME,
-    RECEIVER_NAKS_SENT_NAME, RECEIVER_POSITION_NAME, RECEIVE_CHANNEL_STATUS_NAME, SENDER_BPE_NAME,
-    SENDER_LIMIT_NAME, SENDER_NAKS_RECEIVED_NAME, SENDER_POSITION_NAME, SEND_CHANNEL_STATUS_NAME,
+    RECEIVER_NAKS_SENT_NAME, RECEIVER_POSITION_NAME, RECEIVE_CHANNEL_STATUS_NAME,
+    RECEIVE_LOCAL_SOCKADDR_NAME, SENDER_BPE_NAME, SENDER_LIMIT_NAME, SENDER_NAKS_RECEIVED_NAME,
+    SENDER_POSITION_NAME, SEND_CHANNEL_STATUS_NAME, SEND_LOCAL_SOCKADDR_NAME,
     SUBSCRIBER_POSITION_NAME,
 };
 use oxeron_concurrent::counters::AtomicCounter;
@@ -52,6 +54,8 @@ struct SendEndpointEntry {
     endpoint_id: i64,
     canonical_form: String,
     status: AtomicCounter,
+    /// `snd-local-sockaddr`: the address the socket is bound to (how a client finds an ephemeral port).
+    local_sockaddr: AtomicCounter,
     ref_count: usize,
     manual: bool,
 }
@@ -60,6 +64,8 @@ struct ReceiveEndpointEntry {
     endpoint_id: i64,
     canonical_form: String,
     status: AtomicCounter,
+    /// `rcv-local-sockaddr` of each bound socket (one, or one per multi-destination destination).
+    local_sockaddrs: Vec<(SocketAddr, AtomicCounter)>,
     /// Subscriptions by (stream, session filter), with their count.
     interests: Vec<(i32, Option<i32>, usize)>,
 }
@@ -199,6 +205,34 @@ impl ConductorState {
         Ok(counter)
     }
 
+    /// Aeron's local socket address indicator: type 14, key (status counter id, address length, address
+    /// text), label `<name>: <status id> <address>`, value ACTIVE while the socket is bound.
+    fn local_sockaddr_counter(
+        &mut self,
+        name: &str,
+        registration_id: i64,
+        status_id: i32,
+        address: SocketAddr,
+    ) -> Result<AtomicCounter, CommandError> {
+        const MAX_ADDRESS: usize = 112 - 8 - 1;
+        let text = address.to_string();
+        let text = &text.as_bytes()[..text.len().min(MAX_ADDRESS)];
+        let mut key = Vec::with_capacity(8 + text.len());
+        key.extend_from_slice(&status_id.to_le_bytes());
+        key.extend_from_slice(&(text.len() as i32).to_le_bytes());
+        key.extend_from_slice(text);
+        let label = format!("{name}: {status_id} {address}");
+        let counter = self.new_client_counter(
+            DRIVER_LOCAL_SOCKET_ADDRESS_STATUS_TYPE_ID,
+            &key,
+            &label,
+            registration_id,
+            -1,
+        )?;
+        counter.set(channel_endpoint_status::ACTIVE);
+        Ok(counter)
+    }
+
     /// The send endpoint for `udp`, opened if new. Returns its id.
     fn send_endpoint(
         &mut self,
@@ -240,10 +274,26 @@ impl ConductorState {
         )?;
         let endpoint_id = self.next_endpoint_id();
         let status_id = status.id();
+        let bound = socket
+            .local_addr()
+            .map_err(|e| endpoint_error(channel, &e))?;
+        let local_sockaddr = match self.local_sockaddr_counter(
+            SEND_LOCAL_SOCKADDR_NAME,
+            registration_id,
+            status_id,
+            bound,
+        ) {
+            Ok(counter) => counter,
+            Err(e) => {
+                let _ = self.counters.free(status_id);
+                return Err(e);
+            }
+        };
         self.net.send_endpoints.push(SendEndpointEntry {
             endpoint_id,
             canonical_form: udp.canonical_form.clone(),
             status: status.clone(),
+            local_sockaddr,
             ref_count: 1,
             manual: udp.is_manual_control(),
         });
@@ -276,6 +326,7 @@ impl ConductorState {
                 .net
                 .to_sender
                 .send(SenderCommand::RemoveEndpoint { endpoint_id });
+            let _ = self.counters.free(e.local_sockaddr.id());
             let _ = self.counters.free(e.status.id());
         }
     }
@@ -664,11 +715,27 @@ impl ConductorState {
                     channel,
                     correlation_id,
                 )?;
+                let mut local_sockaddrs = Vec::new();
+                for &(local, _) in &sockets {
+                    match self.local_sockaddr_counter(
+                        RECEIVE_LOCAL_SOCKADDR_NAME,
+                        correlation_id,
+                        status.id(),
+                        local,
+                    ) {
+                        Ok(counter) => local_sockaddrs.push((local, counter)),
+                        Err(e) => {
+                            let _ = self.counters.free(status.id());
+                            return Err(e);
+                        }
+                    }
+                }
                 let endpoint_id = self.next_endpoint_id();
                 self.net.receive_endpoints.push(ReceiveEndpointEntry {
                     endpoint_id,
                     canonical_form,
                     status: status.clone(),
+                    local_sockaddrs,
                     interests: Vec::new(),
                 });
                 let _ = self
@@ -874,6 +941,9 @@ impl ConductorState {
                         .net
                         .to_receiver
                         .send(ReceiverCommand::RemoveEndpoint { endpoint_id });
+                    for (_, counter) in &entry.local_sockaddrs {
+                        let _ = self.counters.free(counter.id());
+                    }
                     let _ = self.counters.free(entry.status.id());
                 }
             }
@@ -928,6 +998,23 @@ impl ConductorState {
         let local = socket
             .local_addr()
             .map_err(|e| endpoint_error(channel, &e))?;
+        if let Some(index) = self
+            .net
+            .receive_endpoints
+            .iter()
+            .position(|e| e.endpoint_id == endpoint_id)
+        {
+            let status_id = self.net.receive_endpoints[index].status.id();
+            let counter = self.local_sockaddr_counter(
+                RECEIVE_LOCAL_SOCKADDR_NAME,
+                correlation_id,
+                status_id,
+                local,
+            )?;
+            self.net.receive_endpoints[index]
+                .local_sockaddrs
+                .push((local, counter));
+        }
         let _ = self.net.to_receiver.send(ReceiverCommand::AddDestination {
             endpoint_id,
             local,
@@ -952,6 +1039,17 @@ impl ConductorState {
         } else {
             address
         };
+        if let Some(entry) = self
+            .net
+            .receive_endpoints
+            .iter_mut()
+            .find(|e| e.endpoint_id == endpoint_id)
+        {
+            if let Some(i) = entry.local_sockaddrs.iter().position(|(a, _)| *a == local) {
+                let (_, counter) = entry.local_sockaddrs.remove(i);
+                let _ = self.counters.free(counter.id());
+            }
+        }
         let _ = self
             .net
             .to_receiver

@@ -1081,3 +1081,47 @@ fn unreliable_images_fill_gaps_instead_of_naking() {
     assert_eq!(system_counter(&b, sc::NAK_MESSAGES_SENT), 0);
     assert!(system_counter(&b, sc::LOSS_GAP_FILLS) > 0);
 }
+
+#[test]
+fn an_ephemeral_port_is_found_through_the_local_socket_address_counters() {
+    let a = node(ThreadingMode::Shared, |c| c);
+    let b = node(ThreadingMode::Shared, |c| c);
+    let mut subscription = b
+        .aeron
+        .add_subscription("aeron:udp?endpoint=127.0.0.1:0", 1050)
+        .unwrap();
+    let addresses = b
+        .aeron
+        .local_socket_addresses(subscription.channel_status_id());
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+    let bound: std::net::SocketAddr = addresses[0].parse().unwrap();
+    assert_eq!(bound.ip().to_string(), "127.0.0.1");
+    assert_ne!(bound.port(), 0);
+    let mut labels = Vec::new();
+    b.aeron.counters_reader().for_each(|_, type_id, _, label| {
+        if type_id == 14 {
+            labels.push(label.to_string());
+        }
+    });
+    assert_eq!(
+        labels,
+        [format!(
+            "rcv-local-sockaddr: {} {bound}",
+            subscription.channel_status_id()
+        )]
+    );
+    // A publication to the port the driver picked reaches the subscription.
+    let mut publication = a
+        .aeron
+        .add_exclusive_publication(&channel(bound.port()), 1050)
+        .unwrap();
+    let publisher_addresses = a
+        .aeron
+        .local_socket_addresses(publication.channel_status_id());
+    assert_eq!(publisher_addresses.len(), 1, "{publisher_addresses:?}");
+    wait_connected(|| publication.is_connected(), &mut subscription);
+    let consumer = consume(subscription, 1000);
+    publish(&mut publication, 1000);
+    consumer.join().unwrap();
+    assert!(a.aeron.local_socket_addresses(-1).is_empty());
+}
