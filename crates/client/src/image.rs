@@ -118,6 +118,16 @@ impl Image {
         self.log.term_length()
     }
 
+    /// How many transports the driver heard this (network) image from within its liveness timeout: 1 for a
+    /// plain UDP image, one per live destination of a multi-destination subscription, 0 for IPC or once
+    /// closed.
+    pub fn active_transport_count(&self) -> i32 {
+        if self.is_closed() {
+            return 0;
+        }
+        self.log.metadata().active_transport_count()
+    }
+
     /// MTU of the stream.
     pub fn mtu_length(&self) -> i32 {
         self.log.metadata().mtu_length()

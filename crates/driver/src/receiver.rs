@@ -184,6 +184,32 @@ struct Image {
     lifecycle: ImageLifecycle,
     eos_published: bool,
     reported: ImageStats,
+    /// Each transport (local socket address) the image heard from, with when it last did.
+    transports: Vec<(SocketAddr, i64)>,
+    liveness_timeout_ns: i64,
+}
+
+impl Image {
+    fn heard_from(&mut self, local: SocketAddr, now_ns: i64) {
+        match self.transports.iter_mut().find(|(a, _)| *a == local) {
+            Some(entry) => entry.1 = now_ns,
+            None => self.transports.push((local, now_ns)),
+        }
+    }
+
+    /// Aeron's active transport count in the log metadata: transports heard from within the liveness
+    /// timeout, updated when a status message goes out.
+    fn update_active_transport_count(&self, now_ns: i64) {
+        let active = self
+            .transports
+            .iter()
+            .filter(|&&(_, last)| now_ns < last + self.liveness_timeout_ns)
+            .count() as i32;
+        let metadata = self.log.metadata();
+        if metadata.active_transport_count() != active {
+            metadata.set_active_transport_count(active);
+        }
+    }
 }
 
 /// The receiver agent.
@@ -359,6 +385,7 @@ impl ReceiverAgent {
                     e.dispatcher.add_publication_image(stream_id, session_id);
                     control_address = e.inner.multicast_control.unwrap_or(control_address);
                 }
+                let liveness_timeout_ns = image.config.liveness_timeout_ns;
                 let local = self
                     .pending_transports
                     .iter()
@@ -383,6 +410,8 @@ impl ReceiverAgent {
                     lifecycle: ImageLifecycle::Active,
                     eos_published: false,
                     reported: ImageStats::default(),
+                    transports: vec![(local, self.start.elapsed().as_nanos() as i64)],
+                    liveness_timeout_ns,
                 });
             }
             ReceiverCommand::AddDestination {
@@ -501,6 +530,7 @@ impl ReceiverAgent {
                                     }) else {
                                         continue;
                                     };
+                                    image.heard_from(endpoint.inner.sockets[t].0, now_ns);
                                     let outcome = image.state.insert_packet(
                                         datagram,
                                         image.log.terms(),
@@ -660,6 +690,7 @@ impl ReceiverAgent {
                 }
             };
             if let Some(sm) = image.state.poll_status_message(now_ns) {
+                image.update_active_transport_count(now_ns);
                 let n = sm.encode(&mut self.send_buffer);
                 Self::send(
                     socket,

@@ -176,6 +176,12 @@ fn channel_status_counters_are_active() {
     let mut subscription = b.aeron.add_subscription(&channel, 1006).unwrap();
     let publication = a.aeron.add_publication(&channel, 1006).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
+    let image = Arc::clone(&subscription.images()[0]);
+    wait_until(
+        "a plain UDP image to have one active transport",
+        Duration::from_secs(10),
+        || image.active_transport_count() == 1,
+    );
     let status = subscription.channel_status_id();
     assert!(status >= 0);
     let reader = b.aeron.counters_reader();
@@ -720,6 +726,12 @@ fn mds_merges_one_stream_arriving_at_two_destinations() {
     publish(&mut publication, count);
     let mut subscription = consumer.join().unwrap();
     assert_eq!(subscription.image_count(), 1);
+    let image = Arc::clone(&subscription.images()[0]);
+    wait_until(
+        "the image to count both destinations as active transports",
+        Duration::from_secs(10),
+        || image.active_transport_count() == 2,
+    );
     // Either destination alone keeps the stream going.
     b.aeron
         .remove_rcv_destination(registration_id, &channel(p1))

@@ -5,10 +5,10 @@ use oxeron_concurrent::{AtomicBuffer, MappedFile};
 use oxeron_protocol::logbuffer::{
     check_page_size, check_term_length, compute_log_length, index_by_term_count, pack_tail,
     LogBufferError, LogBufferMetadata, DATA_HEADER_LENGTH, LOG_ACTIVE_TERM_COUNT_OFFSET,
-    LOG_CORRELATION_ID_OFFSET, LOG_DEFAULT_FRAME_HEADER_OFFSET, LOG_END_OF_STREAM_POSITION_OFFSET,
-    LOG_INITIAL_TERM_ID_OFFSET, LOG_IS_CONNECTED_OFFSET, LOG_IS_PUBLICATION_REVOKED_OFFSET,
-    LOG_META_DATA_LENGTH, LOG_MTU_LENGTH_OFFSET, LOG_PAGE_SIZE_OFFSET, LOG_TERM_LENGTH_OFFSET,
-    PARTITION_COUNT, TERM_TAIL_COUNTERS_OFFSET,
+    LOG_ACTIVE_TRANSPORT_COUNT_OFFSET, LOG_CORRELATION_ID_OFFSET, LOG_DEFAULT_FRAME_HEADER_OFFSET,
+    LOG_END_OF_STREAM_POSITION_OFFSET, LOG_INITIAL_TERM_ID_OFFSET, LOG_IS_CONNECTED_OFFSET,
+    LOG_IS_PUBLICATION_REVOKED_OFFSET, LOG_META_DATA_LENGTH, LOG_MTU_LENGTH_OFFSET,
+    LOG_PAGE_SIZE_OFFSET, LOG_TERM_LENGTH_OFFSET, PARTITION_COUNT, TERM_TAIL_COUNTERS_OFFSET,
 };
 
 /// A log buffer file that cannot be used.
@@ -159,6 +159,19 @@ impl LogMetadata {
     pub fn set_end_of_stream_position(&self, position: i64) {
         self.buffer
             .put_i64_release(LOG_END_OF_STREAM_POSITION_OFFSET, position)
+    }
+
+    /// Transports (MDS destinations, or the one socket) a network image heard from within its liveness
+    /// timeout; the driver keeps it up to date.
+    pub fn active_transport_count(&self) -> i32 {
+        self.buffer
+            .get_i32_acquire(LOG_ACTIVE_TRANSPORT_COUNT_OFFSET)
+    }
+
+    /// Sets the active transport count (driver side).
+    pub fn set_active_transport_count(&self, count: i32) {
+        self.buffer
+            .put_i32_release(LOG_ACTIVE_TRANSPORT_COUNT_OFFSET, count);
     }
 
     /// True once the publication was revoked.
