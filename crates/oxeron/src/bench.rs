@@ -399,6 +399,8 @@ pub fn archive_record_replay(
     drop(replay);
     client.close();
     archive.close();
+    // The client goes before its driver, or it reports the driver's shutdown as an error.
+    drop(aeron);
     drop(driver);
     std::fs::remove_dir_all(&archive_dir).map_err(|e| text(&e))?;
 
