@@ -7,7 +7,7 @@ use std::fs::File;
 /// Asks the kernel to start writing `length` bytes at `offset` of `file` to the device, without waiting, so a
 /// later fsync (or the page cache filling up) does not find the whole recording still dirty.
 #[cfg(target_os = "linux")]
-pub(crate) fn start_writeback(file: &File, offset: u64, length: u64) {
+pub fn start_writeback(file: &File, offset: u64, length: u64) {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
         return;
@@ -25,13 +25,13 @@ pub(crate) fn start_writeback(file: &File, offset: u64, length: u64) {
 
 /// Asks the kernel to read `length` bytes at `offset` of `file` into the page cache in the background.
 #[cfg(target_os = "linux")]
-pub(crate) fn will_need(file: &File, offset: u64, length: u64) {
+pub fn will_need(file: &File, offset: u64, length: u64) {
     advise(file, offset, length, libc::POSIX_FADV_WILLNEED);
 }
 
 /// Tells the kernel `file` is read front to back (a larger read-ahead window).
 #[cfg(target_os = "linux")]
-pub(crate) fn sequential(file: &File) {
+pub fn sequential(file: &File) {
     advise(file, 0, 0, libc::POSIX_FADV_SEQUENTIAL);
 }
 
@@ -46,10 +46,10 @@ fn advise(file: &File, offset: u64, length: u64, advice: libc::c_int) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn start_writeback(_file: &File, _offset: u64, _length: u64) {}
+pub fn start_writeback(_file: &File, _offset: u64, _length: u64) {}
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn will_need(_file: &File, _offset: u64, _length: u64) {}
+pub fn will_need(_file: &File, _offset: u64, _length: u64) {}
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn sequential(_file: &File) {}
+pub fn sequential(_file: &File) {}

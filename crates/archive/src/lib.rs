@@ -46,7 +46,7 @@
 pub mod catalog;
 pub mod client;
 pub mod error;
-mod io_hints;
+pub mod io_hints;
 pub mod mark;
 pub mod segment;
 pub mod server;
