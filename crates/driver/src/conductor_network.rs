@@ -469,6 +469,7 @@ impl ConductorState {
             params.mtu_length,
         );
         config.ttl = ttl;
+        config.max_messages_per_send = self.ctx.network_publication_max_messages_per_send.max(1);
         config.initial_position = initial_position;
         config.group_semantics = udp.has_group_semantics();
         config.signal_eos = params.signal_eos;

@@ -123,6 +123,10 @@ pub struct Context {
     pub socket_sndbuf: usize,
     /// Initial receiver window of images (`AERON_RCV_INITIAL_WINDOW_LENGTH`); `rcv-wnd` overrides it.
     pub initial_window_length: i32,
+    /// Most datagrams a network publication sends per sender duty cycle
+    /// (`AERON_NETWORK_PUBLICATION_MAX_MESSAGES_PER_SEND`). Aeron's default is 2; Oxeron's is 16, because
+    /// the datagrams of one duty cycle leave in one GSO send, so a larger batch costs no more system calls.
+    pub network_publication_max_messages_per_send: usize,
     /// Frames to drop on purpose, for loss tests. Only settable in code ([`Context::loss_policy`]); `None`
     /// (the default) drops nothing.
     pub loss_policy: Option<crate::loss::LossPolicy>,
@@ -162,6 +166,7 @@ impl Default for Context {
             spies_simulate_connection: false,
             allow_termination: false,
             initial_window_length: 128 * 1024,
+            network_publication_max_messages_per_send: 16,
             socket_rcvbuf: 128 * 1024,
             socket_sndbuf: 0,
             loss_policy: None,
@@ -302,6 +307,11 @@ impl Context {
             size_i32,
             "AERON_RCV_INITIAL_WINDOW_LENGTH"
         );
+        set!(
+            network_publication_max_messages_per_send,
+            size_usize,
+            "AERON_NETWORK_PUBLICATION_MAX_MESSAGES_PER_SEND"
+        );
         set!(socket_rcvbuf, size_usize, "AERON_SOCKET_SO_RCVBUF");
         set!(socket_sndbuf, size_usize, "AERON_SOCKET_SO_SNDBUF");
         Ok(c)
@@ -343,6 +353,7 @@ impl Context {
     setter!(spies_simulate_connection, bool);
     setter!(allow_termination, bool);
     setter!(initial_window_length, i32);
+    setter!(network_publication_max_messages_per_send, usize);
     setter!(socket_rcvbuf, usize);
     setter!(socket_sndbuf, usize);
 

@@ -79,7 +79,7 @@ pub(crate) mod defaults {
     /// Concurrent retransmit actions for group semantics (`max-resend`).
     pub(crate) const MAX_RESEND: u32 = 16;
     /// Datagrams sent per publication per send call.
-    pub(crate) const MAX_MESSAGES_PER_SEND: usize = 4;
+    pub(crate) const MAX_MESSAGES_PER_SEND: usize = 16;
     /// Initial receiver window.
     pub(crate) const RECEIVER_INITIAL_WINDOW_LENGTH: i32 = 128 * 1024;
 }

@@ -715,7 +715,8 @@ mod tests {
         assert_eq!(p.stats().heartbeats_sent, 0);
         assert_eq!(send(&mut p, now + 100 * MS + 1, &t).len(), 1);
         assert_eq!(p.stats().heartbeats_sent, 1);
-        // The receiver moves on: the limit opens, at most 4 datagrams per call.
+        // The receiver moves on: the limit opens, at most `max_messages_per_send` datagrams per call.
+        p.cfg.max_messages_per_send = 4;
         p.on_status_message(&sm(4224, 8192, 0), now + 170 * MS);
         assert_eq!(send(&mut p, now + 171 * MS, &t).len(), 4);
         assert_eq!(p.sender_position(), 4224 + 4 * 1408);
