@@ -440,14 +440,25 @@ impl ConductorState {
 
     /// The session id (the requested one, if free on the stream, or a new one), initial term id and initial
     /// tails of a new IPC or network publication.
+    ///
+    /// As in Aeron, a requested session id clashes only with a publication of the same stream on the same
+    /// medium: another IPC publication, or a network publication on the same send endpoint (`endpoint`, its
+    /// canonical form; `None` for IPC).
     pub(crate) fn new_publication_ids(
         &mut self,
         stream_id: i32,
         params: &IpcChannelParams,
+        endpoint: Option<&str>,
     ) -> Result<(i32, i32, InitialTails), CommandError> {
         let session_id = match params.session_id {
             Some(id) => {
-                if self.session_in_use(stream_id, id) {
+                let clash = match endpoint {
+                    None => self.ipc_session_in_use(stream_id, id),
+                    Some(canonical_form) => {
+                        self.network_session_in_use_on(canonical_form, stream_id, id)
+                    }
+                };
+                if clash {
                     return Err(CommandError::new(
                         ErrorCode::GenericError,
                         format!("session-id {id} is already in use for stream {stream_id}"),
@@ -651,11 +662,16 @@ impl ConductorState {
     }
 
     fn session_in_use(&self, stream_id: i32, session_id: i32) -> bool {
+        self.ipc_session_in_use(stream_id, session_id)
+            || self.network_session_in_use(stream_id, session_id)
+    }
+
+    fn ipc_session_in_use(&self, stream_id: i32, session_id: i32) -> bool {
         self.ipc_publications.iter().any(|p| {
             p.stream_id == stream_id
                 && p.session_id == session_id
                 && p.state != IpcPublicationState::Done
-        }) || self.network_session_in_use(stream_id, session_id)
+        })
     }
 
     fn next_available_session_id(&mut self, stream_id: i32) -> i32 {
@@ -735,7 +751,8 @@ impl ConductorState {
                 return Ok(());
             }
         }
-        let (session_id, initial_term_id, tails) = self.new_publication_ids(stream_id, &params)?;
+        let (session_id, initial_term_id, tails) =
+            self.new_publication_ids(stream_id, &params, None)?;
         let registration_id = correlation_id;
         let (path, log) = self.create_publication_log(
             registration_id,

@@ -174,6 +174,20 @@ fn random_receiver_id() -> i64 {
 }
 
 impl ConductorState {
+    /// Whether a network publication on the send endpoint `canonical_form` has `session_id` on `stream_id`.
+    pub(super) fn network_session_in_use_on(
+        &self,
+        canonical_form: &str,
+        stream_id: i32,
+        session_id: i32,
+    ) -> bool {
+        self.net.publications.iter().any(|p| {
+            p.canonical_form == canonical_form
+                && p.stream_id == stream_id
+                && p.session_id == session_id
+        })
+    }
+
     pub(super) fn network_session_in_use(&self, stream_id: i32, session_id: i32) -> bool {
         self.net
             .publications
@@ -386,7 +400,8 @@ impl ConductorState {
                 return Ok(());
             }
         }
-        let (session_id, initial_term_id, tails) = self.new_publication_ids(stream_id, &params)?;
+        let (session_id, initial_term_id, tails) =
+            self.new_publication_ids(stream_id, &params, Some(&udp.canonical_form))?;
         let initial_position = match params.initial_position {
             Some((initial, term_id, offset)) => compute_position(
                 term_id,

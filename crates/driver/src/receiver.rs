@@ -184,17 +184,37 @@ struct Image {
     lifecycle: ImageLifecycle,
     eos_published: bool,
     reported: ImageStats,
-    /// Each transport (local socket address) the image heard from, with when it last did.
-    transports: Vec<(SocketAddr, i64)>,
+    /// Aeron's image connections: each transport (local socket address) the image heard from, where its
+    /// status messages and NAKs go (the sender's address, or the multicast control group), and when it was
+    /// last heard from.
+    transports: Vec<Connection>,
     liveness_timeout_ns: i64,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Connection {
+    local: SocketAddr,
+    control: SocketAddr,
+    last_frame_ns: i64,
+}
+
 impl Image {
-    fn heard_from(&mut self, local: SocketAddr, now_ns: i64) {
-        match self.transports.iter_mut().find(|(a, _)| *a == local) {
-            Some(entry) => entry.1 = now_ns,
-            None => self.transports.push((local, now_ns)),
+    fn heard_from(&mut self, local: SocketAddr, control: SocketAddr, now_ns: i64) {
+        match self.transports.iter_mut().find(|c| c.local == local) {
+            Some(c) => {
+                c.last_frame_ns = now_ns;
+                c.control = control;
+            }
+            None => self.transports.push(Connection {
+                local,
+                control,
+                last_frame_ns: now_ns,
+            }),
         }
+    }
+
+    fn is_live(&self, connection: &Connection, now_ns: i64) -> bool {
+        now_ns < connection.last_frame_ns + self.liveness_timeout_ns
     }
 
     /// Aeron's active transport count in the log metadata: transports heard from within the liveness
@@ -203,7 +223,7 @@ impl Image {
         let active = self
             .transports
             .iter()
-            .filter(|&&(_, last)| now_ns < last + self.liveness_timeout_ns)
+            .filter(|c| self.is_live(c, now_ns))
             .count() as i32;
         let metadata = self.log.metadata();
         if metadata.active_transport_count() != active {
@@ -224,6 +244,8 @@ pub(crate) struct ReceiverAgent {
     batch: RecvBatch,
     send_buffer: Vec<u8>,
     naks: Vec<Nak>,
+    /// Scratch: (socket index, control address) of the image being serviced.
+    connections: Vec<(usize, SocketAddr)>,
     gaps: Vec<Gap>,
     /// Images being created: (endpoint, session, stream, local address of the socket the SETUP came through).
     pending_transports: Vec<(i64, i32, i32, SocketAddr)>,
@@ -248,6 +270,7 @@ impl ReceiverAgent {
             batch: RecvBatch::new(),
             send_buffer: vec![0; 2048],
             naks: Vec::new(),
+            connections: Vec::new(),
             gaps: Vec::new(),
             pending_transports: Vec::new(),
         }
@@ -410,7 +433,11 @@ impl ReceiverAgent {
                     lifecycle: ImageLifecycle::Active,
                     eos_published: false,
                     reported: ImageStats::default(),
-                    transports: vec![(local, self.start.elapsed().as_nanos() as i64)],
+                    transports: vec![Connection {
+                        local,
+                        control: control_address,
+                        last_frame_ns: self.start.elapsed().as_nanos() as i64,
+                    }],
                     liveness_timeout_ns,
                 });
             }
@@ -530,7 +557,11 @@ impl ReceiverAgent {
                                     }) else {
                                         continue;
                                     };
-                                    image.heard_from(endpoint.inner.sockets[t].0, now_ns);
+                                    image.heard_from(
+                                        endpoint.inner.sockets[t].0,
+                                        endpoint.inner.multicast_control.unwrap_or(source),
+                                        now_ns,
+                                    );
                                     let outcome = image.state.insert_packet(
                                         datagram,
                                         image.log.terms(),
@@ -676,52 +707,57 @@ impl ReceiverAgent {
                 index += 1;
                 continue;
             };
-            let socket = match endpoint
-                .inner
-                .sockets
-                .iter()
-                .find(|(local, _)| *local == image.local)
-                .or(endpoint.inner.sockets.first())
-            {
-                Some((_, socket)) => socket,
-                None => {
-                    index += 1;
-                    continue;
+            // As Aeron: status messages, NAKs and error frames go to every connection heard from within the
+            // liveness timeout (each MDS destination's sender), through the socket it arrived on.
+            self.connections.clear();
+            for c in &image.transports {
+                if image.is_live(c, now_ns) || c.local == image.local {
+                    if let Some(i) = endpoint
+                        .inner
+                        .sockets
+                        .iter()
+                        .position(|(l, _)| *l == c.local)
+                    {
+                        self.connections.push((i, c.control));
+                    }
+                }
+            }
+            if self.connections.is_empty() {
+                match endpoint
+                    .inner
+                    .sockets
+                    .iter()
+                    .position(|(local, _)| *local == image.local)
+                    .or((!endpoint.inner.sockets.is_empty()).then_some(0))
+                {
+                    Some(i) => self.connections.push((i, image.control_address)),
+                    None => {
+                        index += 1;
+                        continue;
+                    }
+                }
+            }
+            let sockets = &endpoint.inner.sockets;
+            let send_all = |bytes: &[u8], loss: &mut Option<LossPolicy>| {
+                for &(i, control) in &self.connections {
+                    Self::send(&sockets[i].1, bytes, control, loss, &self.counters);
                 }
             };
             if let Some(sm) = image.state.poll_status_message(now_ns) {
                 image.update_active_transport_count(now_ns);
                 let n = sm.encode(&mut self.send_buffer);
-                Self::send(
-                    socket,
-                    &self.send_buffer[..n],
-                    image.control_address,
-                    &mut self.loss,
-                    &self.counters,
-                );
+                send_all(&self.send_buffer[..n], &mut self.loss);
                 work += 1;
             }
             if let Some(err) = image.state.poll_error_frame(now_ns) {
                 let n = err.encode(&mut self.send_buffer);
                 self.counters.add(sc::ERROR_FRAMES_SENT, 1);
-                Self::send(
-                    socket,
-                    &self.send_buffer[..n],
-                    image.control_address,
-                    &mut self.loss,
-                    &self.counters,
-                );
+                send_all(&self.send_buffer[..n], &mut self.loss);
             }
             image.state.poll_naks(now_ns, &mut self.naks);
             for nak in self.naks.drain(..) {
                 let n = nak.encode(&mut self.send_buffer);
-                Self::send(
-                    socket,
-                    &self.send_buffer[..n],
-                    image.control_address,
-                    &mut self.loss,
-                    &self.counters,
-                );
+                send_all(&self.send_buffer[..n], &mut self.loss);
                 work += 1;
             }
             report_stats(image, &self.counters);
