@@ -1530,3 +1530,141 @@ fn replay_tokens_are_issued_and_checked_on_response_channels() {
         .unwrap_err();
     assert!(error.to_string().contains("response channels"), "{error}");
 }
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_replication_merges_with_the_live_stream() {
+    let fixture = Fixture::new();
+    let mut source = fixture.client();
+    const LENGTH: usize = 200;
+    let (e1, e2, e3) = (free_udp_port(), free_udp_port(), free_udp_port());
+    // A live stream to two places: the source archive's recording and, later, the replica's live destination.
+    let recording_subscription = source
+        .start_recording(
+            &format!("aeron:udp?endpoint=localhost:{e1}"),
+            RECORDED_STREAM,
+            SourceLocation::Remote,
+            false,
+        )
+        .unwrap();
+    let mut live = fixture
+        .aeron
+        .add_exclusive_publication(
+            "aeron:udp?control-mode=manual|term-length=65536",
+            RECORDED_STREAM,
+        )
+        .unwrap();
+    for port in [e1, e2] {
+        fixture
+            .aeron
+            .add_destination(
+                live.registration_id(),
+                &format!("aeron:udp?endpoint=localhost:{port}"),
+            )
+            .unwrap();
+    }
+    wait_for("the source recording to connect", || live.is_connected());
+    let src_id = source
+        .await_recording_signal(None, RecordingSignal::Start)
+        .unwrap()
+        .recording_id;
+    let offer = |live: &mut oxeron_client::ExclusivePublication, range: std::ops::Range<usize>| {
+        let mut end = 0;
+        for i in range {
+            let m = message(i, LENGTH);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                match live.offer(&m) {
+                    Ok(p) => {
+                        end = p;
+                        break;
+                    }
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "live offer stuck: {e}");
+                        std::thread::yield_now();
+                    }
+                }
+            }
+        }
+        end
+    };
+    let first = offer(&mut live, 0..2000);
+    wait_for("the source to record the first part", || {
+        source.get_recording_position(src_id).unwrap() >= first
+    });
+
+    let second_dir = fixture.archive_dir.with_file_name("archive-2");
+    let second = Archive::launch(
+        fixture
+            .archive_context()
+            .archive_dir(&second_dir)
+            .local_control_stream_id(11),
+    )
+    .unwrap();
+    let mut replica =
+        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let params = ReplicationParams {
+        live_destination: format!("aeron:udp?endpoint=localhost:{e2}"),
+        replication_channel: format!("aeron:udp?endpoint=localhost:{e3}"),
+        ..ReplicationParams::default()
+    };
+    let replication_id = replica
+        .replicate_with_params(src_id, 10, "aeron:ipc", &params)
+        .unwrap();
+    let mut signals = Vec::new();
+    wait_for("the replication to merge with the live stream", || {
+        replica.poll_for_recording_signals(|s| signals.push(*s));
+        assert!(
+            !signals
+                .iter()
+                .any(|s| s.signal == RecordingSignal::ReplicateEnd
+                    && !signals.iter().any(|m| m.signal == RecordingSignal::Merge)),
+            "ended without merging: {signals:?} {:?}",
+            replica.poll_for_errors()
+        );
+        signals.iter().any(|s| s.signal == RecordingSignal::Merge)
+    });
+    let merge = *signals
+        .iter()
+        .find(|s| s.signal == RecordingSignal::Merge)
+        .unwrap();
+    assert_eq!(merge.correlation_id, replication_id);
+    let dst_id = merge.recording_id;
+    // After the merge the replica records the live stream itself.
+    let end = offer(&mut live, 2000..3000);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let recorded = replica.get_recording_position(dst_id).unwrap();
+        if recorded >= end {
+            break;
+        }
+        replica.poll_for_recording_signals(|s| signals.push(*s));
+        assert!(
+            Instant::now() < deadline,
+            "the replica recorded {recorded} of {end} (merged at {}): {signals:?}",
+            merge.position
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    replica
+        .stop_recording_subscription(merge.subscription_id)
+        .unwrap();
+    let (_, mut replay) = replica
+        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
+        .unwrap();
+    let positions = receive(&mut replay, 0, 3000, LENGTH);
+    assert_eq!(*positions.last().unwrap(), end);
+    drop(replay);
+    source
+        .stop_recording_subscription(recording_subscription)
+        .unwrap();
+    replica.close();
+    second.close();
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use oxeron_client::{
-    Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication, Subscription,
+    Aeron, AeronError, ExclusivePublication, Header, Image, OfferError, Publication, Subscription,
 };
 use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
@@ -27,6 +27,7 @@ use super::replayer::{ReplayEnd, ReplayLimit, ReplaySession};
 use super::replication::{ReplicationSession, ReplicationStep};
 use crate::client::{
     AeronArchive, ArchiveError, ConnectReply, Context as ArchiveClientContext, ReplayParams,
+    LIVE_ADD_MAX_WINDOW,
 };
 use crate::{ArchiveMarkFile, Catalog, NewRecording, SegmentReader, SegmentWriter};
 
@@ -1844,14 +1845,6 @@ impl ArchiveConductor {
             replication_channel,
             live_destination,
         } = request;
-        if !live_destination.is_empty() {
-            return self.error(
-                session,
-                correlation,
-                ArchiveErrorCode::Generic,
-                "replication with a live destination (merge) is not supported by this archive",
-            );
-        }
         if dst_recording_id != NULL_RECORDING_ID {
             if !self.catalog.has_recording(dst_recording_id) {
                 return self.error(
@@ -1917,6 +1910,12 @@ impl ArchiveConductor {
             subscription_id: NULL_POSITION,
             recording_seen: false,
             deadline: Instant::now() + self.ctx.connect_timeout * 4,
+            live_destination: live_destination.to_string(),
+            replay_destination: None,
+            src_recording_position: NULL_POSITION,
+            src_replay_session_id: NULL_POSITION,
+            position_request: None,
+            live_added: false,
         });
         self.ok(session, correlation, replication_id);
     }
@@ -2021,7 +2020,21 @@ impl ArchiveConductor {
                             );
                         }
                         r.descriptor = Some(d);
-                        r.step = ReplicationStep::Extend;
+                        r.step = if r.live_destination.is_empty() {
+                            ReplicationStep::Extend
+                        } else {
+                            let correlation = self.aeron.next_correlation_id();
+                            src.send(
+                                &RecordingPositionRequest {
+                                    control_session_id: src.control_session_id(),
+                                    correlation_id: correlation,
+                                    recording_id: r.src_recording_id,
+                                }
+                                .to_vec(),
+                            )
+                            .map_err(failed)?;
+                            ReplicationStep::SourcePosition(correlation)
+                        };
                     }
                 }
             }
@@ -2030,7 +2043,14 @@ impl ArchiveConductor {
                     return Err((ArchiveErrorCode::Generic, "no descriptor".into()));
                 };
                 let stream_id = d.stream_id;
-                r.replay_session_id = ((r.replication_id as i32) ^ 0x5A5A_0000) | 1;
+                let merging = !r.live_destination.is_empty();
+                // Merging needs the replay and the live stream in one image: the replay takes the live
+                // stream's session id, as Java's replication does.
+                r.replay_session_id = if merging {
+                    d.session_id
+                } else {
+                    ((r.replication_id as i32) ^ 0x5A5A_0000) | 1
+                };
                 let mut uri = ChannelUri::parse(&r.replication_channel).map_err(|e| {
                     (
                         ArchiveErrorCode::Generic,
@@ -2040,15 +2060,44 @@ impl ArchiveConductor {
                 let _ = uri.set("rejoin", "false");
                 let _ = uri.set("session-id", &r.replay_session_id.to_string());
                 let channel = uri.to_string();
+                let recording_channel = if merging {
+                    let mut mds = uri.clone();
+                    mds.remove("endpoint");
+                    let _ = mds.set("control-mode", "manual");
+                    mds.to_string()
+                } else {
+                    channel.clone()
+                };
                 r.subscription_id = self.add_recording_subscription(
                     r.control_session_id,
                     r.replication_id,
                     stream_id,
                     SourceLocation::Remote,
-                    &channel,
+                    &recording_channel,
                     true,
                     Some(r.dst_recording_id),
                 )?;
+                if merging {
+                    let endpoint = uri.get("endpoint").unwrap_or_default();
+                    let destination = format!("aeron:udp?endpoint={endpoint}");
+                    self.aeron
+                        .add_rcv_destination(r.subscription_id, &destination)
+                        .map_err(|e| {
+                            (
+                                ArchiveErrorCode::Generic,
+                                format!("replay destination {destination}: {e}"),
+                            )
+                        })?;
+                    r.replay_destination = Some(destination);
+                }
+                let channel = if merging {
+                    let mut replay = uri.clone();
+                    let _ = replay.set("linger", "0");
+                    let _ = replay.set("eos", "false");
+                    replay.to_string()
+                } else {
+                    channel
+                };
                 let position = self
                     .catalog
                     .stop_position(r.dst_recording_id)
@@ -2095,10 +2144,125 @@ impl ArchiveConductor {
                 let Some(src) = r.src.as_mut() else {
                     return Err((ArchiveErrorCode::Generic, "lost source".into()));
                 };
-                if let Some(ConnectReply::Accepted(_)) =
+                if let Some(ConnectReply::Accepted(replay_session_id)) =
                     src.take_connect_reply(correlation).map_err(failed)?
                 {
-                    r.step = ReplicationStep::Replicate;
+                    r.src_replay_session_id = replay_session_id;
+                    r.step = if r.live_destination.is_empty() {
+                        ReplicationStep::Replicate
+                    } else {
+                        ReplicationStep::Catchup
+                    };
+                }
+            }
+            ReplicationStep::SourcePosition(correlation) => {
+                let correlation = *correlation;
+                let Some(src) = r.src.as_mut() else {
+                    return Err((ArchiveErrorCode::Generic, "lost source".into()));
+                };
+                if let Some(ConnectReply::Accepted(position)) =
+                    src.take_connect_reply(correlation).map_err(failed)?
+                {
+                    if position == NULL_POSITION {
+                        return Err((
+                            ArchiveErrorCode::Generic,
+                            "cannot live merge without active source recording".into(),
+                        ));
+                    }
+                    r.src_recording_position = position;
+                    r.step = ReplicationStep::Extend;
+                }
+            }
+            ReplicationStep::Catchup => {
+                let Some(image) = self.replication_image(r) else {
+                    return Ok(false);
+                };
+                r.recording_seen = true;
+                if image.is_closed() {
+                    return Err((
+                        ArchiveErrorCode::Generic,
+                        "replication image closed unexpectedly".into(),
+                    ));
+                }
+                if image.position() >= r.src_recording_position {
+                    r.step = ReplicationStep::AttemptLiveJoin;
+                }
+            }
+            ReplicationStep::AttemptLiveJoin => {
+                let Some(image) = self.replication_image(r) else {
+                    return Err((
+                        ArchiveErrorCode::Generic,
+                        "replication image closed unexpectedly".into(),
+                    ));
+                };
+                let Some(src) = r.src.as_mut() else {
+                    return Err((ArchiveErrorCode::Generic, "lost source".into()));
+                };
+                let Some(correlation) = r.position_request else {
+                    let correlation = self.aeron.next_correlation_id();
+                    src.send(
+                        &RecordingPositionRequest {
+                            control_session_id: src.control_session_id(),
+                            correlation_id: correlation,
+                            recording_id: r.src_recording_id,
+                        }
+                        .to_vec(),
+                    )
+                    .map_err(failed)?;
+                    r.position_request = Some(correlation);
+                    return Ok(false);
+                };
+                let Some(ConnectReply::Accepted(live)) =
+                    src.take_connect_reply(correlation).map_err(failed)?
+                else {
+                    return Ok(false);
+                };
+                r.position_request = None;
+                if live == NULL_POSITION {
+                    return Err((
+                        ArchiveErrorCode::Generic,
+                        "cannot live merge without active source recording".into(),
+                    ));
+                }
+                r.src_recording_position = live;
+                let position = image.position();
+                let window = i64::from(image.term_buffer_length() >> 2).min(LIVE_ADD_MAX_WINDOW);
+                if !r.live_added && live - position <= window {
+                    self.aeron
+                        .add_rcv_destination(r.subscription_id, &r.live_destination)
+                        .map_err(|e| {
+                            (
+                                ArchiveErrorCode::Generic,
+                                format!("live destination {}: {e}", r.live_destination),
+                            )
+                        })?;
+                    r.live_added = true;
+                } else if r.live_added && live <= position && image.active_transport_count() >= 2 {
+                    if let Some(destination) = r.replay_destination.take() {
+                        let _ = self
+                            .aeron
+                            .remove_rcv_destination(r.subscription_id, &destination);
+                    }
+                    let correlation = self.aeron.next_correlation_id();
+                    let _ = src.send(
+                        &StopReplayRequest {
+                            control_session_id: src.control_session_id(),
+                            correlation_id: correlation,
+                            replay_session_id: r.src_replay_session_id,
+                        }
+                        .to_vec(),
+                    );
+                    self.signal(
+                        r.control_session_id,
+                        r.replication_id,
+                        r.dst_recording_id,
+                        r.subscription_id,
+                        position,
+                        RecordingSignal::Merge,
+                    );
+                    // The recording goes on from the live stream; only the replication ends.
+                    r.subscription_id = NULL_POSITION;
+                    return Ok(true);
                 }
             }
             ReplicationStep::Replicate => {
@@ -2127,6 +2291,18 @@ impl ArchiveConductor {
             }
         }
         Ok(false)
+    }
+
+    /// The image a merging replication records: the one with the replay's session id on its recording
+    /// subscription.
+    fn replication_image(&mut self, r: &ReplicationSession) -> Option<Arc<Image>> {
+        let subscription = self
+            .recording_subscriptions
+            .iter_mut()
+            .find(|s| s.registration_id == r.subscription_id)?;
+        subscription
+            .subscription
+            .image_by_session_id(r.replay_session_id)
     }
 
     fn end_replication(
