@@ -96,6 +96,23 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// A second archive on the same driver (its own directory, control stream 11, IPC replication
+    /// channel) and a client of it: the destination of replication tests.
+    fn second_archive(&self) -> (Archive, AeronArchive) {
+        let archive = Archive::launch(
+            self.archive_context()
+                .archive_dir(self.archive_dir.with_file_name("archive-2"))
+                .local_control_stream_id(11)
+                .replication_channel("aeron:ipc"),
+        )
+        .expect("second archive");
+        let client = AeronArchive::connect(self.client_context().control_request_stream_id(11))
+            .expect("client of the second archive");
+        (archive, client)
+    }
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         self.archive.take();
@@ -1039,17 +1056,7 @@ fn a_recording_is_replicated_from_another_archive() {
     );
     let src = source.recording_descriptor(src_id).unwrap().unwrap();
 
-    let second_dir = fixture.archive_dir.with_file_name("archive-2");
-    let second = Archive::launch(
-        fixture
-            .archive_context()
-            .archive_dir(&second_dir)
-            .local_control_stream_id(11)
-            .replication_channel("aeron:ipc"),
-    )
-    .unwrap();
-    let mut destination =
-        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let (second, mut destination) = fixture.second_archive();
     let replication_id = destination
         .replicate(src_id, -1, 10, "aeron:ipc", "")
         .unwrap();
@@ -1380,17 +1387,7 @@ fn a_replication_stops_at_its_stop_position() {
     let stop_position = positions[599];
     assert!(stop_position < src_stop);
 
-    let second_dir = fixture.archive_dir.with_file_name("archive-2");
-    let second = Archive::launch(
-        fixture
-            .archive_context()
-            .archive_dir(&second_dir)
-            .local_control_stream_id(11)
-            .replication_channel("aeron:ipc"),
-    )
-    .unwrap();
-    let mut destination =
-        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let (second, mut destination) = fixture.second_archive();
     let params = ReplicationParams {
         stop_position,
         ..ReplicationParams::default()
@@ -1556,8 +1553,10 @@ fn a_replication_merges_with_the_live_stream() {
         .unwrap();
     let mut live = fixture
         .aeron
+        // Terms long enough that the replica's window covers the live stream while the merge settles: the
+        // live publication's default (max) flow control does not wait for the replica.
         .add_exclusive_publication(
-            "aeron:udp?control-mode=manual|term-length=65536",
+            "aeron:udp?control-mode=manual|term-length=1m",
             RECORDED_STREAM,
         )
         .unwrap();
@@ -1600,16 +1599,7 @@ fn a_replication_merges_with_the_live_stream() {
         source.get_recording_position(src_id).unwrap() >= first
     });
 
-    let second_dir = fixture.archive_dir.with_file_name("archive-2");
-    let second = Archive::launch(
-        fixture
-            .archive_context()
-            .archive_dir(&second_dir)
-            .local_control_stream_id(11),
-    )
-    .unwrap();
-    let mut replica =
-        AeronArchive::connect(fixture.client_context().control_request_stream_id(11)).unwrap();
+    let (second, mut replica) = fixture.second_archive();
     let params = ReplicationParams {
         live_destination: format!("aeron:udp?endpoint=localhost:{e2}"),
         replication_channel: format!("aeron:udp?endpoint=localhost:{e3}"),
