@@ -1041,6 +1041,25 @@ fn segments_are_detached_attached_and_purged() {
     );
 }
 
+/// The recording signals of replication `replication_id` up to its REPLICATE_END, all of them its own.
+fn signals_until_replication_end(
+    archive: &mut AeronArchive,
+    replication_id: i64,
+) -> Vec<oxeron_archive::client::RecordingSignalEvent> {
+    let mut signals = Vec::new();
+    wait_for("the replication to end", || {
+        archive.poll_for_recording_signals(|s| signals.push(*s));
+        signals
+            .iter()
+            .any(|s| s.signal == RecordingSignal::ReplicateEnd)
+    });
+    assert!(
+        signals.iter().all(|s| s.correlation_id == replication_id),
+        "{signals:?}"
+    );
+    signals
+}
+
 #[test]
 fn a_recording_is_replicated_from_another_archive() {
     let fixture = Fixture::new();
@@ -1060,17 +1079,7 @@ fn a_recording_is_replicated_from_another_archive() {
     let replication_id = destination
         .replicate(src_id, -1, 10, "aeron:ipc", "")
         .unwrap();
-    let mut signals = Vec::new();
-    wait_for("the replication to end", || {
-        destination.poll_for_recording_signals(|s| signals.push(*s));
-        signals
-            .iter()
-            .any(|s| s.signal == RecordingSignal::ReplicateEnd)
-    });
-    assert!(
-        signals.iter().all(|s| s.correlation_id == replication_id),
-        "{signals:?}"
-    );
+    let signals = signals_until_replication_end(&mut destination, replication_id);
     let kinds: Vec<RecordingSignal> = signals.iter().map(|s| s.signal).collect();
     assert_eq!(
         kinds.first(),
@@ -1395,17 +1404,7 @@ fn a_replication_stops_at_its_stop_position() {
     let replication_id = destination
         .replicate_with_params(src_id, 10, "aeron:ipc", &params)
         .unwrap();
-    let mut signals = Vec::new();
-    wait_for("the replication to end", || {
-        destination.poll_for_recording_signals(|s| signals.push(*s));
-        signals
-            .iter()
-            .any(|s| s.signal == RecordingSignal::ReplicateEnd)
-    });
-    assert!(
-        signals.iter().all(|s| s.correlation_id == replication_id),
-        "{signals:?}"
-    );
+    let signals = signals_until_replication_end(&mut destination, replication_id);
     let dst_id = signals[0].recording_id;
     assert_eq!(
         destination.get_stop_position(dst_id).unwrap(),
