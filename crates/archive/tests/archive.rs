@@ -189,6 +189,26 @@ fn receive(subscription: &mut Subscription, from: usize, count: usize, length: u
     positions.into_inner()
 }
 
+/// Replays a whole recording on IPC and receives `count` messages from message `from`, checking each;
+/// returns their positions.
+fn replay_all(
+    archive: &mut AeronArchive,
+    recording_id: i64,
+    from: usize,
+    count: usize,
+    length: usize,
+) -> Vec<i64> {
+    let (_, mut replay) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::default(),
+        )
+        .expect("replay");
+    receive(&mut replay, from, count, length)
+}
+
 fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !condition() {
@@ -703,10 +723,7 @@ fn an_archive_restart_keeps_every_recording_replayable() {
         LENGTH,
     );
     assert_eq!(second, first + 1);
-    let (_, mut replay) = archive
-        .replay(first, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
-        .unwrap();
-    let positions = receive(&mut replay, 0, 1000, LENGTH);
+    let positions = replay_all(&mut archive, first, 0, 1000, LENGTH);
     assert_eq!(*positions.last().unwrap(), first_stop);
 }
 
@@ -1106,12 +1123,8 @@ fn a_recording_is_replicated_from_another_archive() {
         )
     );
     assert_eq!(dst.original_channel, src.original_channel);
-    let (_, mut replay) = destination
-        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
-        .unwrap();
-    let positions = receive(&mut replay, 0, 3000, LENGTH);
+    let positions = replay_all(&mut destination, dst_id, 0, 3000, LENGTH);
     assert_eq!(*positions.last().unwrap(), src_stop);
-    drop(replay);
     destination.close();
     second.close();
 }
@@ -1367,10 +1380,7 @@ fn segments_migrate_to_the_recording_that_continues_them() {
         !names.iter().any(|n| n.starts_with(&format!("{first}-"))),
         "the first recording keeps no segment: {names:?}"
     );
-    let (_, mut replay) = archive
-        .replay(second, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
-        .unwrap();
-    let positions = receive(&mut replay, 0, 512, LENGTH);
+    let positions = replay_all(&mut archive, second, 0, 512, LENGTH);
     assert_eq!(positions[255], segment);
     assert_eq!(*positions.last().unwrap(), end);
 }
@@ -1411,12 +1421,8 @@ fn a_replication_stops_at_its_stop_position() {
         stop_position,
         "{signals:?}"
     );
-    let (_, mut replay) = destination
-        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
-        .unwrap();
-    let positions = receive(&mut replay, 0, 600, LENGTH);
+    let positions = replay_all(&mut destination, dst_id, 0, 600, LENGTH);
     assert_eq!(*positions.last().unwrap(), stop_position);
-    drop(replay);
     destination.close();
     second.close();
 }
@@ -1645,12 +1651,8 @@ fn a_replication_merges_with_the_live_stream() {
     replica
         .stop_recording_subscription(merge.subscription_id)
         .unwrap();
-    let (_, mut replay) = replica
-        .replay(dst_id, "aeron:ipc", REPLAY_STREAM, ReplayParams::default())
-        .unwrap();
-    let positions = receive(&mut replay, 0, 3000, LENGTH);
+    let positions = replay_all(&mut replica, dst_id, 0, 3000, LENGTH);
     assert_eq!(*positions.last().unwrap(), end);
-    drop(replay);
     source
         .stop_recording_subscription(recording_subscription)
         .unwrap();
