@@ -4,10 +4,59 @@
 
 use std::fs::File;
 
+/// Bytes a writer lets pile up before it starts their write-back.
+pub const WRITE_BACK_CHUNK: u64 = 8 * 1024 * 1024;
+/// How far ahead of a sequential reader the page cache is asked to read.
+pub const READ_AHEAD: u64 = 16 * 1024 * 1024;
+
+/// Starts write-back of a file written front to back, [`WRITE_BACK_CHUNK`] at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteBack {
+    started_to: u64,
+}
+
+impl WriteBack {
+    /// For a file whose bytes before `offset` are not this writer's concern.
+    pub fn from(offset: u64) -> Self {
+        WriteBack { started_to: offset }
+    }
+
+    /// Call after writing up to `written_to`: starts write-back of the chunk behind it once it is full.
+    pub fn after_write(&mut self, file: &File, written_to: u64) {
+        if written_to >= self.started_to + WRITE_BACK_CHUNK {
+            start_writeback(file, self.started_to, written_to - self.started_to);
+            self.started_to = written_to;
+        }
+    }
+}
+
+/// Keeps [`READ_AHEAD`] bytes asked for ahead of a reader going front to back through one file.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadAhead {
+    requested_to: u64,
+}
+
+impl ReadAhead {
+    /// For `file`, which is now marked as read sequentially.
+    pub fn new(file: &File) -> Self {
+        sequential(file);
+        ReadAhead { requested_to: 0 }
+    }
+
+    /// Call before reading at `offset`: asks for more once less than half the window is left ahead.
+    pub fn before_read(&mut self, file: &File, offset: u64) {
+        if offset + READ_AHEAD / 2 >= self.requested_to {
+            let from = self.requested_to.max(offset);
+            will_need(file, from, offset + READ_AHEAD - from);
+            self.requested_to = offset + READ_AHEAD;
+        }
+    }
+}
+
 /// Asks the kernel to start writing `length` bytes at `offset` of `file` to the device, without waiting, so a
 /// later fsync (or the page cache filling up) does not find the whole recording still dirty.
 #[cfg(target_os = "linux")]
-pub fn start_writeback(file: &File, offset: u64, length: u64) {
+fn start_writeback(file: &File, offset: u64, length: u64) {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
         return;
@@ -25,13 +74,13 @@ pub fn start_writeback(file: &File, offset: u64, length: u64) {
 
 /// Asks the kernel to read `length` bytes at `offset` of `file` into the page cache in the background.
 #[cfg(target_os = "linux")]
-pub fn will_need(file: &File, offset: u64, length: u64) {
+fn will_need(file: &File, offset: u64, length: u64) {
     advise(file, offset, length, libc::POSIX_FADV_WILLNEED);
 }
 
 /// Tells the kernel `file` is read front to back (a larger read-ahead window).
 #[cfg(target_os = "linux")]
-pub fn sequential(file: &File) {
+fn sequential(file: &File) {
     advise(file, 0, 0, libc::POSIX_FADV_SEQUENTIAL);
 }
 
@@ -46,10 +95,10 @@ fn advise(file: &File, offset: u64, length: u64, advice: libc::c_int) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn start_writeback(_file: &File, _offset: u64, _length: u64) {}
+fn start_writeback(_file: &File, _offset: u64, _length: u64) {}
 
 #[cfg(not(target_os = "linux"))]
-pub fn will_need(_file: &File, _offset: u64, _length: u64) {}
+fn will_need(_file: &File, _offset: u64, _length: u64) {}
 
 #[cfg(not(target_os = "linux"))]
-pub fn sequential(_file: &File) {}
+fn sequential(_file: &File) {}

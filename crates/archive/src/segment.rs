@@ -49,8 +49,8 @@ pub struct SegmentWriter {
     path: PathBuf,
     file: Option<File>,
     sync: FileSyncLevel,
-    /// Segment-file offset up to which write-back was started.
-    written_back: i32,
+    /// Write-back of the current segment file.
+    write_back: io_hints::WriteBack,
 }
 
 impl SegmentWriter {
@@ -84,7 +84,7 @@ impl SegmentWriter {
             segment_base_position: base,
             segment_offset: (join_position - base) as i32,
             file: None,
-            written_back: (join_position - base) as i32,
+            write_back: io_hints::WriteBack::from((join_position - base) as u64),
             sync,
         };
         writer.open_segment(false)?;
@@ -113,7 +113,7 @@ impl SegmentWriter {
             .map_err(ArchiveStorageError::io(&self.archive_dir))?;
         self.file = Some(file);
         self.path = path;
-        self.written_back = self.segment_offset;
+        self.write_back = io_hints::WriteBack::from(self.segment_offset as u64);
         Ok(())
     }
 
@@ -184,14 +184,8 @@ impl SegmentWriter {
             .sync(file)
             .map_err(ArchiveStorageError::io(&self.path))?;
         self.segment_offset += block.len() as i32;
-        if self.segment_offset - self.written_back >= WRITE_BACK_CHUNK {
-            io_hints::start_writeback(
-                file,
-                self.written_back as u64,
-                (self.segment_offset - self.written_back) as u64,
-            );
-            self.written_back = self.segment_offset;
-        }
+        self.write_back
+            .after_write(file, self.segment_offset as u64);
         if self.segment_offset >= self.segment_length {
             self.file = None;
             self.segment_offset = 0;
@@ -235,11 +229,6 @@ impl RecordedFrame {
     }
 }
 
-/// Recorded bytes a writer lets pile up before it starts their write-back.
-const WRITE_BACK_CHUNK: i32 = 8 * 1024 * 1024;
-/// How far ahead of a block reader the page cache is asked to read.
-const READ_AHEAD: u64 = 16 * 1024 * 1024;
-
 /// Reads a recording's frames from its segment files, from a position up to a limit.
 #[derive(Debug)]
 pub struct SegmentReader {
@@ -251,8 +240,8 @@ pub struct SegmentReader {
     position: i64,
     limit: i64,
     current: Option<(i64, PathBuf, File)>,
-    /// Offset in the current segment file up to which read-ahead was asked for.
-    read_ahead_to: u64,
+    /// Read-ahead of the current segment file.
+    read_ahead: Option<io_hints::ReadAhead>,
 }
 
 impl SegmentReader {
@@ -289,7 +278,7 @@ impl SegmentReader {
             position: from_position,
             limit: limit_position,
             current: None,
-            read_ahead_to: 0,
+            read_ahead: None,
         })
     }
 
@@ -324,8 +313,7 @@ impl SegmentReader {
                 .archive_dir
                 .join(segment_file_name(self.recording_id, base));
             let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
-            io_hints::sequential(&file);
-            self.read_ahead_to = 0;
+            self.read_ahead = Some(io_hints::ReadAhead::new(&file));
             self.current = Some((base, path, file));
         }
         Ok(base)
@@ -401,10 +389,8 @@ impl SegmentReader {
         let available = (i64::from(self.term_length) - term_offset).min(self.limit - self.position);
         let offset = (self.position - base) as u64;
         let mut room = available.min(max_length.max(HEADER_LENGTH) as i64) as usize;
-        if offset + READ_AHEAD / 2 >= self.read_ahead_to {
-            let from = self.read_ahead_to.max(offset);
-            io_hints::will_need(file, from, offset + READ_AHEAD - from);
-            self.read_ahead_to = offset + READ_AHEAD;
+        if let Some(read_ahead) = self.read_ahead.as_mut() {
+            read_ahead.before_read(file, offset);
         }
         loop {
             if buf.len() < room {

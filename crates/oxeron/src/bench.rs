@@ -236,15 +236,12 @@ fn raw_write(dir: &std::path::Path, bytes: u64) -> std::io::Result<Duration> {
     let start = Instant::now();
     let mut file = std::fs::File::create(&path)?;
     let mut written = 0;
-    let mut written_back = 0;
+    // The same page-cache hints the archive's segment writer gives, so the baseline is the disk's best.
+    let mut write_back = crate::archive::io_hints::WriteBack::from(0);
     while written < bytes {
         file.write_all(&chunk)?;
         written += chunk.len() as u64;
-        // The same page-cache hints the archive's segment writer gives, so the baseline is the disk's best.
-        if written - written_back >= 8 * 1024 * 1024 {
-            crate::archive::io_hints::start_writeback(&file, written_back, written - written_back);
-            written_back = written;
-        }
+        write_back.after_write(&file, written);
     }
     file.sync_all()?;
     Ok(start.elapsed())
@@ -257,16 +254,10 @@ fn raw_read(dir: &std::path::Path) -> std::io::Result<(u64, Duration)> {
     let start = Instant::now();
     let mut file = std::fs::File::open(&path)?;
     // The same read-ahead the archive's segment reader asks for, so the baseline is the disk's best.
-    const AHEAD: u64 = 16 * 1024 * 1024;
-    crate::archive::io_hints::sequential(&file);
+    let mut read_ahead = crate::archive::io_hints::ReadAhead::new(&file);
     let mut total = 0u64;
-    let mut ahead_to = 0u64;
     loop {
-        if total + AHEAD / 2 >= ahead_to {
-            let from = ahead_to.max(total);
-            crate::archive::io_hints::will_need(&file, from, total + AHEAD - from);
-            ahead_to = total + AHEAD;
-        }
+        read_ahead.before_read(&file, total);
         let n = file.read(&mut chunk)?;
         if n == 0 {
             break;
