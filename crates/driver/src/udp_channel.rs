@@ -194,53 +194,57 @@ pub(crate) fn bind_socket(address: SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket)
 }
 
-/// The socket of a send channel endpoint: bound to `control` (dynamic MDC), else to the interface, else to an
+/// The socket of a send channel endpoint: for a multicast channel a member of its control group, else bound to
+/// `control` (dynamic MDC), else to the interface, else to an
 /// ephemeral port on the wildcard address of the endpoint's family.
 pub(crate) fn bind_send_socket(
     channel: &UdpChannel,
     buffers: SocketBuffers,
 ) -> io::Result<UdpSocket> {
-    let socket = if let Some(control) = channel.multicast_control {
-        // As Aeron: bound to the group's port on every address and a member of the control group, where the
-        // receivers' status messages and NAKs arrive.
-        let socket = socket_options::bind_reusable(SocketAddr::new(
-            unspecified_like(&control),
-            control.port(),
-        ))?;
-        let _ = socket_options::enable_gro(&socket);
-        socket_options::receive_joined_groups_only(&socket)?;
-        if let IpAddr::V4(group) = control.ip() {
-            socket.join_multicast_v4(&group, &multicast_interface_v4(channel))?;
-        }
-        socket
-    } else {
-        let address = match (channel.control, channel.interface, channel.endpoint) {
-            (Some(control), _, _) if channel.control_mode != Some(ControlMode::Manual) => control,
-            (_, Some(interface), _) => interface,
-            (_, _, Some(endpoint)) => SocketAddr::new(unspecified_like(&endpoint), 0),
-            _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        };
-        bind_socket(address)?
-    };
-    buffers.apply(&socket)?;
-    if channel.is_multicast {
+    if let Some(control) = channel.multicast_control {
+        // As Aeron: a member of the control group, where the receivers' status messages and NAKs arrive.
+        let socket = bind_multicast(channel, control, buffers)?;
         if let Some(ttl) = channel.uri.ttl().ok().flatten() {
             socket.set_multicast_ttl_v4(u32::from(ttl))?;
         }
-        if let Some(IpAddr::V4(interface)) = channel.interface.map(|i| i.ip()) {
-            socket_options::set_multicast_interface_v4(&socket, interface)?;
-        }
-        socket.set_multicast_loop_v4(true)?;
+        return Ok(socket);
     }
+    let address = match (channel.control, channel.interface, channel.endpoint) {
+        (Some(control), _, _) if channel.control_mode != Some(ControlMode::Manual) => control,
+        (_, Some(interface), _) => interface,
+        (_, _, Some(endpoint)) => SocketAddr::new(unspecified_like(&endpoint), 0),
+        _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+    };
+    let socket = bind_socket(address)?;
+    buffers.apply(&socket)?;
     Ok(socket)
 }
 
-/// The interface a multicast channel joins its groups on (`interface=`, else any).
-fn multicast_interface_v4(channel: &UdpChannel) -> Ipv4Addr {
-    match channel.interface.map(|i| i.ip()) {
-        Some(IpAddr::V4(ip)) => ip,
-        _ => Ipv4Addr::UNSPECIFIED,
+/// A socket of a multicast channel, bound as Aeron binds them: the group's port on every address with
+/// `SO_REUSEADDR` (the senders and receivers of one host share it), a member of `group` only, sending
+/// through the channel's interface with loopback on.
+fn bind_multicast(
+    channel: &UdpChannel,
+    group: SocketAddr,
+    buffers: SocketBuffers,
+) -> io::Result<UdpSocket> {
+    let socket =
+        socket_options::bind_reusable(SocketAddr::new(unspecified_like(&group), group.port()))?;
+    let _ = socket_options::enable_gro(&socket);
+    socket_options::receive_joined_groups_only(&socket)?;
+    buffers.apply(&socket)?;
+    let interface = match channel.interface.map(|i| i.ip()) {
+        Some(IpAddr::V4(ip)) => Some(ip),
+        _ => None,
+    };
+    if let IpAddr::V4(group) = group.ip() {
+        socket.join_multicast_v4(&group, &interface.unwrap_or(Ipv4Addr::UNSPECIFIED))?;
     }
+    if let Some(interface) = interface {
+        socket_options::set_multicast_interface_v4(&socket, interface)?;
+    }
+    socket.set_multicast_loop_v4(true)?;
+    Ok(socket)
 }
 
 /// The socket of a receive channel endpoint: bound to the endpoint (or, for a multicast group, to the group's
@@ -250,20 +254,8 @@ pub(crate) fn bind_receive_socket(
     endpoint: SocketAddr,
     buffers: SocketBuffers,
 ) -> io::Result<UdpSocket> {
-    if let (true, IpAddr::V4(group)) = (endpoint.ip().is_multicast(), endpoint.ip()) {
-        let socket = socket_options::bind_reusable(SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            endpoint.port(),
-        ))?;
-        let _ = socket_options::enable_gro(&socket);
-        socket_options::receive_joined_groups_only(&socket)?;
-        buffers.apply(&socket)?;
-        socket.join_multicast_v4(&group, &multicast_interface_v4(channel))?;
-        socket.set_multicast_loop_v4(true)?;
-        if let Some(IpAddr::V4(interface)) = channel.interface.map(|i| i.ip()) {
-            socket_options::set_multicast_interface_v4(&socket, interface)?;
-        }
-        return Ok(socket);
+    if endpoint.is_ipv4() && endpoint.ip().is_multicast() {
+        return bind_multicast(channel, endpoint, buffers);
     }
     let socket = bind_socket(endpoint)?;
     buffers.apply(&socket)?;
