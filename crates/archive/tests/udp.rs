@@ -233,55 +233,50 @@ fn replay_merge_catches_up_and_joins_the_live_stream() {
     )
     .unwrap();
     let mut received = Vec::new();
-    let mut next_to_publish = 2000u32;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while received.len() < 5000 {
-        if next_to_publish < 5000 {
-            offer(next_to_publish);
-            next_to_publish += 1;
+    // Publishes `to_publish` one message per poll of the merge until `done` holds; `what` names a stall.
+    let mut drive = |merge: &mut ReplayMerge,
+                     received: &mut Vec<Vec<u8>>,
+                     mut to_publish: std::ops::Range<u32>,
+                     done: &dyn Fn(&ReplayMerge, usize) -> bool,
+                     what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done(merge, received.len()) {
+            if let Some(i) = to_publish.next() {
+                offer(i);
+            }
+            let n = merge
+                .poll(
+                    &mut client,
+                    |payload: &[u8], _: &Header| received.push(payload.to_vec()),
+                    64,
+                )
+                .unwrap();
+            if n == 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: {:?}, {} received",
+                    merge.state(),
+                    received.len()
+                );
+                std::thread::sleep(Duration::from_micros(100));
+            }
         }
-        let n = merge
-            .poll(
-                &mut client,
-                |payload: &[u8], _: &Header| received.push(payload.to_vec()),
-                64,
-            )
-            .unwrap();
-        if n == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "stalled at {} in {:?}",
-                received.len(),
-                merge.state()
-            );
-            std::thread::sleep(Duration::from_micros(100));
-        }
-    }
+    };
+    drive(
+        &mut merge,
+        &mut received,
+        2000..5000,
+        &|_, n| n >= 5000,
+        "stalled",
+    );
     // Once merged, the live destination alone carries the stream.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut next_to_publish = 5000u32;
-    while !merge.is_merged() || received.len() < 5100 {
-        if next_to_publish < 5100 {
-            offer(next_to_publish);
-            next_to_publish += 1;
-        }
-        let n = merge
-            .poll(
-                &mut client,
-                |payload: &[u8], _: &Header| received.push(payload.to_vec()),
-                64,
-            )
-            .unwrap();
-        if n == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "not merged: {:?}, {} received",
-                merge.state(),
-                received.len()
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
+    drive(
+        &mut merge,
+        &mut received,
+        5000..5100,
+        &|merge, n| merge.is_merged() && n >= 5100,
+        "not merged",
+    );
     assert_eq!(received.len(), 5100, "no duplicates");
     for (i, payload) in received.iter().enumerate() {
         assert_eq!(payload, &message(i as u32), "message {i}");
