@@ -834,28 +834,24 @@ impl ArchiveConductor {
             M::TaggedReplicateRequest(r) => self.start_replication(
                 session,
                 correlation,
-                ReplicationRequest {
-                    src_recording_id: r.src_recording_id,
-                    dst_recording_id: r.dst_recording_id,
-                    stop_position: NULL_POSITION,
-                    src_control_stream_id: r.src_control_stream_id,
-                    src_control_channel: r.src_control_channel,
-                    replication_channel: "",
-                    live_destination: r.live_destination,
-                },
+                ReplicationRequest::following(
+                    r.src_recording_id,
+                    r.dst_recording_id,
+                    r.src_control_stream_id,
+                    r.src_control_channel,
+                    r.live_destination,
+                ),
             ),
             M::ReplicateRequest(r) => self.start_replication(
                 session,
                 correlation,
-                ReplicationRequest {
-                    src_recording_id: r.src_recording_id,
-                    dst_recording_id: r.dst_recording_id,
-                    stop_position: NULL_POSITION,
-                    src_control_stream_id: r.src_control_stream_id,
-                    src_control_channel: r.src_control_channel,
-                    replication_channel: "",
-                    live_destination: r.live_destination,
-                },
+                ReplicationRequest::following(
+                    r.src_recording_id,
+                    r.dst_recording_id,
+                    r.src_control_stream_id,
+                    r.src_control_channel,
+                    r.live_destination,
+                ),
             ),
             M::UpdateChannelRequest(r) => {
                 if !self.catalog.has_recording(r.recording_id) {
@@ -2668,6 +2664,28 @@ struct ReplicationRequest<'a> {
     src_control_channel: &'a str,
     replication_channel: &'a str,
     live_destination: &'a str,
+}
+
+impl<'a> ReplicationRequest<'a> {
+    /// What the older request versions ask for: follow the source recording, on the archive's replication
+    /// channel.
+    fn following(
+        src_recording_id: i64,
+        dst_recording_id: i64,
+        src_control_stream_id: i32,
+        src_control_channel: &'a str,
+        live_destination: &'a str,
+    ) -> Self {
+        ReplicationRequest {
+            src_recording_id,
+            dst_recording_id,
+            stop_position: NULL_POSITION,
+            src_control_stream_id,
+            src_control_channel,
+            replication_channel: "",
+            live_destination,
+        }
+    }
 }
 
 /// Control session id and correlation id of a request: the first two fields of every request's block.
