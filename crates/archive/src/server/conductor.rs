@@ -2019,16 +2019,9 @@ impl ArchiveConductor {
                         r.step = if r.live_destination.is_empty() {
                             ReplicationStep::Extend
                         } else {
-                            let correlation = self.aeron.next_correlation_id();
-                            src.send(
-                                &RecordingPositionRequest {
-                                    control_session_id: src.control_session_id(),
-                                    correlation_id: correlation,
-                                    recording_id: r.src_recording_id,
-                                }
-                                .to_vec(),
-                            )
-                            .map_err(failed)?;
+                            let correlation =
+                                request_recording_position(&self.aeron, src, r.src_recording_id)
+                                    .map_err(failed)?;
                             ReplicationStep::SourcePosition(correlation)
                         };
                     }
@@ -2195,17 +2188,10 @@ impl ArchiveConductor {
                     return Err((ArchiveErrorCode::Generic, "lost source".into()));
                 };
                 let Some(correlation) = r.position_request else {
-                    let correlation = self.aeron.next_correlation_id();
-                    src.send(
-                        &RecordingPositionRequest {
-                            control_session_id: src.control_session_id(),
-                            correlation_id: correlation,
-                            recording_id: r.src_recording_id,
-                        }
-                        .to_vec(),
-                    )
-                    .map_err(failed)?;
-                    r.position_request = Some(correlation);
+                    r.position_request = Some(
+                        request_recording_position(&self.aeron, src, r.src_recording_id)
+                            .map_err(failed)?,
+                    );
                     return Ok(false);
                 };
                 let Some(ConnectReply::Accepted(live)) =
@@ -2652,6 +2638,25 @@ impl ArchiveConductor {
         let _ = self.catalog.force();
         self.mark.signal_closed();
     }
+}
+
+/// Asks the source archive of a replication for a recording's position; returns the request's correlation id,
+/// whose answer comes through `take_connect_reply`.
+fn request_recording_position(
+    aeron: &Aeron,
+    src: &mut AeronArchive,
+    recording_id: i64,
+) -> Result<i64, ArchiveError> {
+    let correlation_id = aeron.next_correlation_id();
+    src.send(
+        &RecordingPositionRequest {
+            control_session_id: src.control_session_id(),
+            correlation_id,
+            recording_id,
+        }
+        .to_vec(),
+    )?;
+    Ok(correlation_id)
 }
 
 /// What a replicate request (any of its versions) asks for.
