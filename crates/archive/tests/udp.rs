@@ -28,17 +28,23 @@ fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn control_recording_and_replay_over_udp() {
+/// A shared-mode driver in its own temporary directory: (the directory, its aeron dir, the driver).
+fn shared_driver() -> (tempfile::TempDir, std::path::PathBuf, MediaDriver) {
     let dir = oxeron_testkit::temp_aeron_dir();
     let aeron_dir = dir.path().join("aeron");
-    let _driver = MediaDriver::launch(
+    let driver = MediaDriver::launch(
         DriverContext::new()
             .aeron_dir(&aeron_dir)
             .threading_mode(ThreadingMode::Shared)
             .dir_delete_on_shutdown(true),
     )
-    .unwrap();
+    .expect("driver");
+    (dir, aeron_dir, driver)
+}
+
+#[test]
+fn control_recording_and_replay_over_udp() {
+    let (dir, aeron_dir, _driver) = shared_driver();
     let control = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
     let archive = Archive::launch(
         ArchiveContext::new()
@@ -145,15 +151,7 @@ fn control_recording_and_replay_over_udp() {
 #[test]
 fn replay_merge_catches_up_and_joins_the_live_stream() {
     use oxeron_archive::client::ReplayMerge;
-    let dir = oxeron_testkit::temp_aeron_dir();
-    let aeron_dir = dir.path().join("aeron");
-    let _driver = MediaDriver::launch(
-        DriverContext::new()
-            .aeron_dir(&aeron_dir)
-            .threading_mode(ThreadingMode::Shared)
-            .dir_delete_on_shutdown(true),
-    )
-    .unwrap();
+    let (dir, aeron_dir, _driver) = shared_driver();
     let archive = Archive::launch(
         ArchiveContext::new()
             .aeron_dir(&aeron_dir)
