@@ -47,14 +47,15 @@ impl MappedFile {
     }
 
     /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`, then a
-    /// write to each page, which makes tmpfs materialise and zero it), so that writers never take the cost of
+    /// read of each page, which makes tmpfs zero it), so that writers never take the cost of
     /// allocating and zeroing pages on the hot path (Aeron's non-sparse log files).
     pub fn create_allocated(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
         let path = path.as_ref();
         let file = Self::create_file(path, length)?;
         allocate(&file, length)?;
-        let mapped = Self::map_shared(path, &file, length)?;
-        mapped.pre_touch(page_size());
+        // SAFETY: as for `map_shared`: the file is shared by design and only reached through AtomicBuffer.
+        let map = unsafe { MmapOptions::new().len(length).populate().map_mut(&file)? };
+        let mapped = Self::wrap(path, map);
         Ok(mapped)
     }
 
@@ -168,13 +169,14 @@ impl MappedFile {
         &self.buffer
     }
 
-    /// Touches one byte in every page so that later writes do not take page faults on the hot path.
+    /// Reads one word of every page so that the pages are materialised and mapped before the hot path
+    /// needs them. Only reads: safe on a file others are writing.
     pub fn pre_touch(&self, page_size: usize) {
-        let page = page_size.max(1);
+        let page = page_size.max(8);
         let mut offset = 0;
-        while offset < self.len() {
-            let v = self.buffer.get_u8(offset);
-            self.buffer.put_u8(offset, v);
+        while offset + 8 <= self.len() {
+            // An atomic load the optimiser keeps; a plain read whose value goes unused it would drop.
+            std::hint::black_box(self.buffer.get_i64_volatile(offset));
             offset += page;
         }
     }
