@@ -6,8 +6,11 @@ use std::fs::File;
 
 /// Bytes a writer lets pile up before it starts their write-back.
 pub const WRITE_BACK_CHUNK: u64 = 8 * 1024 * 1024;
-/// How far ahead of a sequential reader the page cache is asked to read.
-pub const READ_AHEAD: u64 = 16 * 1024 * 1024;
+/// How far ahead of a sequential reader the page cache is asked to read: enough queued for the disk that it
+/// never waits for the reader, even while the reader is busy elsewhere for a while.
+pub const READ_AHEAD: u64 = 64 * 1024 * 1024;
+/// The least a reader asks for at a time once its window is open.
+const READ_AHEAD_STEP: u64 = 4 * 1024 * 1024;
 
 /// Starts write-back of a file written front to back, [`WRITE_BACK_CHUNK`] at a time.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +33,7 @@ impl WriteBack {
     }
 }
 
-/// Keeps [`READ_AHEAD`] bytes asked for ahead of a reader going front to back through one file.
+/// Keeps about [`READ_AHEAD`] bytes asked for ahead of a reader going front to back through one file.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadAhead {
     requested_to: u64,
@@ -43,9 +46,11 @@ impl ReadAhead {
         ReadAhead { requested_to: 0 }
     }
 
-    /// Call before reading at `offset`: asks for more once less than half the window is left ahead.
+    /// Call before reading at `offset`: tops the window up whenever a step of it has been read, so the
+    /// disk always has work queued.
     pub fn before_read(&mut self, file: &File, offset: u64) {
-        if offset + READ_AHEAD / 2 >= self.requested_to {
+        if offset + READ_AHEAD >= self.requested_to + READ_AHEAD_STEP || offset >= self.requested_to
+        {
             let from = self.requested_to.max(offset);
             will_need(file, from, offset + READ_AHEAD - from);
             self.requested_to = offset + READ_AHEAD;
@@ -102,3 +107,25 @@ fn will_need(_file: &File, _offset: u64, _length: u64) {}
 
 #[cfg(not(target_os = "linux"))]
 fn sequential(_file: &File) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_ahead_keeps_a_full_window_queued_in_steps() {
+        let file = tempfile::tempfile().unwrap();
+        let mut read_ahead = ReadAhead::new(&file);
+        read_ahead.before_read(&file, 0);
+        assert_eq!(read_ahead.requested_to, READ_AHEAD);
+        // Less than a step read: nothing more asked.
+        read_ahead.before_read(&file, READ_AHEAD_STEP - 1);
+        assert_eq!(read_ahead.requested_to, READ_AHEAD);
+        // A step read: topped up to a full window again.
+        read_ahead.before_read(&file, READ_AHEAD_STEP);
+        assert_eq!(read_ahead.requested_to, READ_AHEAD_STEP + READ_AHEAD);
+        // A reader that jumped past the window starts a new one where it is.
+        read_ahead.before_read(&file, 10 * READ_AHEAD);
+        assert_eq!(read_ahead.requested_to, 11 * READ_AHEAD);
+    }
+}

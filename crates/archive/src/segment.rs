@@ -239,9 +239,19 @@ pub struct SegmentReader {
     segment_length: i32,
     position: i64,
     limit: i64,
-    current: Option<(i64, PathBuf, File)>,
-    /// Read-ahead of the current segment file.
-    read_ahead: Option<io_hints::ReadAhead>,
+    current: Option<OpenSegment>,
+    /// The segment after the current one, opened early so the page cache reads its start while the current
+    /// one's end is read.
+    next: Option<OpenSegment>,
+}
+
+/// One open segment file and the read-ahead asked of it.
+#[derive(Debug)]
+struct OpenSegment {
+    base: i64,
+    path: PathBuf,
+    file: File,
+    read_ahead: io_hints::ReadAhead,
 }
 
 impl SegmentReader {
@@ -278,7 +288,7 @@ impl SegmentReader {
             position: from_position,
             limit: limit_position,
             current: None,
-            read_ahead: None,
+            next: None,
         })
     }
 
@@ -308,15 +318,57 @@ impl SegmentReader {
             self.term_length,
             self.segment_length,
         );
-        if self.current.as_ref().is_none_or(|(b, _, _)| *b != base) {
-            let path = self
-                .archive_dir
-                .join(segment_file_name(self.recording_id, base));
-            let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
-            self.read_ahead = Some(io_hints::ReadAhead::new(&file));
-            self.current = Some((base, path, file));
+        if self.current.as_ref().is_none_or(|s| s.base != base) {
+            let opened = match self.next.take() {
+                Some(next) if next.base == base => next,
+                _ => self.open_file(base)?,
+            };
+            self.current = Some(opened);
         }
         Ok(base)
+    }
+
+    fn open_file(&self, base: i64) -> Result<OpenSegment> {
+        let path = self
+            .archive_dir
+            .join(segment_file_name(self.recording_id, base));
+        let file = File::open(&path).map_err(ArchiveStorageError::io(&path))?;
+        let read_ahead = io_hints::ReadAhead::new(&file);
+        Ok(OpenSegment {
+            base,
+            path,
+            file,
+            read_ahead,
+        })
+    }
+
+    /// Asks the page cache to start reading what comes first, so the disk works while the caller sets up
+    /// (a replay creating its publication). Errors wait for the first read.
+    pub fn start_read_ahead(&mut self) {
+        if self.position >= self.limit || self.open_segment().is_err() {
+            return;
+        }
+        let position = self.position;
+        if let Some(s) = self.current.as_mut() {
+            s.read_ahead
+                .before_read(&s.file, (position - s.base) as u64);
+        }
+    }
+
+    /// Once the current segment's end is within the read-ahead window, opens the next segment (when the
+    /// limit reaches it) and asks for its start too, so crossing into it does not wait on the disk.
+    fn read_ahead_next_segment(&mut self, base: i64, offset: u64) {
+        let next_base = base + i64::from(self.segment_length);
+        if offset + io_hints::READ_AHEAD < self.segment_length as u64
+            || self.limit <= next_base
+            || self.next.as_ref().is_some_and(|s| s.base == next_base)
+        {
+            return;
+        }
+        if let Ok(mut next) = self.open_file(next_base) {
+            next.read_ahead.before_read(&next.file, 0);
+            self.next = Some(next);
+        }
     }
 
     /// The next frame, or `None` at the limit. A frame with an invalid length (zero, below the header,
@@ -326,7 +378,7 @@ impl SegmentReader {
             return Ok(None);
         }
         let base = self.open_segment()?;
-        let Some((_, path, file)) = self.current.as_ref() else {
+        let Some(OpenSegment { path, file, .. }) = self.current.as_ref() else {
             return Ok(None);
         };
         let offset = (self.position - base) as u64;
@@ -382,16 +434,17 @@ impl SegmentReader {
             return Ok(0);
         }
         let base = self.open_segment()?;
-        let Some((_, path, file)) = self.current.as_ref() else {
+        let offset = (self.position - base) as u64;
+        if let Some(s) = self.current.as_mut() {
+            s.read_ahead.before_read(&s.file, offset);
+        }
+        self.read_ahead_next_segment(base, offset);
+        let Some(OpenSegment { path, file, .. }) = self.current.as_ref() else {
             return Ok(0);
         };
         let term_offset = self.position & i64::from(self.term_length - 1);
         let available = (i64::from(self.term_length) - term_offset).min(self.limit - self.position);
-        let offset = (self.position - base) as u64;
         let mut room = available.min(max_length.max(HEADER_LENGTH) as i64) as usize;
-        if let Some(read_ahead) = self.read_ahead.as_mut() {
-            read_ahead.before_read(file, offset);
-        }
         loop {
             if buf.len() < room {
                 buf.resize(room, 0);

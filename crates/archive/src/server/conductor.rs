@@ -1599,28 +1599,13 @@ impl ArchiveConductor {
                 )
             }
         };
-        let replay_uri = replay_channel(&uri, &d, from);
-        let publication = match self
-            .aeron
-            .add_exclusive_publication(&replay_uri, replay_stream_id)
-        {
-            Ok(p) => p,
-            Err(e) => {
-                return self.error(
-                    session,
-                    correlation,
-                    ArchiveErrorCode::Generic,
-                    &aeron_message(&e),
-                )
-            }
-        };
         let initial_limit = match limit {
             ReplayLimit::Position(p) => p,
             ReplayLimit::FollowRecording { .. } => {
                 stop.min(self.live_position(recording_id).unwrap_or(d.stop_position))
             }
         };
-        let reader = match SegmentReader::new(
+        let mut reader = match SegmentReader::new(
             &self.ctx.archive_dir,
             recording_id,
             start,
@@ -1636,6 +1621,23 @@ impl ArchiveConductor {
                     correlation,
                     ArchiveErrorCode::Generic,
                     &e.to_string(),
+                )
+            }
+        };
+        // The disk reads the replay's first bytes while the driver sets up the replay publication.
+        reader.start_read_ahead();
+        let replay_uri = replay_channel(&uri, &d, from);
+        let publication = match self
+            .aeron
+            .add_exclusive_publication(&replay_uri, replay_stream_id)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return self.error(
+                    session,
+                    correlation,
+                    ArchiveErrorCode::Generic,
+                    &aeron_message(&e),
                 )
             }
         };
