@@ -1,7 +1,8 @@
 //! Recording and replay throughput beside the raw sequential write and read speed of the same disk, in one
-//! run: `cargo bench -p oxeron --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 512 MiB;
-//! `--test` or `OXERON_BENCH_QUICK` runs 32 MiB); `OXERON_BENCH_ARCHIVE_PARENT` puts the archive elsewhere
-//! than under `target/` (e.g. `/dev/shm` to see the CPU-bound pipeline).
+//! run: `cargo bench -p oxeron --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 1 GiB;
+//! `--test` or `OXERON_BENCH_QUICK` runs 32 MiB, one round); `OXERON_BENCH_ROUNDS` sets the rounds (default
+//! 3); `OXERON_BENCH_ARCHIVE_PARENT` puts the archive elsewhere than under `target/` (e.g. `/dev/shm` to see
+//! the CPU-bound pipeline).
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 32 } else { 1024 });
+    let rounds: usize = std::env::var("OXERON_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
     let parent = std::env::var_os("OXERON_BENCH_ARCHIVE_PARENT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
@@ -24,6 +29,7 @@ fn main() {
         .prefix("oxeron-bench-")
         .tempdir_in("/dev/shm")
         .unwrap();
-    let f = oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes).unwrap();
+    let f =
+        oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds).unwrap();
     println!("{}", oxeron::bench::describe_archive_figures(&f, megabytes));
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use crate::client::{Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication};
+use crate::concurrent::idle::IdleStrategy;
 
 /// What a throughput run measured.
 #[derive(Debug, Clone, Copy)]
@@ -208,21 +209,42 @@ pub fn ping_pong(
     Ok(histogram)
 }
 
-/// What an archive record/replay run measured, beside the raw speed of the same disk.
-#[derive(Debug, Clone, Copy)]
+/// What an archive record/replay run measured, beside the raw speed of the same disk: the median of its
+/// rounds, each round measuring the raw speeds right before the archive's.
+#[derive(Debug, Clone)]
 pub struct ArchiveFigures {
-    /// Bytes recorded (and replayed).
+    /// Bytes recorded (and replayed) per round.
     pub bytes: u64,
-    /// Raw sequential write, with fsync, in MB/s (the better of a run before and after the archive's).
+    /// Raw sequential write, with fsync, in MB/s.
     pub raw_write: f64,
     /// Publish until recorded and fsynced, in MB/s.
     pub record: f64,
-    /// Raw sequential read in MB/s (the better of two runs).
+    /// Raw sequential read in MB/s.
     pub raw_read: f64,
     /// Replay request until the last message, in MB/s.
     pub replay: f64,
+    /// Recording over raw write, one value per round.
+    pub record_ratios: Vec<f64>,
+    /// Replay over raw read, one value per round.
+    pub replay_ratios: Vec<f64>,
     /// Whether reads came from the disk (the page cache could be dropped, which needs root).
     pub cold_cache: bool,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Commits the file system's journal, so that the blocks of files just deleted can be allocated again
+/// (ext4 reuses freed blocks only once the transaction that freed them has committed).
+fn free_deleted_blocks() {
+    let _ = std::process::Command::new("sync").status();
 }
 
 fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
@@ -279,147 +301,258 @@ fn drop_caches() -> bool {
     std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
 }
 
+/// Message length of the archive benchmark: a frame of 8 KiB.
+const ARCHIVE_MESSAGE: usize = 8 * 1024 - 32;
+
+/// An embedded driver and archive with a connected archive client, for the archive benchmark.
+struct ArchiveBench {
+    archive_dir: std::path::PathBuf,
+    channel: String,
+    // Field order is drop order: the client goes before the archive, and both before their driver, or
+    // the driver's shutdown is reported as an error.
+    client: crate::archive::client::AeronArchive,
+    aeron: Arc<Aeron>,
+    archive: crate::archive::server::Archive,
+    _driver: crate::driver::MediaDriver,
+}
+
+fn text(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl ArchiveBench {
+    fn launch(shm_dir: &std::path::Path, disk_dir: &std::path::Path) -> Result<Self, String> {
+        use crate::archive::client::{AeronArchive, Context as ArchiveClientContext};
+        use crate::archive::server::{Archive, Context as ArchiveContext};
+        use crate::client::Context;
+        use crate::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+
+        let aeron_dir = shm_dir.join("aeron");
+        let driver = MediaDriver::launch(
+            DriverContext::new()
+                .aeron_dir(&aeron_dir)
+                .threading_mode(ThreadingMode::Shared)
+                .ipc_term_buffer_length(16 * 1024 * 1024)
+                .dir_delete_on_shutdown(true),
+        )
+        .map_err(|e| text(&e))?;
+        let archive_dir = disk_dir.join("archive");
+        let archive = Archive::launch(
+            ArchiveContext::new()
+                .aeron_dir(&aeron_dir)
+                .archive_dir(&archive_dir)
+                .control_channel_enabled(false),
+        )
+        .map_err(|e| text(&e))?;
+        let aeron =
+            Arc::new(Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?);
+        let client = AeronArchive::connect(
+            ArchiveClientContext::new()
+                .aeron(Arc::clone(&aeron))
+                .control_request_channel("aeron:ipc")
+                .control_response_channel("aeron:ipc"),
+        )
+        .map_err(|e| text(&e))?;
+        // OXERON_BENCH_ARCHIVE_CHANNEL records another channel (e.g. `aeron:ipc?mtu=8k` for unfragmented
+        // messages).
+        let channel = std::env::var("OXERON_BENCH_ARCHIVE_CHANNEL")
+            .unwrap_or_else(|_| "aeron:ipc".to_string());
+        Ok(ArchiveBench {
+            archive_dir,
+            channel,
+            client,
+            aeron,
+            archive,
+            _driver: driver,
+        })
+    }
+
+    /// Records `messages` messages published on a new stream until they are recorded and fsynced; returns
+    /// the recording id, its stop position and the time taken.
+    fn record(&mut self, stream_id: i32, messages: u64) -> Result<(i64, i64, Duration), String> {
+        use crate::archive::{RecordingSignal, SourceLocation};
+
+        let subscription_id = self
+            .client
+            .start_recording(&self.channel, stream_id, SourceLocation::Local, false)
+            .map_err(|e| text(&e))?;
+        let mut publication = self
+            .aeron
+            .add_exclusive_publication(&self.channel, stream_id)
+            .map_err(|e| text(&e))?;
+        wait_connected("recording", || publication.is_connected()).map_err(|e| text(&e))?;
+        let recording_id = self
+            .client
+            .await_recording_signal(None, RecordingSignal::Start)
+            .map_err(|e| text(&e))?
+            .recording_id;
+        let payload = vec![0xA5u8; ARCHIVE_MESSAGE];
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let start = Instant::now();
+        let mut end = 0;
+        for _ in 0..messages {
+            loop {
+                match publication.offer(&payload) {
+                    Ok(p) => {
+                        end = p;
+                        break;
+                    }
+                    Err(_) if Instant::now() < deadline => std::thread::yield_now(),
+                    Err(e) => return Err(format!("publishing: {e}")),
+                }
+            }
+        }
+        while self
+            .client
+            .get_recording_position(recording_id)
+            .map_err(|e| text(&e))?
+            < end
+        {
+            if Instant::now() > deadline {
+                return Err("the recording did not catch up".into());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let prefix = format!("{recording_id}-");
+        for entry in std::fs::read_dir(&self.archive_dir).map_err(|e| text(&e))? {
+            let path = entry.map_err(|e| text(&e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with(&prefix) && name.ends_with(".rec") {
+                std::fs::File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| text(&e))?;
+            }
+        }
+        let elapsed = start.elapsed();
+        self.client
+            .stop_recording_subscription(subscription_id)
+            .map_err(|e| text(&e))?;
+        Ok((recording_id, end, elapsed))
+    }
+
+    /// Replays a whole recording of `messages` messages on a new stream; returns the time from the replay
+    /// request to the last message.
+    fn replay(
+        &mut self,
+        recording_id: i64,
+        stream_id: i32,
+        messages: u64,
+    ) -> Result<Duration, String> {
+        use crate::archive::client::ReplayParams;
+
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let start = Instant::now();
+        let (_, mut replay) = self
+            .client
+            .replay(
+                recording_id,
+                "aeron:ipc",
+                stream_id,
+                ReplayParams::default(),
+            )
+            .map_err(|e| text(&e))?;
+        let total = messages * ARCHIVE_MESSAGE as u64;
+        let mut received = 0u64;
+        // A subscriber that parks when idle, as Aeron's replay samples do, leaves the second core to the
+        // archive and to the kernel's reads.
+        let mut idle = crate::concurrent::idle::BackoffIdleStrategy::default();
+        while received < total {
+            let fragments = replay.poll(
+                |payload: &[u8], _: &Header| received += payload.len() as u64,
+                256,
+            );
+            if fragments == 0 && Instant::now() > deadline {
+                return Err("the replay stalled".into());
+            }
+            idle.idle_work(fragments);
+        }
+        Ok(start.elapsed())
+    }
+
+    fn close(self) -> Result<(), String> {
+        let ArchiveBench {
+            archive_dir,
+            client,
+            aeron,
+            archive,
+            _driver,
+            ..
+        } = self;
+        client.close();
+        archive.close();
+        drop(aeron);
+        drop(_driver);
+        std::fs::remove_dir_all(&archive_dir).map_err(|e| text(&e))
+    }
+}
+
 /// Records `megabytes` MiB of 8 KiB messages published over IPC into an archive in `disk_dir` (with an
-/// embedded driver whose directory goes under `shm_dir`), replays them, and measures the disk's raw
-/// sequential write and read speed in the same run.
+/// embedded driver whose directory goes under `shm_dir`) and replays them, `rounds` times. Each round also
+/// measures the disk's raw sequential write and read of as many bytes, so that the archive and the
+/// baseline it is compared with meet the same disk weather; which goes first alternates from round to
+/// round.
 pub fn archive_record_replay(
     shm_dir: &std::path::Path,
     disk_dir: &std::path::Path,
     megabytes: u64,
+    rounds: usize,
 ) -> Result<ArchiveFigures, String> {
-    use crate::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
-    use crate::archive::server::{Archive, Context as ArchiveContext};
-    use crate::archive::{RecordingSignal, SourceLocation};
-    use crate::client::Context;
-    use crate::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
-
-    const MESSAGE: usize = 8 * 1024 - 32;
-    let text = |e: &dyn std::fmt::Display| e.to_string();
     let bytes = megabytes * 1024 * 1024;
-    let write_before = raw_write(disk_dir, bytes).map_err(|e| text(&e))?;
-    let cold = drop_caches();
-    let (read_bytes, read_before) = raw_read(disk_dir).map_err(|e| text(&e))?;
-
-    let aeron_dir = shm_dir.join("aeron");
-    let driver = MediaDriver::launch(
-        DriverContext::new()
-            .aeron_dir(&aeron_dir)
-            .threading_mode(ThreadingMode::Shared)
-            .ipc_term_buffer_length(16 * 1024 * 1024)
-            .dir_delete_on_shutdown(true),
-    )
-    .map_err(|e| text(&e))?;
-    let archive_dir = disk_dir.join("archive");
-    let archive = Archive::launch(
-        ArchiveContext::new()
-            .aeron_dir(&aeron_dir)
-            .archive_dir(&archive_dir)
-            .control_channel_enabled(false),
-    )
-    .map_err(|e| text(&e))?;
-    let aeron =
-        Arc::new(Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?);
-    let mut client = AeronArchive::connect(
-        ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
-            .control_request_channel("aeron:ipc")
-            .control_response_channel("aeron:ipc"),
-    )
-    .map_err(|e| text(&e))?;
-    let messages = bytes / (MESSAGE as u64 + 32);
-    // OXERON_BENCH_ARCHIVE_CHANNEL records another channel (e.g. `aeron:ipc?mtu=8k` for unfragmented
-    // messages).
-    let channel =
-        std::env::var("OXERON_BENCH_ARCHIVE_CHANNEL").unwrap_or_else(|_| "aeron:ipc".to_string());
-    let subscription_id = client
-        .start_recording(&channel, 1001, SourceLocation::Local, false)
-        .map_err(|e| text(&e))?;
-    let mut publication = aeron
-        .add_exclusive_publication(&channel, 1001)
-        .map_err(|e| text(&e))?;
-    wait_connected("recording", || publication.is_connected()).map_err(|e| text(&e))?;
-    let recording_id = client
-        .await_recording_signal(None, RecordingSignal::Start)
-        .map_err(|e| text(&e))?
-        .recording_id;
-    let payload = vec![0xA5u8; MESSAGE];
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let start = Instant::now();
-    let mut end = 0;
-    for _ in 0..messages {
-        loop {
-            match publication.offer(&payload) {
-                Ok(p) => {
-                    end = p;
-                    break;
-                }
-                Err(_) if Instant::now() < deadline => std::thread::yield_now(),
-                Err(e) => return Err(format!("publishing: {e}")),
-            }
-        }
-    }
-    while client
-        .get_recording_position(recording_id)
-        .map_err(|e| text(&e))?
-        < end
-    {
-        if Instant::now() > deadline {
-            return Err("the recording did not catch up".into());
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    for entry in std::fs::read_dir(&archive_dir).map_err(|e| text(&e))? {
-        let path = entry.map_err(|e| text(&e))?.path();
-        if path.extension().is_some_and(|e| e == "rec") {
-            std::fs::File::open(&path)
-                .and_then(|f| f.sync_all())
+    let messages = bytes / (ARCHIVE_MESSAGE as u64 + 32);
+    let mut bench = ArchiveBench::launch(shm_dir, disk_dir)?;
+    let (mut raw_writes, mut records, mut raw_reads, mut replays) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut recorded = 0;
+    let mut cold = false;
+    // The baseline's file goes beside the segment files, where the file system allocates from the same
+    // blocks.
+    let baseline_dir = bench.archive_dir.clone();
+    for round in 0..rounds.max(1) as i32 {
+        let mut baseline = || -> Result<(), String> {
+            let write_time = raw_write(&baseline_dir, bytes).map_err(|e| text(&e))?;
+            cold = drop_caches();
+            let (read_bytes, read_time) = raw_read(&baseline_dir).map_err(|e| text(&e))?;
+            raw_writes.push(mb_per_s(bytes, write_time));
+            raw_reads.push(mb_per_s(read_bytes, read_time));
+            free_deleted_blocks();
+            Ok(())
+        };
+        let mut archive = || -> Result<(), String> {
+            let (recording_id, end, record_time) = bench.record(1001 + round, messages)?;
+            recorded = end as u64;
+            drop_caches();
+            let replay_time = bench.replay(recording_id, 2001 + round, messages)?;
+            records.push(mb_per_s(recorded, record_time));
+            replays.push(mb_per_s(recorded, replay_time));
+            bench
+                .client
+                .purge_recording(recording_id)
                 .map_err(|e| text(&e))?;
+            free_deleted_blocks();
+            Ok(())
+        };
+        // Each side deletes its files and lets the file system free their blocks before the other
+        // writes, so both write to the same blocks (on a thin-provisioned virtual disk, a write to blocks
+        // never written before runs at a fraction of the speed of one to blocks written and freed). The
+        // order alternates from round to round.
+        if round % 2 == 0 {
+            baseline()?;
+            archive()?;
+        } else {
+            archive()?;
+            baseline()?;
         }
     }
-    let record_time = start.elapsed();
-    client
-        .stop_recording_subscription(subscription_id)
-        .map_err(|e| text(&e))?;
-    drop(publication);
-
-    drop_caches();
-    let start = Instant::now();
-    let (_, mut replay) = client
-        .replay(recording_id, "aeron:ipc", 2001, ReplayParams::default())
-        .map_err(|e| text(&e))?;
-    let total = messages * MESSAGE as u64;
-    let mut received = 0u64;
-    while received < total {
-        if replay.poll(
-            |payload: &[u8], _: &Header| received += payload.len() as u64,
-            256,
-        ) == 0
-        {
-            if Instant::now() > deadline {
-                return Err("the replay stalled".into());
-            }
-            std::thread::yield_now();
-        }
-    }
-    let replay_time = start.elapsed();
-    drop(replay);
-    client.close();
-    archive.close();
-    // The client goes before its driver, or it reports the driver's shutdown as an error.
-    drop(aeron);
-    drop(driver);
-    std::fs::remove_dir_all(&archive_dir).map_err(|e| text(&e))?;
-
-    let write_after = raw_write(disk_dir, bytes).map_err(|e| text(&e))?;
-    drop_caches();
-    let (read_after_bytes, read_after) = raw_read(disk_dir).map_err(|e| text(&e))?;
-    let recorded = end as u64;
+    bench.close()?;
+    let ratios = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a / b).collect::<Vec<_>>();
     Ok(ArchiveFigures {
         bytes: recorded,
-        raw_write: mb_per_s(bytes, write_before).max(mb_per_s(bytes, write_after)),
-        record: mb_per_s(recorded, record_time),
-        raw_read: mb_per_s(read_bytes, read_before).max(mb_per_s(read_after_bytes, read_after)),
-        replay: mb_per_s(recorded, replay_time),
+        raw_write: median(&raw_writes),
+        record: median(&records),
+        raw_read: median(&raw_reads),
+        replay: median(&replays),
+        record_ratios: ratios(&records, &raw_writes),
+        replay_ratios: ratios(&replays, &raw_reads),
         cold_cache: cold,
     })
 }
@@ -431,13 +564,25 @@ pub fn describe_archive_figures(f: &ArchiveFigures, megabytes: u64) -> String {
     } else {
         "page cache not dropped (needs root)"
     };
+    let percents = |ratios: &[f64]| {
+        let each: Vec<String> = ratios
+            .iter()
+            .map(|r| format!("{:.0}%", 100.0 * r))
+            .collect();
+        format!(
+            "median {:.0}%; rounds {}",
+            100.0 * median(ratios),
+            each.join(", ")
+        )
+    };
     format!(
-        "archive: {megabytes} MiB of 8 KiB messages over IPC, archive on disk\n  raw sequential write (+fsync): {:>8.1} MB/s\n  recording (+fsync):            {:>8.1} MB/s ({:.0}% of raw write)\n  raw sequential read ({cache}): {:>8.1} MB/s\n  replay:                        {:>8.1} MB/s ({:.0}% of raw read)",
+        "archive: {megabytes} MiB of 8 KiB messages over IPC, archive on disk; medians of {} rounds\n  raw sequential write (+fsync): {:>8.1} MB/s\n  recording (+fsync):            {:>8.1} MB/s ({} of raw write)\n  raw sequential read ({cache}): {:>8.1} MB/s\n  replay:                        {:>8.1} MB/s ({} of raw read)",
+        f.record_ratios.len(),
         f.raw_write,
         f.record,
-        100.0 * f.record / f.raw_write,
+        percents(&f.record_ratios),
         f.raw_read,
         f.replay,
-        100.0 * f.replay / f.raw_read
+        percents(&f.replay_ratios)
     )
 }

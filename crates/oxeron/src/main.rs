@@ -136,6 +136,9 @@ enum Command {
         /// MiB recorded and replayed (archive).
         #[arg(long, default_value_t = 1024)]
         megabytes: u64,
+        /// Rounds of raw write, record, raw read and replay; medians reported (archive).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Directory on the disk to measure (archive; default: the working directory).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -509,8 +512,10 @@ fn main() -> ExitCode {
             length,
             round_trips,
             megabytes,
+            rounds,
             dir,
-        } => run_bench(&kind, count, length, round_trips, megabytes, dir).map_err(|e| (1, e)),
+        } => run_bench(&kind, count, length, round_trips, (megabytes, rounds), dir)
+            .map_err(|e| (1, e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -526,7 +531,7 @@ fn run_bench(
     count: u64,
     length: usize,
     round_trips: u64,
-    megabytes: u64,
+    (megabytes, rounds): (u64, usize),
     dir: Option<PathBuf>,
 ) -> Result<(), String> {
     let shm = tempfile::Builder::new()
@@ -543,7 +548,8 @@ fn run_bench(
             .prefix("oxeron-archive-bench-")
             .tempdir_in(&parent)
             .map_err(|e| format!("{}: {e}", parent.display()))?;
-        let figures = oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes)?;
+        let figures =
+            oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)?;
         println!(
             "{}",
             oxeron::bench::describe_archive_figures(&figures, megabytes)

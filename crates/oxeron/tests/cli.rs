@@ -655,6 +655,8 @@ fn bench_ipc_and_archive_print_their_figures() {
             "archive",
             "--megabytes",
             "8",
+            "--rounds",
+            "2",
             "--dir",
             dir.path().to_str().unwrap(),
         ],
