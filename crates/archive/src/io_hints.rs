@@ -47,13 +47,15 @@ impl ReadAhead {
     }
 
     /// Call before reading at `offset`: tops the window up whenever a step of it has been read, so the
-    /// disk always has work queued.
+    /// disk always has work queued. Asks a step at a time: Linux caps one `WILLNEED` at the file's
+    /// read-ahead size (8 or 16 MiB) and drops the rest of a larger request.
     pub fn before_read(&mut self, file: &File, offset: u64) {
-        if offset + READ_AHEAD >= self.requested_to + READ_AHEAD_STEP || offset >= self.requested_to
-        {
-            let from = self.requested_to.max(offset);
-            will_need(file, from, offset + READ_AHEAD - from);
-            self.requested_to = offset + READ_AHEAD;
+        if offset >= self.requested_to {
+            self.requested_to = offset;
+        }
+        while self.requested_to + READ_AHEAD_STEP <= offset + READ_AHEAD {
+            will_need(file, self.requested_to, READ_AHEAD_STEP);
+            self.requested_to += READ_AHEAD_STEP;
         }
     }
 }
@@ -125,7 +127,7 @@ mod tests {
         read_ahead.before_read(&file, READ_AHEAD_STEP);
         assert_eq!(read_ahead.requested_to, READ_AHEAD_STEP + READ_AHEAD);
         // A reader that jumped past the window starts a new one where it is.
-        read_ahead.before_read(&file, 10 * READ_AHEAD);
-        assert_eq!(read_ahead.requested_to, 11 * READ_AHEAD);
+        read_ahead.before_read(&file, 10 * READ_AHEAD + 1);
+        assert_eq!(read_ahead.requested_to, 11 * READ_AHEAD + 1);
     }
 }
