@@ -842,6 +842,88 @@ fn the_archive_directory_oxeron_writes_has_the_java_layout() {
     assert_eq!(mark[0..4], golden_mark[0..4], "mark file version");
 }
 
+/// Recording A of the golden Java archive made again by Oxeron, with the session id and initial term id the
+/// Java run drew: every byte Oxeron writes (segment files and the catalog descriptor, timestamps aside) is
+/// the byte Aeron's archive wrote, so Aeron's archive reads Oxeron's directory as its own.
+#[test]
+fn oxeron_writes_recording_a_byte_for_byte_as_the_java_archive_did() {
+    const MESSAGES: u32 = 5000;
+    const STOP: i64 = 927_936;
+    const SEGMENT: usize = 256 * 1024;
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let golden_dir = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
+    let channel = "aeron:ipc?term-length=65536";
+    let subscription_id = archive
+        .start_recording(channel, RECORDED_STREAM, SourceLocation::Local, false)
+        .expect("start recording");
+    let publication = connected_publication(
+        &fixture.aeron,
+        "aeron:ipc?term-length=65536|session-id=-2050728757|init-term-id=-1279665128|term-id=-1279665128|term-offset=0",
+        RECORDED_STREAM,
+    );
+    let recording_id = archive
+        .await_recording_signal(None, RecordingSignal::Start)
+        .expect("start signal")
+        .recording_id;
+    assert_eq!(recording_id, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut position = 0;
+    for i in 0..MESSAGES {
+        let payload = golden_payload(i);
+        position = loop {
+            match publication.offer(&payload) {
+                Ok(p) => break p,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "message {i}: {e}");
+                    std::thread::yield_now();
+                }
+            }
+        };
+    }
+    assert_eq!(
+        position, STOP,
+        "Java's publication ended at the same position"
+    );
+    wait_for("the recording to catch up", || {
+        archive.get_recording_position(recording_id).unwrap() >= STOP
+    });
+    archive
+        .stop_recording_subscription(subscription_id)
+        .expect("stop recording");
+    archive
+        .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
+        .expect("stop signal");
+
+    // Segment files: Java's, zero-extended to the segment length, byte for byte.
+    for base in [0, 262_144, 524_288, 786_432] {
+        let name = format!("0-{base}.rec");
+        let ours = std::fs::read(fixture.archive_dir.join(&name)).unwrap();
+        let mut theirs = std::fs::read(golden_dir.join(&name)).unwrap();
+        theirs.resize(SEGMENT, 0);
+        assert_eq!(ours.len(), SEGMENT, "{name}");
+        if let Some(at) = (0..SEGMENT).find(|&k| ours[k] != theirs[k]) {
+            panic!(
+                "{name}: first difference at byte {at}: ours {:02x?}, Java's {:02x?}",
+                &ours[at..(at + 16).min(SEGMENT)],
+                &theirs[at..(at + 16).min(SEGMENT)]
+            );
+        }
+    }
+
+    // The catalog entry: header and descriptor identical but for the two timestamps.
+    let ours = std::fs::read(fixture.archive_dir.join("archive.catalog")).unwrap();
+    let theirs = std::fs::read(golden_dir.join("archive.catalog")).unwrap();
+    let entry = |catalog: &[u8]| {
+        let length = i32::from_le_bytes(catalog[32..36].try_into().unwrap()) as usize;
+        let mut entry = catalog[32..64 + length].to_vec();
+        // startTimestamp and stopTimestamp, 24 bytes into the descriptor after its 32-byte header.
+        entry[32 + 24..32 + 40].fill(0);
+        entry
+    };
+    assert_eq!(entry(&ours), entry(&theirs));
+}
+
 #[test]
 fn async_connect_is_driven_by_polling() {
     let fixture = Fixture::new();
