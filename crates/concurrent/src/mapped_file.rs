@@ -46,17 +46,14 @@ impl MappedFile {
         Ok(file)
     }
 
-    /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`, then a
-    /// read of each page, which makes tmpfs zero it), so that writers never take the cost of
-    /// allocating and zeroing pages on the hot path (Aeron's non-sparse log files).
+    /// Like [`MappedFile::create`], but reserves every page of the file up front (`posix_fallocate`, then
+    /// `MAP_POPULATE`, which makes tmpfs zero the pages and maps them), so that writers never take the cost
+    /// of allocating and zeroing pages on the hot path (Aeron's non-sparse log files).
     pub fn create_allocated(path: impl AsRef<Path>, length: usize) -> io::Result<Self> {
         let path = path.as_ref();
         let file = Self::create_file(path, length)?;
         allocate(&file, length)?;
-        // SAFETY: as for `map_shared`: the file is shared by design and only reached through AtomicBuffer.
-        let map = unsafe { MmapOptions::new().len(length).populate().map_mut(&file)? };
-        let mapped = Self::wrap(path, map);
-        Ok(mapped)
+        Self::map_shared_populated(path, &file, length)
     }
 
     /// Maps an existing file read-write, shared with other processes. Fails with `InvalidData` if the file
@@ -75,9 +72,7 @@ impl MappedFile {
         let path = path.as_ref();
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let length = Self::checked_length(path, &file, min_length)?;
-        // SAFETY: as for `map_shared`: the file is shared by design and only reached through AtomicBuffer.
-        let map = unsafe { MmapOptions::new().len(length).populate().map_mut(&file)? };
-        Ok(Self::wrap(path, map))
+        Self::map_shared_populated(path, &file, length)
     }
 
     /// Maps an existing file privately: reads see the file, writes stay in this process (copy-on-write).
@@ -111,6 +106,12 @@ impl MappedFile {
         // SAFETY: the file is shared with other processes by design; all access to the mapping goes through
         // AtomicBuffer, which never hands out references that assume exclusive access.
         let map = unsafe { MmapOptions::new().len(length).map_mut(file)? };
+        Ok(Self::wrap(path, map))
+    }
+
+    fn map_shared_populated(path: &Path, file: &File, length: usize) -> io::Result<Self> {
+        // SAFETY: as for `map_shared`: the file is shared by design and only reached through AtomicBuffer.
+        let map = unsafe { MmapOptions::new().len(length).populate().map_mut(file)? };
         Ok(Self::wrap(path, map))
     }
 
@@ -167,18 +168,6 @@ impl MappedFile {
     /// The whole mapping as a buffer; clones share the mapping and keep it alive.
     pub fn buffer(&self) -> &AtomicBuffer {
         &self.buffer
-    }
-
-    /// Reads one word of every page so that the pages are materialised and mapped before the hot path
-    /// needs them. Only reads: safe on a file others are writing.
-    pub fn pre_touch(&self, page_size: usize) {
-        let page = page_size.max(8);
-        let mut offset = 0;
-        while offset + 8 <= self.len() {
-            // An atomic load the optimiser keeps; a plain read whose value goes unused it would drop.
-            std::hint::black_box(self.buffer.get_i64_volatile(offset));
-            offset += page;
-        }
     }
 }
 
