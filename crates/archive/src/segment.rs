@@ -345,19 +345,21 @@ impl SegmentReader {
     /// Asks the page cache to start reading what comes first, so the disk works while the caller sets up
     /// (a replay creating its publication). Errors wait for the first read.
     pub fn start_read_ahead(&mut self) {
-        if self.position >= self.limit || self.open_segment().is_err() {
-            return;
-        }
-        let position = self.position;
-        if let Some(s) = self.current.as_mut() {
-            s.read_ahead
-                .before_read(&s.file, (position - s.base) as u64);
+        if self.position < self.limit {
+            if let Ok(base) = self.open_segment() {
+                self.read_ahead(base);
+            }
         }
     }
 
-    /// Once the current segment's end is within the read-ahead window, opens the next segment (when the
-    /// limit reaches it) and asks for its start too, so crossing into it does not wait on the disk.
-    fn read_ahead_next_segment(&mut self, base: i64, offset: u64) {
+    /// Keeps the read-ahead window of the current segment (opened, at `base`) full from the position. Once
+    /// the segment's end is within the window and the limit reaches past it, opens the next segment and
+    /// asks for its start too, so crossing into it does not wait on the disk.
+    fn read_ahead(&mut self, base: i64) {
+        let offset = (self.position - base) as u64;
+        if let Some(s) = self.current.as_mut() {
+            s.read_ahead.before_read(&s.file, offset);
+        }
         let next_base = base + i64::from(self.segment_length);
         if offset + io_hints::READ_AHEAD < self.segment_length as u64
             || self.limit <= next_base
@@ -434,16 +436,13 @@ impl SegmentReader {
             return Ok(0);
         }
         let base = self.open_segment()?;
-        let offset = (self.position - base) as u64;
-        if let Some(s) = self.current.as_mut() {
-            s.read_ahead.before_read(&s.file, offset);
-        }
-        self.read_ahead_next_segment(base, offset);
+        self.read_ahead(base);
         let Some(OpenSegment { path, file, .. }) = self.current.as_ref() else {
             return Ok(0);
         };
         let term_offset = self.position & i64::from(self.term_length - 1);
         let available = (i64::from(self.term_length) - term_offset).min(self.limit - self.position);
+        let offset = (self.position - base) as u64;
         let mut room = available.min(max_length.max(HEADER_LENGTH) as i64) as usize;
         loop {
             if buf.len() < room {
