@@ -209,8 +209,8 @@ pub fn ping_pong(
     Ok(histogram)
 }
 
-/// What an archive record/replay run measured, beside the raw speed of the same disk: the median of its
-/// rounds, each round measuring the raw speeds right before the archive's.
+/// What an archive record/replay run measured, beside the raw speed of the same disk: medians over its
+/// rounds, and each round's ratios.
 #[derive(Debug, Clone)]
 pub struct ArchiveFigures {
     /// Bytes recorded (and replayed) per round.
