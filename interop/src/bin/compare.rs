@@ -373,35 +373,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             started.elapsed().as_secs_f64()
         );
     }
-    let ipc_rows = throughput_rows(
-        &aeron
-            .iter()
-            .map(|f| f.throughput.clone())
-            .collect::<Vec<_>>(),
-        &oxeron
-            .iter()
-            .map(|f| f.throughput.clone())
-            .collect::<Vec<_>>(),
-    );
-    print_throughput("IPC, exclusive publication", &ipc_rows);
-    print_rtt(
-        &merged(aeron.iter().map(|f| f.rtt.clone())),
-        &merged(oxeron.iter().map(|f| f.rtt.clone())),
-    );
-    let udp_rows = throughput_rows(
-        &aeron
-            .iter()
-            .map(|f| f.udp_throughput.clone())
-            .collect::<Vec<_>>(),
-        &oxeron
-            .iter()
-            .map(|f| f.udp_throughput.clone())
-            .collect::<Vec<_>>(),
-    );
-    print_throughput("UDP loopback, exclusive publication", &udp_rows);
-    print_rtt(
-        &merged(aeron.iter().map(|f| f.udp_rtt.clone())),
-        &merged(oxeron.iter().map(|f| f.udp_rtt.clone())),
+    // One section per transport: median throughput per length, then latency from all rounds' histograms.
+    let section = |title: &str,
+                   throughput: fn(&Figures) -> &Vec<(usize, f64)>,
+                   rtt: fn(&Figures) -> &Histogram<u64>| {
+        let pick = |side: &[Figures]| {
+            side.iter()
+                .map(|f| throughput(f).clone())
+                .collect::<Vec<_>>()
+        };
+        print_throughput(title, &throughput_rows(&pick(&aeron), &pick(&oxeron)));
+        print_rtt(
+            &merged(aeron.iter().map(|f| rtt(f).clone())),
+            &merged(oxeron.iter().map(|f| rtt(f).clone())),
+        );
+    };
+    section("IPC, exclusive publication", |f| &f.throughput, |f| &f.rtt);
+    section(
+        "UDP loopback, exclusive publication",
+        |f| &f.udp_throughput,
+        |f| &f.udp_rtt,
     );
     let mixed = merged(aeron.iter().filter_map(|f| f.mixed_rtt.clone()));
     if !mixed.is_empty() {
