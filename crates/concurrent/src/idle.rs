@@ -273,6 +273,7 @@ impl FromStr for IdleStrategyKind {
             "noop" | "no-op" | "NoOpIdleStrategy" => Self::NoOp,
             "yield" | "yielding" | "YieldingIdleStrategy" => Self::Yielding,
             "sleep-ns"
+            | "sleep-ms"
             | "sleeping"
             | "sleep"
             | "SleepingIdleStrategy"

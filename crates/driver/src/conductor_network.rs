@@ -414,7 +414,12 @@ impl ConductorState {
         let flow_control = FlowControl::new(
             uri.flow_control().map_err(|e| invalid(&e))?.as_ref(),
             udp.has_group_semantics(),
-            FlowControlDefaults::default(),
+            FlowControlDefaults {
+                group_tag: self.ctx.flow_control_group_tag,
+                group_min_size: self.ctx.flow_control_group_min_size,
+                strategy: self.ctx.multicast_flow_control,
+                ..FlowControlDefaults::default()
+            },
         );
         let ttl = uri.ttl().map_err(|e| invalid(&e))?.map_or(0, i32::from);
         let registration_id = correlation_id;
@@ -484,6 +489,7 @@ impl ConductorState {
             params.mtu_length,
         );
         config.ttl = ttl;
+        config.connection_timeout_ns = duration_ns(self.ctx.publication_connection_timeout);
         config.max_messages_per_send = self.ctx.network_publication_max_messages_per_send.max(1);
         config.initial_position = initial_position;
         config.group_semantics = udp.has_group_semantics();
@@ -762,11 +768,15 @@ impl ConductorState {
                         sockets,
                         multicast: udp.is_multicast,
                         receiver_id: random_receiver_id(),
-                        group_tag: uri.group_tag().map_err(|e| invalid(&e))?,
+                        group_tag: uri
+                            .group_tag()
+                            .map_err(|e| invalid(&e))?
+                            .or(self.ctx.receiver_group_tag),
                         receiver_window,
                         unreliable: uri.reliable().map_err(|e| invalid(&e))? == Some(false),
-                        image_liveness_timeout_ns: self.ctx.image_liveness_timeout.as_nanos()
-                            as i64,
+                        image_liveness_timeout_ns: duration_ns(self.ctx.image_liveness_timeout),
+                        status_message_timeout_ns: duration_ns(self.ctx.status_message_timeout),
+                        nak_unicast_delay_ns: duration_ns(self.ctx.nak_unicast_delay),
                         status,
                         control: udp.control,
                         multicast_control: udp.multicast_control,
@@ -1499,4 +1509,9 @@ impl ConductorState {
             let _ = std::fs::remove_file(&image.log_file_name);
         }
     }
+}
+
+/// A duration in nanoseconds, saturating at `i64::MAX`.
+fn duration_ns(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 pub use oxeron_client::default_aeron_dir;
 use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
+pub use oxeron_protocol::uri::FlowControlStrategy;
+
+use crate::loss::LossPolicy;
 
 /// How the driver's agents (conductor, sender, receiver) are spread over threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,8 +118,32 @@ pub struct Context {
     pub file_page_size: usize,
     /// Spy subscriptions count as connected receivers (`AERON_SPIES_SIMULATE_CONNECTION`).
     pub spies_simulate_connection: bool,
-    /// Accept TERMINATE_DRIVER commands (`AERON_DRIVER_TERMINATION_VALIDATOR` = allow).
+    /// Accept TERMINATE_DRIVER commands (`AERON_DRIVER_TERMINATION_VALIDATOR`: `allow` or `deny`, or Java's
+    /// `io.aeron.driver.DefaultAllowTerminationValidator` / `DefaultDenyTerminationValidator`).
     pub allow_termination: bool,
+    /// A network publication counts as connected while a receiver has sent a status message within this
+    /// time (`AERON_PUBLICATION_CONNECTION_TIMEOUT`).
+    pub publication_connection_timeout: Duration,
+    /// Longest interval between an image's status messages (`AERON_RCV_STATUS_MESSAGE_TIMEOUT`).
+    pub status_message_timeout: Duration,
+    /// Delay before a unicast image NAKs a gap (`AERON_NAK_UNICAST_DELAY`).
+    pub nak_unicast_delay: Duration,
+    /// Group tag images send in status messages when the channel has no `gtag` (`AERON_RECEIVER_GROUP_TAG`).
+    pub receiver_group_tag: Option<i64>,
+    /// Flow control of multicast and MDC publications whose channel has no `fc`
+    /// (`AERON_MULTICAST_FLOWCONTROL_SUPPLIER`: Aeron C's `aeron_max_multicast_flow_control_strategy_supplier`,
+    /// `aeron_min_flow_control_strategy_supplier` or `aeron_tagged_flow_control_strategy_supplier`).
+    pub multicast_flow_control: FlowControlStrategy,
+    /// Group tag of tagged flow control when `fc=tagged` names none (`AERON_FLOW_CONTROL_GROUP_TAG`).
+    pub flow_control_group_tag: i64,
+    /// Receivers min and tagged flow control wait for when `fc` names no group size
+    /// (`AERON_FLOW_CONTROL_GROUP_MIN_SIZE`).
+    pub flow_control_group_min_size: i32,
+    /// Print the configuration to stdout at launch (`AERON_PRINT_CONFIGURATION`).
+    pub print_configuration: bool,
+    /// Check for free space before creating a log (`AERON_PERFORM_STORAGE_CHECKS`). Oxeron reserves every
+    /// non-sparse log with `fallocate`, which fails with "no space" instead of a later SIGBUS either way.
+    pub perform_storage_checks: bool,
     /// `SO_RCVBUF` of UDP sockets, 0 for the OS default (`AERON_SOCKET_SO_RCVBUF`); `so-rcvbuf` overrides it.
     pub socket_rcvbuf: usize,
     /// `SO_SNDBUF` of UDP sockets, 0 for the OS default (`AERON_SOCKET_SO_SNDBUF`); `so-sndbuf` overrides it.
@@ -165,6 +192,15 @@ impl Default for Context {
             file_page_size: 4096,
             spies_simulate_connection: false,
             allow_termination: false,
+            publication_connection_timeout: Duration::from_secs(5),
+            status_message_timeout: Duration::from_millis(200),
+            nak_unicast_delay: Duration::from_micros(100),
+            receiver_group_tag: None,
+            multicast_flow_control: FlowControlStrategy::Max,
+            flow_control_group_tag: -1,
+            flow_control_group_min_size: 0,
+            print_configuration: false,
+            perform_storage_checks: true,
             initial_window_length: 128 * 1024,
             network_publication_max_messages_per_send: 16,
             socket_rcvbuf: 128 * 1024,
@@ -314,6 +350,55 @@ impl Context {
         );
         set!(socket_rcvbuf, size_usize, "AERON_SOCKET_SO_RCVBUF");
         set!(socket_sndbuf, size_usize, "AERON_SOCKET_SO_SNDBUF");
+        set!(
+            publication_connection_timeout,
+            duration,
+            "AERON_PUBLICATION_CONNECTION_TIMEOUT"
+        );
+        set!(
+            status_message_timeout,
+            duration,
+            "AERON_RCV_STATUS_MESSAGE_TIMEOUT"
+        );
+        set!(nak_unicast_delay, duration, "AERON_NAK_UNICAST_DELAY");
+        set!(print_configuration, boolean, "AERON_PRINT_CONFIGURATION");
+        set!(
+            perform_storage_checks,
+            boolean,
+            "AERON_PERFORM_STORAGE_CHECKS"
+        );
+        set!(
+            flow_control_group_tag,
+            parsed,
+            "AERON_FLOW_CONTROL_GROUP_TAG"
+        );
+        set!(
+            flow_control_group_min_size,
+            parsed,
+            "AERON_FLOW_CONTROL_GROUP_MIN_SIZE"
+        );
+        if let Some(tag) = env::parsed("AERON_RECEIVER_GROUP_TAG")? {
+            c.receiver_group_tag = Some(tag);
+        }
+        if let Some(v) = env::string("AERON_DRIVER_TERMINATION_VALIDATOR") {
+            c.allow_termination = termination_validator(&v)?;
+        }
+        if let Some(v) = env::string("AERON_MULTICAST_FLOWCONTROL_SUPPLIER") {
+            c.multicast_flow_control = multicast_flow_control_supplier(&v)?;
+        }
+        if let Some(v) = env::string("AERON_UNICAST_FLOWCONTROL_SUPPLIER") {
+            unicast_flow_control_supplier(&v)?;
+        }
+        if let Some(incoming) = env::string("AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS") {
+            let policy =
+                LossPolicy::from_interceptors(&incoming, env::string).map_err(|e| EnvError {
+                    name: e.name,
+                    value: e.value,
+                    reason: e.reason,
+                })?;
+            c.loss_policy = Some(policy);
+        }
+        crate::settings_without_effect::check()?;
         Ok(c)
     }
 
@@ -352,6 +437,20 @@ impl Context {
     setter!(file_page_size, usize);
     setter!(spies_simulate_connection, bool);
     setter!(allow_termination, bool);
+    setter!(publication_connection_timeout, Duration);
+    setter!(status_message_timeout, Duration);
+    setter!(nak_unicast_delay, Duration);
+    setter!(multicast_flow_control, FlowControlStrategy);
+    setter!(flow_control_group_tag, i64);
+    setter!(flow_control_group_min_size, i32);
+    setter!(print_configuration, bool);
+    setter!(perform_storage_checks, bool);
+
+    /// Sets [`Context::receiver_group_tag`].
+    pub fn receiver_group_tag(mut self, tag: i64) -> Self {
+        self.receiver_group_tag = Some(tag);
+        self
+    }
     setter!(initial_window_length, i32);
     setter!(network_publication_max_messages_per_send, usize);
     setter!(socket_rcvbuf, usize);
@@ -361,5 +460,61 @@ impl Context {
     pub fn loss_policy(mut self, policy: crate::loss::LossPolicy) -> Self {
         self.loss_policy = Some(policy);
         self
+    }
+}
+
+fn refused(name: &str, value: &str, reason: &str) -> EnvError {
+    EnvError {
+        name: name.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Aeron C's termination validator names (`allow`, `deny`) and Java's validator classes.
+fn termination_validator(value: &str) -> Result<bool, EnvError> {
+    let short = value.trim().rsplit('.').next().unwrap_or(value);
+    match short {
+        "allow" | "DefaultAllowTerminationValidator" => Ok(true),
+        "deny" | "DefaultDenyTerminationValidator" => Ok(false),
+        _ => Err(refused(
+            "AERON_DRIVER_TERMINATION_VALIDATOR",
+            value,
+            "Oxeron knows allow and deny (or Java's DefaultAllow/DefaultDenyTerminationValidator)",
+        )),
+    }
+}
+
+fn multicast_flow_control_supplier(value: &str) -> Result<FlowControlStrategy, EnvError> {
+    let short = value.trim().rsplit('.').next().unwrap_or(value);
+    match short {
+        "aeron_max_multicast_flow_control_strategy_supplier"
+        | "DefaultMulticastFlowControlSupplier"
+        | "MaxMulticastFlowControlSupplier" => Ok(FlowControlStrategy::Max),
+        "aeron_min_flow_control_strategy_supplier" | "MinMulticastFlowControlSupplier" => {
+            Ok(FlowControlStrategy::Min)
+        }
+        "aeron_tagged_flow_control_strategy_supplier" | "TaggedMulticastFlowControlSupplier" => {
+            Ok(FlowControlStrategy::Tagged)
+        }
+        _ => Err(refused(
+            "AERON_MULTICAST_FLOWCONTROL_SUPPLIER",
+            value,
+            "not one of Aeron's max, min or tagged flow control suppliers",
+        )),
+    }
+}
+
+fn unicast_flow_control_supplier(value: &str) -> Result<(), EnvError> {
+    let short = value.trim().rsplit('.').next().unwrap_or(value);
+    match short {
+        "aeron_unicast_flow_control_strategy_supplier" | "DefaultUnicastFlowControlSupplier" => {
+            Ok(())
+        }
+        _ => Err(refused(
+            "AERON_UNICAST_FLOWCONTROL_SUPPLIER",
+            value,
+            "unicast publications use Aeron's unicast flow control only",
+        )),
     }
 }

@@ -16,6 +16,7 @@ mod mmsg;
 mod net;
 mod receiver;
 mod sender;
+mod settings_without_effect;
 mod socket_options;
 mod system_counters;
 mod udp_channel;

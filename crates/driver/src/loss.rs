@@ -1,6 +1,7 @@
 //! Frame dropping for loss tests, in the spirit of Aeron's loss generators: a seeded policy the driver applies
 //! to datagrams on their way out of (send) or into (receive) its sockets. Off unless a [`LossPolicy`] is set
-//! on the [`Context`](crate::Context) in code; no environment variable reaches it.
+//! on the [`Context`](crate::Context) in code, or Aeron C's incoming interceptors are named in the
+//! environment ([`LossPolicy::from_interceptors`]: `loss`, `fixed-loss`, `multi-gap-loss`).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +42,14 @@ enum Rule {
         from_offset: i32,
         to_offset: i32,
     },
+    /// Drop the first pass of DATA frames of absolute term `term_id` that overlap one of `gaps` (term offset
+    /// ranges); frames behind the furthest dropped offset of their stream (resends) pass. Aeron C's
+    /// `fixed-loss` (one gap) and `multi-gap-loss`.
+    TermGaps {
+        direction: Direction,
+        term_id: i32,
+        gaps: Vec<(i32, i32)>,
+    },
 }
 
 /// A seeded set of frame-dropping rules (clone it freely; clones share the drop count but not the random
@@ -60,7 +69,21 @@ pub struct LossPolicy {
     seen_first: Vec<u64>,
     initial_term_ids: Vec<(i32, i32, i32)>,
     dropped_once: HashSet<(i32, i32, i32, i32)>,
+    dropped_to: Vec<((i32, i32), i32)>,
     dropped: Arc<AtomicU64>,
+}
+
+/// An interceptor setting of Aeron C's (`AERON_UDP_CHANNEL_*_INTERCEPTORS` and their `..._ARGS`) that cannot be
+/// acted on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}={value:?}: {reason}")]
+pub struct InterceptorError {
+    /// The environment variable.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// Why it was refused.
+    pub reason: String,
 }
 
 impl LossPolicy {
@@ -72,8 +95,118 @@ impl LossPolicy {
             seen_first: Vec::new(),
             initial_term_ids: Vec::new(),
             dropped_once: HashSet::new(),
+            dropped_to: Vec::new(),
             dropped: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Drops, once, the DATA frames of term `term_id` (absolute, as Aeron C's `fixed-loss` names it) that
+    /// overlap any of the term offset ranges `gaps` (`from..to`), so the receiver has to NAK them.
+    pub fn drop_term_gaps_once(
+        mut self,
+        direction: Direction,
+        term_id: i32,
+        gaps: Vec<(i32, i32)>,
+    ) -> Self {
+        self.rules.push(Rule::TermGaps {
+            direction,
+            term_id,
+            gaps,
+        });
+        self.seen_first.push(0);
+        self
+    }
+
+    /// The policy Aeron C's incoming UDP interceptors describe, as its system tests set them:
+    /// `incoming` is `AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS` (a comma-separated list of `loss`,
+    /// `fixed-loss`, `multi-gap-loss`) and `args(name)` reads each one's arguments
+    /// (`AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS=rate=0.1|seed=7|recv-msg-mask=0x2`,
+    /// `..._FIXED_LOSS_ARGS=term-id=..|term-offset=..|length=..`,
+    /// `..._MULTI_GAP_LOSS_ARGS=term-id=..|gap-radix=..|gap-length=..|total-gaps=..`). Any other interceptor
+    /// (transport security, ...) is refused.
+    ///
+    /// ```
+    /// use oxeron_driver::loss::LossPolicy;
+    ///
+    /// let args = |name: &str| (name == "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS")
+    ///     .then(|| "rate=0.2|seed=7|recv-msg-mask=0x2".to_string());
+    /// assert!(LossPolicy::from_interceptors("loss", args).is_ok());
+    /// assert!(LossPolicy::from_interceptors("aeron_transport_security_channel_interceptor_load", args).is_err());
+    /// ```
+    pub fn from_interceptors(
+        incoming: &str,
+        args: impl Fn(&str) -> Option<String>,
+    ) -> Result<LossPolicy, InterceptorError> {
+        const INCOMING: &str = "AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS";
+        let refuse = |name: &str, value: &str, reason: String| InterceptorError {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason,
+        };
+        let mut policy = LossPolicy::new(0);
+        for interceptor in incoming.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let args_name = match interceptor {
+                "loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS",
+                "fixed-loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_FIXED_LOSS_ARGS",
+                "multi-gap-loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_MULTI_GAP_LOSS_ARGS",
+                other => return Err(refuse(
+                    INCOMING,
+                    incoming,
+                    format!(
+                        "interceptor {other:?} is not available in Oxeron (loss, fixed-loss and \
+                             multi-gap-loss are)"
+                    ),
+                )),
+            };
+            let text = args(args_name).unwrap_or_default();
+            let params =
+                InterceptorArgs::parse(&text).map_err(|reason| refuse(args_name, &text, reason))?;
+            let bad = |reason: String| refuse(args_name, &text, reason);
+            policy = match interceptor {
+                "loss" => {
+                    let rate: f64 = params.get("rate", 0.0).map_err(bad)?;
+                    policy.rng = params.get("seed", 0u64).map_err(bad)?;
+                    let mask = params.hex("recv-msg-mask").map_err(bad)?;
+                    if !(0.0..=1.0).contains(&rate) {
+                        return Err(bad(format!("rate {rate} is not within 0..=1")));
+                    }
+                    (0..16u16)
+                        .filter(|t| mask & (1 << t) != 0)
+                        .fold(policy, |p, frame_type| {
+                            p.drop_rate(Direction::Receive, frame_type, rate)
+                        })
+                }
+                "fixed-loss" => {
+                    let term_id = params.get("term-id", 0i32).map_err(bad)?;
+                    let offset = params.get("term-offset", -1i32).map_err(bad)?;
+                    let length = params.get("length", 0i32).map_err(bad)?;
+                    if offset < 0 {
+                        return Err(bad("term-offset is required".into()));
+                    }
+                    let gap = (offset, offset.saturating_add(length));
+                    policy.drop_term_gaps_once(Direction::Receive, term_id, vec![gap])
+                }
+                _ => {
+                    let term_id = params.get("term-id", 0i32).map_err(bad)?;
+                    let radix = params.get("gap-radix", 0u32).map_err(bad)?;
+                    let gap_length = params.get("gap-length", 0u32).map_err(bad)?;
+                    let total = params.get("total-gaps", 0u32).map_err(bad)?;
+                    let radix = radix.max(1).checked_next_power_of_two().unwrap_or(0);
+                    if radix == 0 || gap_length >= radix {
+                        return Err(bad(format!(
+                            "gap-length {gap_length} must be smaller than gap-radix {radix}"
+                        )));
+                    }
+                    let gaps = (1..=u64::from(total))
+                        .map(|k| k * u64::from(radix))
+                        .take_while(|start| *start < i32::MAX as u64)
+                        .map(|start| (start as i32, (start + u64::from(gap_length)) as i32))
+                        .collect();
+                    policy.drop_term_gaps_once(Direction::Receive, term_id, gaps)
+                }
+            };
+        }
+        Ok(policy)
     }
 
     /// Drops frames of `frame_type` (`HDR_TYPE_DATA`, `HDR_TYPE_SM`, ...) on `direction` with probability
@@ -197,12 +330,82 @@ impl LossPolicy {
                     }
                     _ => false,
                 },
+                Rule::TermGaps {
+                    direction: d,
+                    term_id,
+                    gaps,
+                } => match &data {
+                    Some(h) if d == direction && !is_heartbeat && h.term_id == term_id => {
+                        let key = (h.session_id, h.stream_id);
+                        let limit = h.term_offset.saturating_add(datagram.len() as i32);
+                        let slot = match self.dropped_to.iter().position(|(k, _)| *k == key) {
+                            Some(slot) => slot,
+                            None => {
+                                self.dropped_to.push((key, 0));
+                                self.dropped_to.len() - 1
+                            }
+                        };
+                        let first_pass = h.term_offset >= self.dropped_to[slot].1;
+                        let in_gap = gaps
+                            .iter()
+                            .any(|&(from, to)| h.term_offset < to && limit > from);
+                        if first_pass && in_gap {
+                            self.dropped_to[slot].1 = limit;
+                        }
+                        first_pass && in_gap
+                    }
+                    _ => false,
+                },
             };
         }
         if drop {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         drop
+    }
+}
+
+/// `key=value|key=value` arguments of an interceptor.
+struct InterceptorArgs(Vec<(String, String)>);
+
+impl InterceptorArgs {
+    fn parse(text: &str) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        for pair in text.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not key=value"))?;
+            pairs.push((key.trim().to_string(), value.trim().to_string()));
+        }
+        Ok(InterceptorArgs(pairs))
+    }
+
+    fn raw(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, String> {
+        match self.raw(key) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("{key}={v:?} is not a valid value")),
+            None => Ok(default),
+        }
+    }
+
+    fn hex(&self, key: &str) -> Result<u32, String> {
+        match self.raw(key) {
+            Some(v) => {
+                let digits = v.trim_start_matches("0x").trim_start_matches("0X");
+                u32::from_str_radix(digits, 16)
+                    .map_err(|_| format!("{key}={v:?} is not a hexadecimal mask"))
+            }
+            None => Ok(0),
+        }
     }
 }
 
@@ -294,5 +497,46 @@ mod tests {
         assert!(!p.should_drop(Direction::Receive, &data(10, 2048, 64)));
         assert!(!p.should_drop(Direction::Receive, &data(11, 4096, 64)));
         assert_eq!(p.dropped(), 3);
+    }
+
+    #[test]
+    fn aeron_c_interceptor_settings_become_rules() {
+        let args = |name: &str| match name {
+            "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS" => {
+                Some("rate=1.0|seed=3|recv-msg-mask=0x1".to_string())
+            }
+            "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_FIXED_LOSS_ARGS" => {
+                Some("term-id=11|term-offset=1024|length=100".to_string())
+            }
+            "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_MULTI_GAP_LOSS_ARGS" => {
+                Some("term-id=12|gap-radix=4000|gap-length=64|total-gaps=2".to_string())
+            }
+            _ => None,
+        };
+        // mask 0x1 is the PAD type (0): DATA (1) passes.
+        let mut loss = LossPolicy::from_interceptors("loss", args).unwrap();
+        assert!(!loss.should_drop(Direction::Receive, &data(11, 0, 64)));
+        let mut fixed = LossPolicy::from_interceptors("fixed-loss", args).unwrap();
+        assert!(!fixed.should_drop(Direction::Receive, &data(11, 960, 64)));
+        assert!(fixed.should_drop(Direction::Receive, &data(11, 1024, 64)));
+        assert!(fixed.should_drop(Direction::Receive, &data(11, 1088, 64)));
+        assert!(!fixed.should_drop(Direction::Receive, &data(11, 1152, 64)));
+        assert!(
+            !fixed.should_drop(Direction::Receive, &data(11, 1024, 64)),
+            "resend passes"
+        );
+        assert!(!fixed.should_drop(Direction::Receive, &data(12, 1024, 64)));
+        let mut gaps = LossPolicy::from_interceptors("multi-gap-loss", args).unwrap();
+        // gap-radix rounds up to 4096: gaps at 4096 and 8192, 64 bytes each.
+        assert!(!gaps.should_drop(Direction::Receive, &data(12, 0, 64)));
+        assert!(gaps.should_drop(Direction::Receive, &data(12, 4096, 64)));
+        assert!(!gaps.should_drop(Direction::Receive, &data(12, 4160, 64)));
+        assert!(gaps.should_drop(Direction::Receive, &data(12, 8192, 64)));
+        assert!(!gaps.should_drop(Direction::Receive, &data(12, 12288, 64)));
+        let err = LossPolicy::from_interceptors("loss,tls", args).unwrap_err();
+        assert!(err.reason.contains("\"tls\""), "{err}");
+        let bad = |_: &str| Some("rate=lots".to_string());
+        let err = LossPolicy::from_interceptors("loss", bad).unwrap_err();
+        assert!(err.to_string().contains("LOSS_ARGS"), "{err}");
     }
 }

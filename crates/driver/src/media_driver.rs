@@ -113,6 +113,9 @@ impl MediaDriver {
     /// Starts a driver with `ctx`: prepares the Aeron directory and `cnc.dat`, then runs the conductor as
     /// the threading mode says.
     pub fn launch(ctx: Context) -> Result<Self, DriverError> {
+        if ctx.print_configuration {
+            println!("{ctx:#?}");
+        }
         let dir = ctx.aeron_dir.clone();
         if dir.exists() {
             if !ctx.dir_delete_on_start {

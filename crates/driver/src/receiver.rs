@@ -22,8 +22,8 @@ use crate::loss::{Direction, LossPolicy};
 use crate::mmsg::RecvBatch;
 use crate::net::PENDING_SETUP_TIMEOUT_NS;
 use crate::net::{
-    DataAction, DataPacketDispatcher, Gap, ImageLifecycle, ImageStats, InsertOutcome,
-    PublicationImageConfig, PublicationImageState, SetupAction,
+    DataAction, DataPacketDispatcher, FeedbackDelay, Gap, ImageLifecycle, ImageStats,
+    InsertOutcome, PublicationImageConfig, PublicationImageState, SetupAction,
 };
 use crate::system_counters::SystemCounters;
 use crate::DriverEvent;
@@ -63,6 +63,10 @@ pub(crate) struct ReceiveEndpoint {
     pub(crate) unreliable: bool,
     /// Image liveness timeout.
     pub(crate) image_liveness_timeout_ns: i64,
+    /// Longest interval between an image's status messages.
+    pub(crate) status_message_timeout_ns: i64,
+    /// NAK delay of unicast images.
+    pub(crate) nak_unicast_delay_ns: i64,
     /// `rcv-channel` status counter.
     pub(crate) status: AtomicCounter,
     /// `control` of a dynamic MDC subscription: where setup-eliciting status messages go.
@@ -607,6 +611,11 @@ impl ReceiverAgent {
                                     ));
                                     config.reliable = !inner.unreliable;
                                     config.liveness_timeout_ns = inner.image_liveness_timeout_ns;
+                                    config.sm_timeout_ns = inner.status_message_timeout_ns;
+                                    if !inner.multicast {
+                                        config.nak_delay =
+                                            FeedbackDelay::unicast(inner.nak_unicast_delay_ns);
+                                    }
                                     let _ = self.events.send(DriverEvent::CreateImage {
                                         endpoint_id,
                                         config: Box::new(config),

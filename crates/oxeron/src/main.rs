@@ -194,9 +194,10 @@ fn run_driver(
     delete_dir: bool,
 ) -> Result<(), String> {
     let threading_from_env = std::env::var_os("AERON_THREADING_MODE").is_some();
-    let mut ctx = DriverContext::from_env()
-        .map_err(|e| e.to_string())?
-        .dir_delete_on_shutdown(true);
+    let mut ctx = DriverContext::from_env().map_err(|e| e.to_string())?;
+    if std::env::var_os("AERON_DIR_DELETE_ON_SHUTDOWN").is_none() {
+        ctx = ctx.dir_delete_on_shutdown(true);
+    }
     if !threading_from_env {
         ctx = ctx.threading_mode(ThreadingMode::Shared);
     }

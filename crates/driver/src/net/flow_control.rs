@@ -23,6 +23,8 @@ pub(crate) struct FlowControlDefaults {
     pub(crate) group_min_size: i32,
     /// Retransmit receiver window multiple of `min`/`tagged`.
     pub(crate) multicast_rrwm: i64,
+    /// Strategy of group channels without `fc=` (the driver's multicast flow control supplier).
+    pub(crate) strategy: FlowControlStrategy,
 }
 
 impl Default for FlowControlDefaults {
@@ -32,6 +34,7 @@ impl Default for FlowControlDefaults {
             group_tag: -1,
             group_min_size: 0,
             multicast_rrwm: MULTICAST_RRWM,
+            strategy: FlowControlStrategy::Max,
         }
     }
 }
@@ -82,9 +85,8 @@ impl FlowControl {
         if !group_semantics {
             return FlowControl::Unicast;
         }
-        let Some(option) = option else {
-            return FlowControl::Max;
-        };
+        let default_option = FlowControlOption::new(defaults.strategy);
+        let option = option.unwrap_or(&default_option);
         let tagged = match option.strategy {
             FlowControlStrategy::Max => return FlowControl::Max,
             FlowControlStrategy::Min => false,
