@@ -1,1 +1,3 @@
-//! Interop helpers.
+//! Interop helpers: real Java Aeron as a test peer ([`java`]).
+
+pub mod java;
