@@ -153,7 +153,10 @@ impl JavaPeer {
                 ));
             }
             let (Some(java), Some(javac)) = (which("java"), which("javac")) else {
-                return Err("no java/javac on PATH or in JAVA_HOME (install openjdk-17-jdk-headless)".into());
+                return Err(
+                    "no java/javac on PATH or in JAVA_HOME (install openjdk-17-jdk-headless)"
+                        .into(),
+                );
             };
             let classes = compile(&javac, &jar).unwrap_or_else(|e| panic!("{e}"));
             Ok(JavaPeer { java, jar, classes })
@@ -184,7 +187,9 @@ impl JavaPeer {
         let mut classpath = self.jar.clone().into_os_string();
         classpath.push(":");
         classpath.push(&self.classes);
-        if let Some(hdr) = Some(Path::new("/usr/share/java/HdrHistogram.jar")).filter(|p| p.is_file()) {
+        if let Some(hdr) =
+            Some(Path::new("/usr/share/java/HdrHistogram.jar")).filter(|p| p.is_file())
+        {
             classpath.push(":");
             classpath.push(hdr);
         }
@@ -260,7 +265,9 @@ impl JavaProcess {
                     break;
                 }
                 let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-                sink.lock().unwrap_or_else(|p| p.into_inner()).push_str(&text);
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&text);
             }
         });
         Ok(JavaProcess {
@@ -330,11 +337,16 @@ impl JavaProcess {
                     }
                     return status;
                 }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
                 _ => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
-                    panic!("{}", self.failure(&format!("did not exit within {limit:?}")));
+                    panic!(
+                        "{}",
+                        self.failure(&format!("did not exit within {limit:?}"))
+                    );
                 }
             }
         }
