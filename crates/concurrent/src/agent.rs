@@ -46,9 +46,13 @@ pub trait Agent: Send {
 /// Receives errors that agents report.
 pub type ErrorHandler = Arc<dyn Fn(&AgentError) + Send + Sync>;
 
-/// An error handler that prints to standard error.
+/// An error handler that prints failures to standard error; an agent's request to stop is no failure.
 pub fn default_error_handler() -> ErrorHandler {
-    Arc::new(|e| eprintln!("agent error: {e}"))
+    Arc::new(|e| {
+        if !matches!(e, AgentError::Terminate(_)) {
+            eprintln!("agent error: {e}");
+        }
+    })
 }
 
 /// Several agents run as one, in order, each cycle (Aeron's shared threading modes).
