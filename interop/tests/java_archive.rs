@@ -1349,9 +1349,6 @@ fn migrate_on(
 /// oa11: Oxeron's verifier on a Java-written recording whose first segment was migrated from a recording of
 /// another session (ArchiveTool accepts it).
 #[test]
-#[ignore = "oxeron catalog verify (crates/oxeron/src/catalog_tool.rs, the frame walk of verify) requires every \
-            frame's session id to be the descriptor's; migrated segments keep their own session (and Java's \
-            checksummed recordings store a checksum there), so it reports a valid archive as failed"]
 fn oxeron_verifies_segments_migrated_from_another_session() {
     let Some(java) = JavaPeer::find("oxeron_verifies_segments_migrated_from_another_session")
     else {
