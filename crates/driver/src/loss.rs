@@ -149,14 +149,16 @@ impl LossPolicy {
                 "loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_LOSS_ARGS",
                 "fixed-loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_FIXED_LOSS_ARGS",
                 "multi-gap-loss" => "AERON_UDP_CHANNEL_TRANSPORT_BINDINGS_MULTI_GAP_LOSS_ARGS",
-                other => return Err(refuse(
-                    INCOMING,
-                    incoming,
-                    format!(
+                other => {
+                    return Err(refuse(
+                        INCOMING,
+                        incoming,
+                        format!(
                         "interceptor {other:?} is not available in Oxeron (loss, fixed-loss and \
                              multi-gap-loss are)"
                     ),
-                )),
+                    ))
+                }
             };
             let text = args(args_name).unwrap_or_default();
             let params =
