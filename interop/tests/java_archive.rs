@@ -24,7 +24,9 @@ use oxeron::archive::client::{
 use oxeron::archive::server::{Archive, AuthDecision, Authenticator, Context as ArchiveContext};
 use oxeron::archive::{RecordingSignal, SourceLocation};
 use oxeron::catalog_tool::{self, CatalogSnapshot};
-use oxeron::client::{Aeron, Context as ClientContext, Header, OfferError, Subscription};
+use oxeron::client::{
+    Aeron, Context as ClientContext, Header, OfferError, Publication, Subscription,
+};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::sample;
 use oxeron_interop::java::{JavaPeer, JavaProcess};
@@ -247,6 +249,23 @@ impl OxeronDriver {
 
     fn aeron_dir(&self) -> PathBuf {
         self.dir.path().join("aeron")
+    }
+
+    /// A `control-mode=manual` publication on `stream` sending to each of `destinations`.
+    fn manual_mdc_publication(&self, stream: i32, destinations: &[&str]) -> Publication {
+        let publication = self
+            .aeron
+            .add_publication(
+                &format!("aeron:udp?control-mode=manual|term-length={TERM}"),
+                stream,
+            )
+            .unwrap();
+        for destination in destinations {
+            self.aeron
+                .add_destination(publication.registration_id(), destination)
+                .unwrap();
+        }
+        publication
     }
 
     /// An archive on this driver: control on `control` (or IPC only when `None`), small segments.
@@ -976,19 +995,8 @@ fn java_replay_merge_and_persistent_subscription_on_an_oxeron_archive() {
 
     // The live stream: a manual multi-destination publication to the recording and the live endpoints.
     let (recording_endpoint, live_endpoint) = (udp(port(2, 3)), udp(port(2, 4)));
-    let publication = publisher
-        .aeron
-        .add_publication(
-            &format!("aeron:udp?control-mode=manual|term-length={TERM}"),
-            1010,
-        )
-        .unwrap();
-    for destination in [&recording_endpoint, &live_endpoint] {
-        publisher
-            .aeron
-            .add_destination(publication.registration_id(), destination)
-            .unwrap();
-    }
+    let publication =
+        publisher.manual_mdc_publication(1010, &[&recording_endpoint, &live_endpoint]);
     j.call(
         &format!("record {recording_endpoint} 1010 REMOTE"),
         "SUBSCRIPTION",
@@ -1384,19 +1392,8 @@ fn oxeron_replay_merge_and_persistent_subscription_on_a_java_archive() {
     let publisher = OxeronDriver::launch();
     let mut ox = node.client(&ja.control, &udp(port(5, 5)));
     let (recording_endpoint, live_endpoint) = (udp(port(5, 6)), udp(port(5, 7)));
-    let publication = publisher
-        .aeron
-        .add_publication(
-            &format!("aeron:udp?control-mode=manual|term-length={TERM}"),
-            1010,
-        )
-        .unwrap();
-    for destination in [&recording_endpoint, &live_endpoint] {
-        publisher
-            .aeron
-            .add_destination(publication.registration_id(), destination)
-            .unwrap();
-    }
+    let publication =
+        publisher.manual_mdc_publication(1010, &[&recording_endpoint, &live_endpoint]);
     ox.start_recording(&recording_endpoint, 1010, SourceLocation::Remote, false)
         .unwrap();
     wait_for("the recording to connect", || publication.is_connected());
