@@ -24,12 +24,19 @@ fn raw(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn error(name: &str, value: &str, reason: impl ToString) -> EnvError {
-    EnvError {
-        name: name.to_string(),
-        value: value.to_string(),
-        reason: reason.to_string(),
+impl EnvError {
+    /// `name=value` refused for `reason`.
+    pub fn new(name: &str, value: &str, reason: impl ToString) -> Self {
+        EnvError {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: reason.to_string(),
+        }
     }
+}
+
+fn error(name: &str, value: &str, reason: impl ToString) -> EnvError {
+    EnvError::new(name, value, reason)
 }
 
 /// A path, if the variable is set.

@@ -545,7 +545,7 @@ impl ConductorState {
                         .flatten()
                         .unwrap_or(self.ctx.spies_simulate_connection),
                     is_exclusive: exclusive,
-                    unblock_timeout_ns: self.ctx.publication_unblock_timeout.as_nanos() as i64,
+                    unblock_timeout_ns: duration_ns(self.ctx.publication_unblock_timeout),
                 },
             )));
         self.publication_links.push(PublicationLink {

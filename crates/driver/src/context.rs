@@ -390,13 +390,7 @@ impl Context {
             unicast_flow_control_supplier(&v)?;
         }
         if let Some(incoming) = env::string("AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS") {
-            let policy =
-                LossPolicy::from_interceptors(&incoming, env::string).map_err(|e| EnvError {
-                    name: e.name,
-                    value: e.value,
-                    reason: e.reason,
-                })?;
-            c.loss_policy = Some(policy);
+            c.loss_policy = Some(LossPolicy::from_interceptors(&incoming, env::string)?);
         }
         crate::settings_without_effect::check()?;
         Ok(c)
@@ -463,21 +457,18 @@ impl Context {
     }
 }
 
-fn refused(name: &str, value: &str, reason: &str) -> EnvError {
-    EnvError {
-        name: name.to_string(),
-        value: value.to_string(),
-        reason: reason.to_string(),
-    }
+/// A Java class name without its package (`io.aeron.driver.X` is `X`); Aeron C's names pass unchanged.
+fn class_name(value: &str) -> &str {
+    let value = value.trim();
+    value.rsplit('.').next().unwrap_or(value)
 }
 
 /// Aeron C's termination validator names (`allow`, `deny`) and Java's validator classes.
 fn termination_validator(value: &str) -> Result<bool, EnvError> {
-    let short = value.trim().rsplit('.').next().unwrap_or(value);
-    match short {
+    match class_name(value) {
         "allow" | "DefaultAllowTerminationValidator" => Ok(true),
         "deny" | "DefaultDenyTerminationValidator" => Ok(false),
-        _ => Err(refused(
+        _ => Err(EnvError::new(
             "AERON_DRIVER_TERMINATION_VALIDATOR",
             value,
             "Oxeron knows allow and deny (or Java's DefaultAllow/DefaultDenyTerminationValidator)",
@@ -486,8 +477,7 @@ fn termination_validator(value: &str) -> Result<bool, EnvError> {
 }
 
 fn multicast_flow_control_supplier(value: &str) -> Result<FlowControlStrategy, EnvError> {
-    let short = value.trim().rsplit('.').next().unwrap_or(value);
-    match short {
+    match class_name(value) {
         "aeron_max_multicast_flow_control_strategy_supplier"
         | "DefaultMulticastFlowControlSupplier"
         | "MaxMulticastFlowControlSupplier" => Ok(FlowControlStrategy::Max),
@@ -497,7 +487,7 @@ fn multicast_flow_control_supplier(value: &str) -> Result<FlowControlStrategy, E
         "aeron_tagged_flow_control_strategy_supplier" | "TaggedMulticastFlowControlSupplier" => {
             Ok(FlowControlStrategy::Tagged)
         }
-        _ => Err(refused(
+        _ => Err(EnvError::new(
             "AERON_MULTICAST_FLOWCONTROL_SUPPLIER",
             value,
             "not one of Aeron's max, min or tagged flow control suppliers",
@@ -506,12 +496,11 @@ fn multicast_flow_control_supplier(value: &str) -> Result<FlowControlStrategy, E
 }
 
 fn unicast_flow_control_supplier(value: &str) -> Result<(), EnvError> {
-    let short = value.trim().rsplit('.').next().unwrap_or(value);
-    match short {
+    match class_name(value) {
         "aeron_unicast_flow_control_strategy_supplier" | "DefaultUnicastFlowControlSupplier" => {
             Ok(())
         }
-        _ => Err(refused(
+        _ => Err(EnvError::new(
             "AERON_UNICAST_FLOWCONTROL_SUPPLIER",
             value,
             "unicast publications use Aeron's unicast flow control only",

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use oxeron_client::env::EnvError;
 use oxeron_protocol::frame::data::DataHeader;
 use oxeron_protocol::frame::setup::Setup;
 use oxeron_protocol::frame::{FrameHeader, HDR_TYPE_DATA, HDR_TYPE_SETUP};
@@ -73,19 +74,6 @@ pub struct LossPolicy {
     dropped: Arc<AtomicU64>,
 }
 
-/// An interceptor setting of Aeron C's (`AERON_UDP_CHANNEL_*_INTERCEPTORS` and their `..._ARGS`) that cannot be
-/// acted on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}={value:?}: {reason}")]
-pub struct InterceptorError {
-    /// The environment variable.
-    pub name: String,
-    /// Its value.
-    pub value: String,
-    /// Why it was refused.
-    pub reason: String,
-}
-
 impl LossPolicy {
     /// A policy without rules, whose random choices follow `seed`.
     pub fn new(seed: u64) -> Self {
@@ -136,13 +124,9 @@ impl LossPolicy {
     pub fn from_interceptors(
         incoming: &str,
         args: impl Fn(&str) -> Option<String>,
-    ) -> Result<LossPolicy, InterceptorError> {
+    ) -> Result<LossPolicy, EnvError> {
         const INCOMING: &str = "AERON_UDP_CHANNEL_INCOMING_INTERCEPTORS";
-        let refuse = |name: &str, value: &str, reason: String| InterceptorError {
-            name: name.to_string(),
-            value: value.to_string(),
-            reason,
-        };
+        let refuse = EnvError::new;
         let mut policy = LossPolicy::new(0);
         for interceptor in incoming.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let args_name = match interceptor {

@@ -8,21 +8,13 @@ use std::time::Duration;
 use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 
-fn refuse(name: &str, value: String, reason: &str) -> EnvError {
-    EnvError {
-        name: name.to_string(),
-        value,
-        reason: reason.to_string(),
-    }
-}
-
 /// Refuses `name` unless it is unset or its value is Aeron's `default`.
 fn only_default_duration(name: &str, default: Duration, what: &str) -> Result<(), EnvError> {
     match env::duration(name)? {
-        Some(value) if value != default => Err(refuse(
+        Some(value) if value != default => Err(EnvError::new(
             name,
-            env::string(name).unwrap_or_default(),
-            &format!("{what}; only Aeron's default ({default:?}) is accepted"),
+            &env::string(name).unwrap_or_default(),
+            format!("{what}; only Aeron's default ({default:?}) is accepted"),
         )),
         _ => Ok(()),
     }
@@ -31,7 +23,7 @@ fn only_default_duration(name: &str, default: Duration, what: &str) -> Result<()
 /// Refuses `name` when it is set at all.
 fn unset(name: &str, what: &str) -> Result<(), EnvError> {
     match env::string(name) {
-        Some(value) => Err(refuse(name, value, what)),
+        Some(value) => Err(EnvError::new(name, &value, what)),
         None => Ok(()),
     }
 }
@@ -68,9 +60,9 @@ pub(crate) fn check() -> Result<(), EnvError> {
 
     if let Some(limit) = env::parsed::<i64>("AERON_DRIVER_STREAM_SESSION_LIMIT")? {
         if limit != i64::from(i32::MAX) {
-            return Err(refuse(
+            return Err(EnvError::new(
                 "AERON_DRIVER_STREAM_SESSION_LIMIT",
-                limit.to_string(),
+                &limit.to_string(),
                 "per-stream session limits are not available in Oxeron yet",
             ));
         }
@@ -95,9 +87,9 @@ pub(crate) fn check() -> Result<(), EnvError> {
     }
     if let Some(supplier) = env::string("AERON_NAME_RESOLVER_SUPPLIER") {
         if supplier.trim() != "default" {
-            return Err(refuse(
+            return Err(EnvError::new(
                 "AERON_NAME_RESOLVER_SUPPLIER",
-                supplier,
+                &supplier,
                 "Oxeron resolves names with the system resolver only (default)",
             ));
         }
