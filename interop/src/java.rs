@@ -187,11 +187,10 @@ impl JavaPeer {
         let mut classpath = self.jar.clone().into_os_string();
         classpath.push(":");
         classpath.push(&self.classes);
-        if let Some(hdr) =
-            Some(Path::new("/usr/share/java/HdrHistogram.jar")).filter(|p| p.is_file())
-        {
+        let hdr_histogram = Path::new("/usr/share/java/HdrHistogram.jar");
+        if hdr_histogram.is_file() {
             classpath.push(":");
-            classpath.push(hdr);
+            classpath.push(hdr_histogram);
         }
         let mut command = Command::new(&self.java);
         command

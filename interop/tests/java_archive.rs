@@ -79,12 +79,9 @@ fn message(sequence: u64, length: usize) -> Vec<u8> {
     m
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+/// Waits for `done` up to [`WAIT`].
+fn wait_for(what: &str, done: impl FnMut() -> bool) {
+    oxeron_interop::wait_for(what, WAIT, done);
 }
 
 /// The messages a stream must carry from here on: sequence numbers, length, and where the next one starts.

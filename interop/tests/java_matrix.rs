@@ -25,6 +25,7 @@ use oxeron_client as ox;
 use oxeron_driver::loss::{Direction, LossPolicy};
 use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron_interop::java::{JavaPeer, JavaProcess};
+use oxeron_interop::wait_for;
 
 const MESSAGES: u64 = 10_000;
 const FRAGMENTED_MESSAGES: u64 = 500;
@@ -65,18 +66,6 @@ fn port() -> u16 {
 fn next_stream_id() -> i32 {
     static NEXT: AtomicI32 = AtomicI32::new(5_001);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Sleeps between checks of `done` until it holds, panicking after `limit`.
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 fn shm_dir(prefix: &str) -> tempfile::TempDir {

@@ -22,6 +22,7 @@ use oxeron::sample;
 use oxeron::tools;
 use oxeron_client as ox;
 use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_interop::wait_for;
 use rusteron_client as rc;
 use rusteron_client::IntoCString;
 use rusteron_media_driver::testing::EmbeddedDriver;
@@ -54,18 +55,6 @@ fn short_length(sequence: u64) -> usize {
 
 fn fragmented_length(_: u64) -> usize {
     FRAGMENTED_LENGTH
-}
-
-/// Waits for `done` up to `limit`, sleeping a millisecond between checks.
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------
