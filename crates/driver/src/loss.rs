@@ -3,7 +3,6 @@
 //! on the [`Context`](crate::Context) in code, or Aeron C's incoming interceptors are named in the
 //! environment ([`LossPolicy::from_interceptors`]: `loss`, `fixed-loss`, `multi-gap-loss`).
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -35,22 +34,22 @@ enum Rule {
         frame_type: u16,
         count: u64,
     },
-    /// Drop the first transmission of DATA frames in term `initial + term_count` at or beyond `from_offset`
-    /// (and before `to_offset`); resends of those offsets pass.
-    TermRange {
-        direction: Direction,
-        term_count: i32,
-        from_offset: i32,
-        to_offset: i32,
-    },
-    /// Drop the first pass of DATA frames of absolute term `term_id` that overlap one of `gaps` (term offset
-    /// ranges); frames behind the furthest dropped offset of their stream (resends) pass. Aeron C's
-    /// `fixed-loss` (one gap) and `multi-gap-loss`.
+    /// Drop the first pass of DATA frames of `term` that overlap one of `gaps` (term offset ranges); frames
+    /// behind the furthest offset this rule dropped in their stream (resends) pass.
     TermGaps {
         direction: Direction,
-        term_id: i32,
+        term: TermRef,
         gaps: Vec<(i32, i32)>,
     },
+}
+
+/// The term a gap rule drops in.
+#[derive(Debug, Clone, Copy)]
+enum TermRef {
+    /// A term id, as Aeron C's `fixed-loss` and `multi-gap-loss` name it.
+    Id(i32),
+    /// So many terms after the stream's initial term (learned from its SETUP on the same path).
+    AfterInitial(i32),
 }
 
 /// A seeded set of frame-dropping rules (clone it freely; clones share the drop count but not the random
@@ -69,8 +68,8 @@ pub struct LossPolicy {
     rng: u64,
     seen_first: Vec<u64>,
     initial_term_ids: Vec<(i32, i32, i32)>,
-    dropped_once: HashSet<(i32, i32, i32, i32)>,
-    dropped_to: Vec<((i32, i32), i32)>,
+    /// Per (rule, session, stream): the end of the furthest frame a gap rule dropped.
+    dropped_to: Vec<((usize, i32, i32), i32)>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -82,7 +81,6 @@ impl LossPolicy {
             rng: seed,
             seen_first: Vec::new(),
             initial_term_ids: Vec::new(),
-            dropped_once: HashSet::new(),
             dropped_to: Vec::new(),
             dropped: Arc::new(AtomicU64::new(0)),
         }
@@ -98,7 +96,7 @@ impl LossPolicy {
     ) -> Self {
         self.rules.push(Rule::TermGaps {
             direction,
-            term_id,
+            term: TermRef::Id(term_id),
             gaps,
         });
         self.seen_first.push(0);
@@ -218,7 +216,7 @@ impl LossPolicy {
         self
     }
 
-    /// Drops the first transmission of DATA frames at term offsets `from_offset..to_offset` of the term
+    /// Drops the first transmission of DATA frames over term offsets `from_offset..to_offset` of the term
     /// `term_count` terms after the initial term (learned from the stream's SETUP on the same path), so the
     /// receiver has to NAK them.
     pub fn drop_term_offsets_once(
@@ -228,11 +226,10 @@ impl LossPolicy {
         from_offset: i32,
         to_offset: i32,
     ) -> Self {
-        self.rules.push(Rule::TermRange {
+        self.rules.push(Rule::TermGaps {
             direction,
-            term_count,
-            from_offset,
-            to_offset,
+            term: TermRef::AfterInitial(term_count),
+            gaps: vec![(from_offset, to_offset)],
         });
         self.seen_first.push(0);
         self
@@ -249,6 +246,48 @@ impl LossPolicy {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    fn is_term(&self, term: TermRef, h: &DataHeader) -> bool {
+        match term {
+            TermRef::Id(id) => h.term_id == id,
+            TermRef::AfterInitial(count) => self
+                .initial_term_ids
+                .iter()
+                .find(|(s, st, _)| *s == h.session_id && *st == h.stream_id)
+                .is_some_and(|&(_, _, initial)| h.term_id.wrapping_sub(initial) == count),
+        }
+    }
+
+    /// Whether the frame at `h` (a datagram of `length` bytes) overlaps one of rule `rule`'s `gaps` on its
+    /// first pass; if so it is remembered as dropped, so its resends pass.
+    fn first_pass_in_gap(
+        &mut self,
+        rule: usize,
+        h: &DataHeader,
+        length: usize,
+        gaps: &[(i32, i32)],
+    ) -> bool {
+        let key = (rule, h.session_id, h.stream_id);
+        let limit = h
+            .term_offset
+            .saturating_add(i32::try_from(length).unwrap_or(i32::MAX));
+        let dropped_to = match self.dropped_to.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, to)) => to,
+            None => {
+                self.dropped_to.push((key, 0));
+                &mut self.dropped_to.last_mut().expect("just pushed").1
+            }
+        };
+        let in_gap = gaps
+            .iter()
+            .any(|&(from, to)| h.term_offset < to && limit > from);
+        if in_gap && h.term_offset >= *dropped_to {
+            *dropped_to = limit;
+            true
+        } else {
+            false
+        }
     }
 
     /// Whether to drop `datagram` travelling on `direction`.
@@ -271,9 +310,10 @@ impl LossPolicy {
             None
         };
         let is_heartbeat = data.as_ref().is_some_and(|d| d.is_heartbeat());
+        let rules = std::mem::take(&mut self.rules);
         let mut drop = false;
-        for i in 0..self.rules.len() {
-            drop |= match self.rules[i].clone() {
+        for (i, rule) in rules.iter().enumerate() {
+            drop |= match *rule {
                 Rule::Rate {
                     direction: d,
                     frame_type: t,
@@ -291,59 +331,19 @@ impl LossPolicy {
                         false
                     }
                 }
-                Rule::TermRange {
-                    direction: d,
-                    term_count,
-                    from_offset,
-                    to_offset,
-                } => match &data {
-                    Some(h) if d == direction && !is_heartbeat => {
-                        let initial = self
-                            .initial_term_ids
-                            .iter()
-                            .find(|(s, st, _)| *s == h.session_id && *st == h.stream_id)
-                            .map(|k| k.2);
-                        initial.is_some_and(|initial| {
-                            h.term_id.wrapping_sub(initial) == term_count
-                                && (from_offset..to_offset).contains(&h.term_offset)
-                                && self.dropped_once.insert((
-                                    h.session_id,
-                                    h.stream_id,
-                                    h.term_id,
-                                    h.term_offset,
-                                ))
-                        })
-                    }
-                    _ => false,
-                },
                 Rule::TermGaps {
                     direction: d,
-                    term_id,
-                    gaps,
+                    term,
+                    ref gaps,
                 } => match &data {
-                    Some(h) if d == direction && !is_heartbeat && h.term_id == term_id => {
-                        let key = (h.session_id, h.stream_id);
-                        let limit = h.term_offset.saturating_add(datagram.len() as i32);
-                        let slot = match self.dropped_to.iter().position(|(k, _)| *k == key) {
-                            Some(slot) => slot,
-                            None => {
-                                self.dropped_to.push((key, 0));
-                                self.dropped_to.len() - 1
-                            }
-                        };
-                        let first_pass = h.term_offset >= self.dropped_to[slot].1;
-                        let in_gap = gaps
-                            .iter()
-                            .any(|&(from, to)| h.term_offset < to && limit > from);
-                        if first_pass && in_gap {
-                            self.dropped_to[slot].1 = limit;
-                        }
-                        first_pass && in_gap
+                    Some(h) if d == direction && !is_heartbeat && self.is_term(term, h) => {
+                        self.first_pass_in_gap(i, h, datagram.len(), gaps)
                     }
                     _ => false,
                 },
             };
         }
+        self.rules = rules;
         if drop {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
