@@ -9,12 +9,14 @@ use oxeron_concurrent::mapped_file::MappedFile;
 use oxeron_protocol::archive::catalog::{
     LEGACY_CATALOG_ALIGNMENT, START_POSITION_OFFSET, STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET,
 };
+use oxeron_protocol::archive::CatalogEntryError;
 use oxeron_protocol::archive::{
     catalog_entry_length, parse_segment_file_name, CatalogEntry, CatalogHeader, CatalogWalker,
     RecordingDescriptor, RecordingDescriptorHeader, RecordingState, CATALOG_HEADER_LENGTH,
     DEFAULT_CATALOG_ALIGNMENT, NULL_POSITION, RECORDING_DESCRIPTOR_HEADER_LENGTH, SCHEMA_VERSION,
 };
 use oxeron_protocol::frame::FRAME_ALIGNMENT;
+use oxeron_protocol::logbuffer::{TERM_MAX_LENGTH, TERM_MIN_LENGTH};
 use oxeron_protocol::{align, le, DecodeError};
 
 use crate::error::{ArchiveStorageError, Result};
@@ -32,8 +34,12 @@ pub const MAX_CATALOG_CAPACITY: u64 = i32::MAX as u64;
 pub const CATALOG_MAJOR_VERSION: i32 = 3;
 /// Page size recovery uses to look for torn fragments (Java's `Catalog.PAGE_SIZE`).
 pub const RECOVERY_PAGE_SIZE: usize = 4096;
+/// Offset of `length` in the catalog header.
+const LENGTH_OFFSET: usize = 4;
 /// Offset of `nextRecordingId` in the catalog header.
 const NEXT_RECORDING_ID_OFFSET: usize = 8;
+/// Offset of `alignment` in the catalog header.
+const ALIGNMENT_OFFSET: usize = 16;
 /// Offset of `state` in a descriptor header.
 const STATE_OFFSET: usize = 4;
 /// Bytes read at a time while scanning a segment file.
@@ -124,6 +130,130 @@ impl CatalogRecording {
     }
 }
 
+/// What validating a catalog file found: its layout and the index of valid recordings.
+#[derive(Debug)]
+struct CatalogScan {
+    alignment: usize,
+    first_offset: usize,
+    next_offset: usize,
+    next_recording_id: i64,
+    index: Vec<(i64, usize)>,
+}
+
+impl CatalogScan {
+    /// Validates the whole of `bytes` (a catalog file as it is on disk) without changing anything.
+    fn of(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let invalid =
+            |offset: usize, field: &'static str, value: i64| ArchiveStorageError::InvalidCatalog {
+                path: path.to_path_buf(),
+                offset,
+                field,
+                value,
+            };
+        let decode_error = |error| ArchiveStorageError::Decode {
+            path: path.to_path_buf(),
+            error,
+        };
+        let (header, mut walker) = CatalogWalker::new(bytes).map_err(decode_error)?;
+        if (header.version >> 16) & 0xFF != CATALOG_MAJOR_VERSION {
+            return Err(ArchiveStorageError::IncompatibleVersion {
+                path: path.to_path_buf(),
+                version: header.version,
+            });
+        }
+        let alignment = header.entry_alignment();
+        if !alignment.is_power_of_two() || alignment < FRAME_ALIGNMENT {
+            return Err(invalid(
+                ALIGNMENT_OFFSET,
+                "alignment",
+                header.alignment.into(),
+            ));
+        }
+        let first_offset = header.first_entry_offset().map_err(decode_error)?;
+        if header.alignment == 0 && first_offset != LEGACY_CATALOG_ALIGNMENT {
+            return Err(invalid(LENGTH_OFFSET, "length", header.length.into()));
+        }
+        let mut index = Vec::new();
+        let mut last_id = -1;
+        for entry in walker.by_ref() {
+            let entry = entry.map_err(|error| ArchiveStorageError::CorruptEntry {
+                path: path.to_path_buf(),
+                error,
+            })?;
+            let descriptor = &entry.descriptor;
+            let id = descriptor.recording_id;
+            if id <= last_id {
+                return Err(invalid(entry.offset, "recordingId", id));
+            }
+            last_id = id;
+            if entry.header.state == RecordingState::Valid {
+                if let Some((field, value)) = out_of_bounds(descriptor) {
+                    return Err(invalid(entry.offset, field, value));
+                }
+                index.push((id, entry.offset));
+            }
+        }
+        let next_offset = walker.offset().max(first_offset);
+        let tail_end = bytes
+            .len()
+            .min(next_offset + RECORDING_DESCRIPTOR_HEADER_LENGTH);
+        if let Some(at) = bytes
+            .get(next_offset..tail_end)
+            .and_then(|tail| tail.iter().position(|&b| b != 0))
+        {
+            // Free space is zeroes; bytes here are what is left of an entry the file lost the rest of.
+            return Err(ArchiveStorageError::CorruptEntry {
+                path: path.to_path_buf(),
+                error: CatalogEntryError {
+                    offset: next_offset,
+                    error: DecodeError::Truncated {
+                        what: "RecordingDescriptorHeader",
+                        needed: RECORDING_DESCRIPTOR_HEADER_LENGTH,
+                        available: tail_end - next_offset - at,
+                    },
+                },
+            });
+        }
+        let next_recording_id = match header.next_recording_id {
+            0 => last_id + 1,
+            n if n < last_id + 1 => {
+                return Err(invalid(NEXT_RECORDING_ID_OFFSET, "nextRecordingId", n))
+            }
+            n => n,
+        };
+        Ok(Self {
+            alignment,
+            first_offset,
+            next_offset,
+            next_recording_id,
+            index,
+        })
+    }
+}
+
+/// The first field of a valid recording's descriptor that no recording Aeron writes can have.
+fn out_of_bounds(d: &RecordingDescriptor<'_>) -> Option<(&'static str, i64)> {
+    let aligned = |position: i64| position >= 0 && position % FRAME_ALIGNMENT as i64 == 0;
+    let term = d.term_buffer_length;
+    let term_ok = (TERM_MIN_LENGTH..=TERM_MAX_LENGTH).contains(&term) && term.count_ones() == 1;
+    let segment = d.segment_file_length;
+    if !aligned(d.start_position) {
+        Some(("startPosition", d.start_position))
+    } else if d.stop_position != NULL_POSITION
+        && (!aligned(d.stop_position) || d.stop_position < d.start_position)
+    {
+        Some(("stopPosition", d.stop_position))
+    } else if !term_ok {
+        Some(("termBufferLength", term.into()))
+    } else if segment < term || segment.count_ones() != 1 {
+        Some(("segmentFileLength", segment.into()))
+    } else if d.mtu_length < FRAME_ALIGNMENT as i32 || d.mtu_length % FRAME_ALIGNMENT as i32 != 0 {
+        Some(("mtuLength", d.mtu_length.into()))
+    } else {
+        None
+    }
+}
+
 /// The archive's catalog of recordings, memory-mapped.
 #[derive(Debug)]
 pub struct Catalog {
@@ -142,8 +272,12 @@ pub struct Catalog {
 
 impl Catalog {
     /// Opens `archive_dir/archive.catalog`, or creates it (version 3.1.0, alignment 64) with `capacity`
-    /// bytes. An existing file smaller than `capacity` is extended to it. Writes that must be durable are
-    /// flushed as `sync` asks.
+    /// bytes. Writes that must be durable are flushed as `sync` asks.
+    ///
+    /// An existing catalog is validated in full before anything is written to it: a bad header, an entry
+    /// cut short by truncation, an entry whose lengths or positions are out of bounds, or recording ids out
+    /// of order refuse the open with an error naming the file, the offset and the problem, and leave the
+    /// file as it was. Only a catalog that validates is extended to `capacity` if it is smaller.
     pub fn open(archive_dir: impl AsRef<Path>, capacity: u64, sync: FileSyncLevel) -> Result<Self> {
         let dir = archive_dir.as_ref();
         if !(MIN_CATALOG_CAPACITY..=MAX_CATALOG_CAPACITY).contains(&capacity) {
@@ -153,11 +287,30 @@ impl Catalog {
             });
         }
         let path = dir.join(CATALOG_FILE_NAME);
-        let exists = path.exists();
+        let existing = match std::fs::metadata(&path) {
+            Ok(metadata) => Some(metadata.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ArchiveStorageError::io(&path)(e)),
+        };
+        let scan = match existing {
+            Some(size) if size > MAX_CATALOG_CAPACITY => {
+                return Err(ArchiveStorageError::InvalidCatalog {
+                    path,
+                    offset: 0,
+                    field: "file length",
+                    value: size as i64,
+                })
+            }
+            Some(_) => {
+                let bytes = std::fs::read(&path).map_err(ArchiveStorageError::io(&path))?;
+                Some(CatalogScan::of(&path, &bytes)?)
+            }
+            None => None,
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
+            .create(scan.is_none())
             .truncate(false)
             .open(&path)
             .map_err(ArchiveStorageError::io(&path))?;
@@ -165,106 +318,36 @@ impl Catalog {
             .metadata()
             .map_err(ArchiveStorageError::io(&path))?
             .len();
-        if exists && size > MAX_CATALOG_CAPACITY {
-            return Err(ArchiveStorageError::InvalidCatalog {
-                path,
-                field: "file length",
-                value: size as i64,
-            });
-        }
-        let capacity = if exists { size.max(capacity) } else { capacity };
-        if exists && size < CATALOG_HEADER_LENGTH as u64 {
-            return Err(ArchiveStorageError::Decode {
-                path,
-                error: DecodeError::Truncated {
-                    what: "CatalogHeader",
-                    needed: CATALOG_HEADER_LENGTH,
-                    available: size as usize,
-                },
-            });
-        }
+        let capacity = size.max(capacity);
         if size != capacity {
             file.set_len(capacity)
                 .map_err(ArchiveStorageError::io(&path))?;
         }
         let map =
             MappedFile::open(&path, capacity as usize).map_err(ArchiveStorageError::io(&path))?;
-        if !exists {
-            let mut header = [0u8; CATALOG_HEADER_LENGTH];
-            CatalogHeader::new(0, DEFAULT_CATALOG_ALIGNMENT).encode_body(&mut header);
-            map.buffer().put_bytes(0, &header);
-            sync.sync(&file).map_err(ArchiveStorageError::io(&path))?;
-            sync.sync_dir(dir).map_err(ArchiveStorageError::io(dir))?;
-        }
-        let mut catalog = Self {
+        let scan = match scan {
+            Some(scan) => scan,
+            None => {
+                let mut header = [0u8; CATALOG_HEADER_LENGTH];
+                CatalogHeader::new(0, DEFAULT_CATALOG_ALIGNMENT).encode_body(&mut header);
+                map.buffer().put_bytes(0, &header);
+                sync.sync(&file).map_err(ArchiveStorageError::io(&path))?;
+                sync.sync_dir(dir).map_err(ArchiveStorageError::io(dir))?;
+                CatalogScan::of(&path, &header)?
+            }
+        };
+        Ok(Self {
             path,
             file,
             map,
             sync,
             capacity,
-            alignment: DEFAULT_CATALOG_ALIGNMENT as usize,
-            first_offset: CATALOG_HEADER_LENGTH,
-            next_recording_id: 0,
-            next_offset: CATALOG_HEADER_LENGTH,
-            index: Vec::new(),
-        };
-        catalog.build_index()?;
-        Ok(catalog)
-    }
-
-    fn corrupt(&self, field: &'static str, value: i64) -> ArchiveStorageError {
-        ArchiveStorageError::InvalidCatalog {
-            path: self.path.clone(),
-            field,
-            value,
-        }
-    }
-
-    fn build_index(&mut self) -> Result<()> {
-        let bytes = self.map.buffer().to_vec(0, self.map.len());
-        let decode_error = |error| ArchiveStorageError::Decode {
-            path: self.path.clone(),
-            error,
-        };
-        let (header, walker) = CatalogWalker::new(&bytes).map_err(decode_error)?;
-        if (header.version >> 16) & 0xFF != CATALOG_MAJOR_VERSION {
-            return Err(ArchiveStorageError::IncompatibleVersion {
-                path: self.path.clone(),
-                version: header.version,
-            });
-        }
-        let alignment = header.entry_alignment();
-        if !alignment.is_power_of_two() || alignment < FRAME_ALIGNMENT {
-            return Err(self.corrupt("alignment", header.alignment.into()));
-        }
-        self.alignment = alignment;
-        self.first_offset = header.first_entry_offset().map_err(decode_error)?;
-        if header.alignment == 0 && self.first_offset != LEGACY_CATALOG_ALIGNMENT {
-            return Err(self.corrupt("length", header.length.into()));
-        }
-        let mut walker = walker;
-        let mut last_id = -1;
-        for entry in walker.by_ref() {
-            let entry = entry.map_err(|error| ArchiveStorageError::CorruptEntry {
-                path: self.path.clone(),
-                error,
-            })?;
-            let id = entry.descriptor.recording_id;
-            if id <= last_id {
-                return Err(self.corrupt("recordingId", id));
-            }
-            last_id = id;
-            if entry.header.state == RecordingState::Valid {
-                self.index.push((id, entry.offset));
-            }
-        }
-        self.next_offset = walker.offset().max(self.first_offset);
-        self.next_recording_id = match header.next_recording_id {
-            0 => last_id + 1,
-            n if n < last_id + 1 => return Err(self.corrupt("nextRecordingId", n)),
-            n => n,
-        };
-        Ok(())
+            alignment: scan.alignment,
+            first_offset: scan.first_offset,
+            next_recording_id: scan.next_recording_id,
+            next_offset: scan.next_offset,
+            index: scan.index,
+        })
     }
 
     fn flush(&self) -> Result<()> {
@@ -1047,6 +1130,68 @@ mod tests {
             Err(ArchiveStorageError::Decode { .. })
         ));
         assert!(open_with(&good).is_ok());
+    }
+
+    #[test]
+    fn a_truncated_catalog_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
+            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+        }
+        let path = dir.path().join(CATALOG_FILE_NAME);
+        let good = std::fs::read(&path).unwrap();
+        // Cut inside recording 0's body, and inside recording 1's descriptor header.
+        for cut in [100, 224 + 20] {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            let error = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(&error, ArchiveStorageError::CorruptEntry { error, .. }
+                    if error.offset == if cut == 100 { 32 } else { 224 }),
+                "cut at {cut}: {text}"
+            );
+            assert!(text.contains(CATALOG_FILE_NAME), "{text}");
+            assert_eq!(std::fs::read(&path).unwrap(), &good[..cut], "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn entries_out_of_bounds_are_refused_with_their_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = {
+            let mut catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
+            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+            let id = catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
+            catalog.recording(id).unwrap().unwrap().offset
+        };
+        let path = dir.path().join(CATALOG_FILE_NAME);
+        let good = std::fs::read(&path).unwrap();
+        let body = entry + RECORDING_DESCRIPTOR_HEADER_LENGTH;
+        let cases: [(usize, i64, &str); 5] = [
+            (START_POSITION_OFFSET, 33, "startPosition"),
+            (STOP_POSITION_OFFSET, -64, "stopPosition"),
+            (64, 1000, "termBufferLength"),
+            (60, 4096, "segmentFileLength"),
+            (68, 1400, "mtuLength"),
+        ];
+        for (field_offset, value, field) in cases {
+            let mut bad = good.clone();
+            if field_offset >= 60 {
+                le::put_i32(&mut bad, body + field_offset, value as i32);
+            } else {
+                le::put_i64(&mut bad, body + field_offset, value);
+            }
+            std::fs::write(&path, &bad).unwrap();
+            let error = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap_err();
+            assert!(
+                matches!(&error, ArchiveStorageError::InvalidCatalog { offset, field: f, .. }
+                    if *offset == entry && *f == field),
+                "{field}: {error}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), bad);
+        }
     }
 
     #[test]

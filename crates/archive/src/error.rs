@@ -42,11 +42,14 @@ pub enum ArchiveStorageError {
         /// Its semantic version.
         version: i32,
     },
-    /// A catalog header whose values are not allowed (alignment, next recording id, ...).
-    #[error("{path}: invalid catalog {field} {value}")]
+    /// A catalog whose values are not allowed (header alignment or next recording id, an entry's
+    /// positions or lengths, recording ids out of order, ...).
+    #[error("{path}: at offset {offset}: invalid {field} {value}")]
     InvalidCatalog {
         /// The catalog file.
         path: PathBuf,
+        /// File offset of the header or entry holding the value.
+        offset: usize,
         /// The field.
         field: &'static str,
         /// Its value.

@@ -584,10 +584,12 @@ pub struct Aeron {
     _runner: Arc<RunnerHandle>,
 }
 
-/// Owns the conductor thread; stops it when the last [`Aeron`] clone goes.
+/// Owns the conductor thread; when the last [`Aeron`] clone goes it closes the client at the driver (as
+/// [`Aeron::close`] does) and stops the thread. It holds the client strongly, so the close happens even
+/// when nothing else (no conductor thread in invoker mode, no handle) keeps the client alive.
 struct RunnerHandle {
     runner: Mutex<Option<AgentRunner>>,
-    inner: Weak<ClientInner>,
+    inner: Arc<ClientInner>,
 }
 
 impl std::fmt::Debug for RunnerHandle {
@@ -598,9 +600,7 @@ impl std::fmt::Debug for RunnerHandle {
 
 impl Drop for RunnerHandle {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.upgrade() {
-            inner.shutdown();
-        }
+        self.inner.shutdown();
         if let Some(runner) = self.runner.lock().unwrap_or_else(|p| p.into_inner()).take() {
             runner.close();
         }
@@ -723,7 +723,7 @@ impl Aeron {
         Ok(Aeron {
             _runner: Arc::new(RunnerHandle {
                 runner: Mutex::new(runner),
-                inner: Arc::downgrade(&inner),
+                inner: Arc::clone(&inner),
             }),
             inner,
         })

@@ -12,6 +12,7 @@ pub mod counters;
 pub mod error_log;
 pub mod idle;
 pub mod mapped_file;
+pub mod process;
 pub mod ring_buffer;
 
 pub use atomic_buffer::{AtomicBuffer, OutOfBounds};

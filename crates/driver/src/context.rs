@@ -457,6 +457,126 @@ impl Context {
     }
 }
 
+/// A driver setting whose value Aeron's drivers refuse, named by its environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct InvalidSetting {
+    /// The setting, by its `AERON_*` name.
+    pub setting: &'static str,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+impl Context {
+    /// Checks the settings as Aeron's drivers do when they start (`MediaDriver.Context.conclude` in Java,
+    /// `aeron_driver_init` in C): term lengths, MTUs, the initial window, the page size, buffer lengths and
+    /// the timeouts that depend on one another. [`crate::MediaDriver::launch`] calls it first.
+    ///
+    /// ```
+    /// use oxeron_driver::Context;
+    ///
+    /// let error = Context::new().ipc_term_buffer_length(3).validate().unwrap_err();
+    /// assert_eq!(error.setting, "AERON_IPC_TERM_BUFFER_LENGTH");
+    /// ```
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let fail = |setting, problem: String| Err(InvalidSetting { setting, problem });
+        for (setting, length) in [
+            ("AERON_TERM_BUFFER_LENGTH", self.term_buffer_length),
+            ("AERON_IPC_TERM_BUFFER_LENGTH", self.ipc_term_buffer_length),
+        ] {
+            if let Err(e) = oxeron_protocol::logbuffer::check_term_length(length.into()) {
+                return fail(setting, e.to_string());
+            }
+        }
+        for (setting, mtu) in [
+            ("AERON_MTU_LENGTH", self.mtu_length),
+            ("AERON_IPC_MTU_LENGTH", self.ipc_mtu_length),
+        ] {
+            if mtu <= 32 {
+                return fail(
+                    setting,
+                    format!("{mtu} must be more than the 32-byte data header"),
+                );
+            }
+            if let Err(e) = oxeron_protocol::logbuffer::check_mtu_length(mtu.into()) {
+                return fail(setting, e.to_string());
+            }
+        }
+        if self.mtu_length > self.initial_window_length {
+            return fail(
+                "AERON_RCV_INITIAL_WINDOW_LENGTH",
+                format!(
+                    "{} is less than AERON_MTU_LENGTH {}",
+                    self.initial_window_length, self.mtu_length
+                ),
+            );
+        }
+        let page = self.file_page_size;
+        if !(4096..=1 << 30).contains(&page) || !page.is_power_of_two() {
+            return fail(
+                "AERON_FILE_PAGE_SIZE",
+                format!("{page} must be a power of two from 4096 to 1 GiB"),
+            );
+        }
+        for (setting, window) in [
+            (
+                "AERON_PUBLICATION_TERM_WINDOW_LENGTH",
+                self.publication_term_window_length,
+            ),
+            (
+                "AERON_IPC_PUBLICATION_TERM_WINDOW_LENGTH",
+                self.ipc_publication_term_window_length,
+            ),
+        ] {
+            if window < 0 {
+                return fail(setting, format!("{window} is negative"));
+            }
+        }
+        if self.network_publication_max_messages_per_send == 0 {
+            return fail(
+                "AERON_NETWORK_PUBLICATION_MAX_MESSAGES_PER_SEND",
+                "0 sends nothing; at least 1".into(),
+            );
+        }
+        if self.publication_unblock_timeout <= self.client_liveness_timeout {
+            return fail(
+                "AERON_PUBLICATION_UNBLOCK_TIMEOUT",
+                format!(
+                    "{:?} must be longer than AERON_CLIENT_LIVENESS_TIMEOUT {:?}",
+                    self.publication_unblock_timeout, self.client_liveness_timeout
+                ),
+            );
+        }
+        if self.client_liveness_timeout <= self.timer_interval {
+            return fail(
+                "AERON_CLIENT_LIVENESS_TIMEOUT",
+                format!(
+                    "{:?} must be longer than AERON_TIMER_INTERVAL {:?}",
+                    self.client_liveness_timeout, self.timer_interval
+                ),
+            );
+        }
+        for (setting, timeout) in [
+            ("AERON_DRIVER_TIMEOUT", self.driver_timeout),
+            ("AERON_IMAGE_LIVENESS_TIMEOUT", self.image_liveness_timeout),
+            ("AERON_TIMER_INTERVAL", self.timer_interval),
+            (
+                "AERON_RCV_STATUS_MESSAGE_TIMEOUT",
+                self.status_message_timeout,
+            ),
+            (
+                "AERON_PUBLICATION_CONNECTION_TIMEOUT",
+                self.publication_connection_timeout,
+            ),
+        ] {
+            if timeout.is_zero() {
+                return fail(setting, "must be more than 0".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A Java class name without its package (`io.aeron.driver.X` is `X`); Aeron C's names pass unchanged.
 fn class_name(value: &str) -> &str {
     let value = value.trim();

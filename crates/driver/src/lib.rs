@@ -4,6 +4,7 @@
 //! It serves IPC (`aeron:ipc`) and UDP (`aeron:udp`) publications and subscriptions: the conductor answers
 //! clients, the sender and receiver agents move frames through sockets (see [`ThreadingMode`]).
 
+pub mod aeron_dir;
 mod conductor;
 pub mod context;
 mod ipc_publication;
@@ -62,5 +63,5 @@ pub(crate) enum DriverEvent {
     Error(String),
 }
 
-pub use context::{Context, ThreadingMode};
+pub use context::{Context, InvalidSetting, ThreadingMode};
 pub use media_driver::{DriverError, MediaDriver};

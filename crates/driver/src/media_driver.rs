@@ -15,8 +15,11 @@ use oxeron_concurrent::error_log::DistinctErrorLog;
 use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_concurrent::ring_buffer::ManyToOneRingBuffer;
 
+use oxeron_concurrent::process::{process_state, ProcessState};
+
+use crate::aeron_dir::{check_is_aeron_dir, remove_aeron_files, AeronDirError};
 use crate::conductor::{DriverConductor, NetworkState};
-use crate::context::{Context, ThreadingMode};
+use crate::context::{Context, InvalidSetting, ThreadingMode};
 use crate::loss_report::LossReport;
 use crate::receiver::ReceiverAgent;
 use crate::sender::SenderAgent;
@@ -52,6 +55,12 @@ pub enum DriverError {
     /// Counters could not be set up.
     #[error(transparent)]
     Counters(#[from] CountersError),
+    /// A setting has a value Aeron's drivers refuse.
+    #[error("invalid driver setting {0}")]
+    InvalidSetting(#[from] InvalidSetting),
+    /// The directory holds files that are not Aeron's, so the driver will not recreate or delete it.
+    #[error(transparent)]
+    AeronDir(#[from] AeronDirError),
 }
 
 enum Runner {
@@ -92,9 +101,14 @@ fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> D
     move |source| DriverError::Io { what, path, source }
 }
 
-/// Heartbeat age of a driver whose `cnc.dat` is in `dir`, if one is there and readable.
+/// Heartbeat age of a driver whose `cnc.dat` is in `dir` and whose process may still run: none if there
+/// is no readable `cnc.dat`, no heartbeat, or the pid it records is dead (a crashed driver needs no
+/// timeout to be replaced).
 fn existing_driver_heartbeat_age_ms(dir: &Path) -> Option<i64> {
     let cnc = CncFile::map(dir).ok()?;
+    if process_state(cnc.header().pid) == ProcessState::Dead {
+        return None;
+    }
     let ring = ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()).ok()?;
     let heartbeat = ring.consumer_heartbeat_time();
     (heartbeat > 0).then(|| system_epoch_ms() - heartbeat)
@@ -112,12 +126,18 @@ fn spawn<A: Agent + 'static>(
 impl MediaDriver {
     /// Starts a driver with `ctx`: prepares the Aeron directory and `cnc.dat`, then runs the conductor as
     /// the threading mode says.
+    ///
+    /// An existing directory is recreated only if it holds nothing but Aeron's files
+    /// ([`DriverError::AeronDir`] otherwise), and only if no live driver uses it: one whose heartbeat is
+    /// younger than the driver timeout and whose recorded pid still runs ([`DriverError::AlreadyActive`]).
     pub fn launch(ctx: Context) -> Result<Self, DriverError> {
+        ctx.validate()?;
         if ctx.print_configuration {
             println!("{ctx:#?}");
         }
         let dir = ctx.aeron_dir.clone();
         if dir.exists() {
+            check_is_aeron_dir(&dir)?;
             if !ctx.dir_delete_on_start {
                 if let Some(age_ms) = existing_driver_heartbeat_age_ms(&dir) {
                     if age_ms <= ctx.driver_timeout.as_millis() as i64 {
@@ -125,7 +145,7 @@ impl MediaDriver {
                     }
                 }
             }
-            std::fs::remove_dir_all(&dir).map_err(io_error("removing stale aeron dir", &dir))?;
+            remove_aeron_files(&dir);
         }
         for sub in ["publications", "images"] {
             let path = dir.join(sub);
@@ -261,8 +281,8 @@ impl MediaDriver {
         self.terminated.load(Ordering::Acquire)
     }
 
-    /// Stops the driver's agents, marks the driver gone for clients, and deletes the Aeron directory if
-    /// configured to.
+    /// Stops the driver's agents, marks the driver gone for clients, and deletes the Aeron directory's
+    /// files if configured to (anything else found there stays).
     pub fn close(mut self) {
         self.shutdown();
     }
@@ -274,7 +294,7 @@ impl MediaDriver {
             None => return,
         }
         if self.delete_on_shutdown {
-            let _ = std::fs::remove_dir_all(&self.aeron_dir);
+            remove_aeron_files(&self.aeron_dir);
         }
     }
 }

@@ -595,3 +595,65 @@ fn session_id_in_the_channel_filters_images() {
         .unwrap_err();
     assert!(err.to_string().contains("already in use"), "{err}");
 }
+
+/// Counter ids of the client heartbeat counters (type 11) whose owner is `client_id`.
+fn heartbeat_counters_of(
+    reader: &oxeron_concurrent::counters::CountersReader,
+    client_id: i64,
+) -> usize {
+    let mut found = 0;
+    reader.for_each(|id, type_id, _, _| {
+        if type_id == 11 && reader.counter_registration_id(id).ok() == Some(client_id) {
+            found += 1;
+        }
+    });
+    found
+}
+
+#[test]
+fn dropping_the_last_client_handle_closes_it_at_the_driver_at_once() {
+    for invoker in [false, true] {
+        for keep_publication in [false, true] {
+            drop_closes_the_client(invoker, keep_publication);
+        }
+    }
+}
+
+fn drop_closes_the_client(invoker: bool, keep_publication: bool) {
+    let f = fixture_with(|ctx| {
+        ctx.client_liveness_timeout(Duration::from_secs(60))
+            .publication_unblock_timeout(Duration::from_secs(90))
+    });
+    let observer = f.aeron.clone();
+    let reader = observer.counters_reader();
+    let client = Aeron::connect(
+        ClientContext::new()
+            .aeron_dir(&f.aeron_dir)
+            .use_conductor_agent_invoker(invoker),
+    )
+    .unwrap();
+    let client_id = client.client_id();
+    let publication = client.add_publication("aeron:ipc", 77).unwrap();
+    let publication = keep_publication.then_some(publication);
+    let copy = client.clone();
+    wait_until(
+        "the client's heartbeat counter",
+        Duration::from_secs(10),
+        || heartbeat_counters_of(reader, client_id) == 1,
+    );
+    drop(client);
+    // A clone keeps the client open.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(heartbeat_counters_of(reader, client_id), 1);
+    drop(copy);
+    // The driver frees the client's resources at once (the liveness timeout here is 60 s).
+    wait_until(
+        "the driver to release the client",
+        Duration::from_secs(10),
+        || heartbeat_counters_of(reader, client_id) == 0,
+    );
+    if let Some(publication) = publication {
+        assert!(publication.is_closed());
+        assert_eq!(publication.offer(b"late"), Err(OfferError::Closed));
+    }
+}

@@ -939,7 +939,9 @@ fn a_rejected_image_sends_error_frames_and_disconnects_the_publication() {
 #[test]
 fn a_claim_never_committed_is_unblocked() {
     let a = node(ThreadingMode::Shared, |c| {
-        c.publication_unblock_timeout(Duration::from_millis(300))
+        c.publication_unblock_timeout(Duration::from_millis(1500))
+            .client_liveness_timeout(Duration::from_secs(1))
+            .timer_interval(Duration::from_millis(100))
     });
     let b = node(ThreadingMode::Shared, |c| c);
     let channel = channel(free_port());

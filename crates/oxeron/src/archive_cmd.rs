@@ -33,10 +33,10 @@ pub struct ArchiveArgs {
     #[arg(long)]
     segment_length: Option<String>,
     /// 0: page cache only, 1: fdatasync, 2: fsync (`AERON_ARCHIVE_FILE_SYNC_LEVEL`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
     file_sync_level: Option<i32>,
     /// Sync level of catalog updates (`AERON_ARCHIVE_CATALOG_FILE_SYNC_LEVEL`; default: the file sync level).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
     catalog_file_sync_level: Option<i32>,
     /// Archive threading mode: DEDICATED or SHARED (`AERON_ARCHIVE_THREADING_MODE`).
     #[arg(long)]
@@ -120,9 +120,7 @@ pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
     let driver = if args.standalone {
         None
     } else {
-        let mut driver_ctx = DriverContext::from_env()
-            .map_err(|e| e.to_string())?
-            .dir_delete_on_shutdown(true);
+        let mut driver_ctx = DriverContext::from_env().map_err(|e| e.to_string())?;
         if std::env::var_os("AERON_THREADING_MODE").is_none() {
             driver_ctx = driver_ctx.threading_mode(ThreadingMode::Shared);
         }
@@ -138,6 +136,14 @@ pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
             driver_ctx = driver_ctx.ipc_term_buffer_length(
                 i32::try_from(value).map_err(|_| "--ipc-term-length too large")?,
             );
+        }
+        if let Err(e) = driver_ctx.validate() {
+            return Err(match (e.setting, &args.ipc_term_length) {
+                ("AERON_IPC_TERM_BUFFER_LENGTH", Some(flag)) => {
+                    format!("--ipc-term-length {flag}: {}", e.problem)
+                }
+                _ => format!("media driver: invalid setting {e}"),
+            });
         }
         let driver = MediaDriver::launch(driver_ctx).map_err(|e| format!("media driver: {e}"))?;
         println!(
@@ -237,16 +243,42 @@ pub struct RecordArgs {
     /// Also publish this many verifiable messages (as `oxeron publish` does) and wait until they are recorded.
     #[arg(long, default_value_t = 0)]
     publish: u64,
-    /// Length of the published messages (at least 8).
-    #[arg(long, default_value_t = 256)]
+    /// Length of the published messages (8 to 16 MiB).
+    #[arg(long, default_value_t = 256, value_parser = published_length)]
     length: usize,
 }
 
+fn published_length(value: &str) -> Result<usize, String> {
+    const MAX_MESSAGE_LENGTH: usize = 16 * 1024 * 1024;
+    match value.parse::<usize>() {
+        Ok(n @ 8..=MAX_MESSAGE_LENGTH) => Ok(n),
+        Ok(n) => Err(format!("{n} is not in 8..={MAX_MESSAGE_LENGTH}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Why publishing to a UDP channel that only the archive spies on cannot work, if that is the case:
+/// a local recording of a UDP channel subscribes as a spy, and a spy alone does not connect the
+/// publication unless the channel says `ssc=true` (spies-simulate-connection).
+fn spy_only_hint(channel: &str) -> Option<String> {
+    let uri = oxeron::protocol::uri::ChannelUri::parse(channel).ok()?;
+    let udp = uri.media() == oxeron::protocol::uri::Media::Udp;
+    let ssc = uri.get("ssc").is_some_and(|v| v == "true");
+    (udp && !ssc).then(|| {
+        format!(
+            "nothing receives {channel}: a local recording of a UDP channel only spies on the \
+             publication, which stays unconnected until a subscriber joins; add `ssc=true` to the \
+             channel (e.g. {channel}|ssc=true) or start a subscriber"
+        )
+    })
+}
+
+/// How long `record --publish` on a UDP channel without `ssc=true` waits for a subscriber to connect
+/// the publication before it says why nothing can be recorded.
+const SPY_CONNECT_GRACE: Duration = Duration::from_secs(2);
+
 /// Starts a recording, waits for it to start and for the duration (or a signal), then stops it.
 pub fn run_record(args: RecordArgs) -> Result<(), String> {
-    if args.publish > 0 && args.length < 8 {
-        return Err("--length must be at least 8".into());
-    }
     let duration = args
         .duration
         .as_deref()
@@ -286,11 +318,15 @@ pub fn run_record(args: RecordArgs) -> Result<(), String> {
             }
         };
         println!("recording id {recording_id} stopped at position {position}");
+        archive.close();
+        Ok(())
     } else {
-        println!("recording stopped before any stream was recorded");
+        archive.close();
+        Err(format!(
+            "no stream was recorded: nothing published on {} stream {} before the recording stopped",
+            args.channel, args.stream
+        ))
     }
-    archive.close();
-    Ok(())
 }
 
 fn record_until_done(
@@ -338,6 +374,15 @@ fn record_until_done(
     println!("recording id {recording_id} started at position {position}");
     let _ = std::io::stdout().flush();
     if let Some(publication) = &publication {
+        if let Some(hint) = spy_only_hint(&args.channel) {
+            let connect_deadline = Instant::now() + SPY_CONNECT_GRACE;
+            while !publication.is_connected() {
+                if Instant::now() >= connect_deadline || expired(stop) {
+                    return Err(hint);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let mut buffer = vec![0u8; args.length];
         let mut published = 0;
         let give_up = Instant::now() + Duration::from_secs(120);
@@ -457,11 +502,20 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
             .get_recording_position(args.recording_id)
             .map_err(|e| format!("recording position: {e}"))?
     };
+    if position < descriptor.start_position || position > end {
+        return Err(format!(
+            "--position {position} is outside recording {}, which holds {}..{end}",
+            args.recording_id, descriptor.start_position
+        ));
+    }
     let length = args.length.unwrap_or(end - position);
     if length <= 0 {
-        eprintln!("nothing to replay: positions {position}..{end}");
-        return Ok(());
+        return Err(format!(
+            "nothing to replay: recording {} holds {}..{end}, asked for {length} bytes from {position}",
+            args.recording_id, descriptor.start_position
+        ));
     }
+    let expected_end = position.saturating_add(length).min(end.max(position));
     let (replay_session_id, mut subscription) = archive
         .replay(
             args.recording_id,
@@ -513,6 +567,11 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
         args.recording_id
     );
     archive.close();
+    if last_position < expected_end {
+        return Err(format!(
+            "the replay ended at position {last_position}, short of {expected_end}"
+        ));
+    }
     Ok(())
 }
 

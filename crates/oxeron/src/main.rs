@@ -64,14 +64,14 @@ enum Command {
         /// Number of messages.
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
-        /// Message length in bytes.
-        #[arg(long, default_value_t = 32)]
+        /// Message length in bytes (at most 16 MiB, Aeron's largest message).
+        #[arg(long, default_value_t = 32, value_parser = message_length)]
         length: usize,
         /// Use an exclusive publication.
         #[arg(long)]
         exclusive: bool,
-        /// Wait for a subscriber before publishing, at most this many seconds.
-        #[arg(long, default_value_t = 30)]
+        /// Wait for a subscriber before publishing, at most this many seconds (up to a day).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_S))]
         connect_timeout_s: u64,
     },
     /// Receives and checks `count` messages from `publish`, then exits (1 on a bad message, 2 on timeout).
@@ -88,11 +88,11 @@ enum Command {
         /// Number of messages to expect.
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
-        /// Expected message length in bytes.
-        #[arg(long, default_value_t = 32)]
+        /// Expected message length in bytes (at most 16 MiB).
+        #[arg(long, default_value_t = 32, value_parser = message_length)]
         length: usize,
-        /// Give up after this many seconds.
-        #[arg(long, default_value_t = 120)]
+        /// Give up after this many seconds (up to a day).
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_S))]
         timeout_s: u64,
     },
     /// Runs the record-and-replay story on an embedded driver and archive in temporary directories:
@@ -103,8 +103,8 @@ enum Command {
         /// Number of messages.
         #[arg(long, default_value_t = 100_000)]
         count: u64,
-        /// Message length in bytes (at least 8).
-        #[arg(long, default_value_t = 256)]
+        /// Message length in bytes (8 to 16 MiB).
+        #[arg(long, default_value_t = 256, value_parser = checked_message_length)]
         length: usize,
     },
     /// Runs an archiving media driver (an embedded media driver and an archive, like Aeron's
@@ -125,19 +125,19 @@ enum Command {
         #[arg(value_parser = ["ipc", "udp", "archive"])]
         kind: String,
         /// Messages per throughput run.
-        #[arg(long, default_value_t = 5_000_000)]
+        #[arg(long, default_value_t = 5_000_000, value_parser = clap::value_parser!(u64).range(1..))]
         count: u64,
-        /// Message length in bytes.
-        #[arg(long, default_value_t = 32)]
+        /// Message length in bytes (8 to 16 MiB).
+        #[arg(long, default_value_t = 32, value_parser = checked_message_length)]
         length: usize,
         /// Round trips measured after 10,000 warm-up ones.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
         round_trips: u64,
-        /// MiB recorded and replayed (archive).
-        #[arg(long, default_value_t = 1024)]
+        /// MiB recorded and replayed (archive; up to 1 TiB).
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024))]
         megabytes: u64,
-        /// Rounds of raw write, record, raw read and replay; medians reported (archive).
-        #[arg(long, default_value_t = 3)]
+        /// Rounds of raw write, record, raw read and replay; medians reported (archive; 1 to 100).
+        #[arg(long, default_value_t = 3, value_parser = rounds)]
         rounds: usize,
         /// Directory on the disk to measure (archive; default: the working directory).
         #[arg(long)]
@@ -177,6 +177,40 @@ enum Command {
     },
 }
 
+/// Longest wait a `..._s` flag takes: a day.
+const MAX_WAIT_S: u64 = 24 * 60 * 60;
+/// Aeron's largest message (`FrameDescriptor.MAX_MESSAGE_LENGTH`).
+const MAX_MESSAGE_LENGTH: usize = 16 * 1024 * 1024;
+
+fn length_in(value: &str, min: usize) -> Result<usize, String> {
+    let length: usize = value
+        .parse()
+        .map_err(|e| format!("{e}: expected a number of bytes"))?;
+    if (min..=MAX_MESSAGE_LENGTH).contains(&length) {
+        Ok(length)
+    } else {
+        Err(format!("{length} is not in {min}..={MAX_MESSAGE_LENGTH}"))
+    }
+}
+
+/// A message length clap checks: at most Aeron's largest message.
+fn message_length(value: &str) -> Result<usize, String> {
+    length_in(value, 0)
+}
+
+/// A message length that also carries the 8-byte sequence number of verifiable messages.
+fn checked_message_length(value: &str) -> Result<usize, String> {
+    length_in(value, 8)
+}
+
+fn rounds(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n @ 1..=100) => Ok(n),
+        Ok(n) => Err(format!("{n} is not in 1..=100")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn client_context(dir: Option<PathBuf>) -> Result<ClientContext, String> {
     let ctx = ClientContext::from_env().map_err(|e| e.to_string())?;
     Ok(match dir {
@@ -195,9 +229,6 @@ fn run_driver(
 ) -> Result<(), String> {
     let threading_from_env = std::env::var_os("AERON_THREADING_MODE").is_some();
     let mut ctx = DriverContext::from_env().map_err(|e| e.to_string())?;
-    if std::env::var_os("AERON_DIR_DELETE_ON_SHUTDOWN").is_none() {
-        ctx = ctx.dir_delete_on_shutdown(true);
-    }
     if !threading_from_env {
         ctx = ctx.threading_mode(ThreadingMode::Shared);
     }
@@ -216,8 +247,8 @@ fn run_driver(
             .receiver_idle_strategy(idle)
             .shared_network_idle_strategy(idle);
     }
-    if let Some(length) = ipc_term_length {
-        let length = parse_size(&length).map_err(|e| format!("--ipc-term-length {length}: {e}"))?;
+    if let Some(length) = &ipc_term_length {
+        let length = parse_size(length).map_err(|e| format!("--ipc-term-length {length}: {e}"))?;
         ctx = ctx.ipc_term_buffer_length(
             i32::try_from(length).map_err(|_| "--ipc-term-length too large")?,
         );
@@ -229,6 +260,14 @@ fn run_driver(
     }
     if delete_dir {
         ctx = ctx.dir_delete_on_start(true);
+    }
+    if let Err(e) = ctx.validate() {
+        return Err(match (e.setting, &ipc_term_length) {
+            ("AERON_IPC_TERM_BUFFER_LENGTH", Some(flag)) => {
+                format!("--ipc-term-length {flag}: {}", e.problem)
+            }
+            _ => format!("invalid driver setting {e}"),
+        });
     }
     let mode = ctx.threading_mode;
     let stop = Arc::new(AtomicBool::new(false));

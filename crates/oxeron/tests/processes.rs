@@ -99,7 +99,7 @@ fn driver_publisher_and_subscriber_processes_exchange_a_million_messages() {
 fn a_killed_client_is_timed_out_and_its_resources_reclaimed() {
     let tmp = temp_aeron_dir();
     let dir = tmp.path().join("aeron");
-    let _driver = start_driver(&dir, &["--client-liveness-timeout", "1s"]);
+    let _driver = start_driver(&dir, &["--client-liveness-timeout", "2s"]);
     let observer = Aeron::connect(Context::new().aeron_dir(&dir)).unwrap();
     let mut subscription = observer.add_subscription("aeron:ipc", 77).unwrap();
     let dir_arg = dir.to_str().unwrap();
