@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use oxeron_concurrent::mapped_file::{page_size, MappedFile};
+use oxeron_concurrent::process::{process_state, ProcessState};
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::align;
 use oxeron_protocol::archive::mark::{
-    MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET, MARK_FILE_VERSION, MARK_FILE_VERSION_OFFSET,
+    MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET, MARK_FILE_PID_OFFSET, MARK_FILE_VERSION,
+    MARK_FILE_VERSION_OFFSET,
 };
 use oxeron_protocol::archive::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
 
@@ -121,7 +123,8 @@ impl ArchiveMarkFile {
     }
 
     /// The activity timestamp of a live archive's mark file at `path`, or `None` if there is no file, it is
-    /// not yet (or no longer) initialised, or its timestamp is older than `timeout_ms`.
+    /// not yet (or no longer) initialised, its timestamp is older than `timeout_ms`, or the pid it records
+    /// is not running on this host.
     fn live_timestamp(path: &Path, now_ms: i64, timeout_ms: i64) -> Result<Option<i64>> {
         if !path.exists() {
             return Ok(None);
@@ -134,11 +137,15 @@ impl ArchiveMarkFile {
             return Ok(None);
         }
         let timestamp = buffer.get_i64_acquire(MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET);
-        let alive = timestamp != NULL_TIMESTAMP && now_ms.saturating_sub(timestamp) <= timeout_ms;
+        let recent = timestamp != NULL_TIMESTAMP && now_ms.saturating_sub(timestamp) <= timeout_ms;
+        // A recent timestamp from a process that is gone (killed, crashed) needs no timeout to expire.
+        let pid = buffer.get_i64_acquire(MARK_FILE_PID_OFFSET);
+        let alive = recent && process_state(pid) != ProcessState::Dead;
         Ok(alive.then_some(timestamp))
     }
 
-    /// Whether a live archive owns `dir/archive-mark.dat` (activity timestamp within `timeout_ms`).
+    /// Whether a live archive owns `dir/archive-mark.dat` (activity timestamp within `timeout_ms`, and its
+    /// recorded pid still running).
     pub fn is_active(dir: impl AsRef<Path>, now_ms: i64, timeout_ms: i64) -> Result<bool> {
         let path = dir.as_ref().join(ARCHIVE_MARK_FILE_NAME);
         Ok(Self::live_timestamp(&path, now_ms, timeout_ms)?.is_some())
@@ -203,7 +210,7 @@ mod tests {
 
     fn settings() -> MarkFileSettings<'static> {
         MarkFileSettings {
-            pid: 42,
+            pid: i64::from(std::process::id()),
             archive_id: 7,
             control_stream_id: 10,
             local_control_stream_id: 10,
@@ -227,7 +234,7 @@ mod tests {
             assert_eq!(h.version, MARK_FILE_VERSION);
             assert_eq!(
                 (h.start_timestamp, h.activity_timestamp, h.pid),
-                (now, now, 42)
+                (now, now, i64::from(std::process::id()))
             );
             assert_eq!(
                 (h.header_length, h.error_buffer_length, h.archive_id),
@@ -259,6 +266,27 @@ mod tests {
                 .unwrap();
         assert_eq!(again.error_buffer().unwrap().unwrap().capacity(), 1 << 20);
         assert!(!ArchiveMarkFile::is_active(tempfile::tempdir().unwrap().path(), now, 10).unwrap());
+    }
+
+    #[test]
+    fn an_archive_whose_process_is_gone_is_taken_over_at_once() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = i64::from(child.id());
+        child.wait().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_000_000;
+        let crashed = MarkFileSettings {
+            pid: dead,
+            ..settings()
+        };
+        let mark = ArchiveMarkFile::create(dir.path(), &crashed, now, LIVENESS_TIMEOUT_MS).unwrap();
+        mark.update_activity_timestamp(now + 1_000);
+        assert!(!ArchiveMarkFile::is_active(dir.path(), now + 1_000, LIVENESS_TIMEOUT_MS).unwrap());
+        let next =
+            ArchiveMarkFile::create(dir.path(), &settings(), now + 1_000, LIVENESS_TIMEOUT_MS)
+                .unwrap();
+        next.with_header(|h| assert_eq!(h.pid, i64::from(std::process::id())))
+            .unwrap();
     }
 
     #[test]

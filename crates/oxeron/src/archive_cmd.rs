@@ -515,7 +515,13 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
             args.recording_id, descriptor.start_position
         ));
     }
-    let expected_end = position.saturating_add(length).min(end.max(position));
+    let expected_end = position.saturating_add(length);
+    if expected_end > end {
+        return Err(format!(
+            "--length {length} from position {position} runs past the end of recording {} at {end}",
+            args.recording_id
+        ));
+    }
     let (replay_session_id, mut subscription) = archive
         .replay(
             args.recording_id,

@@ -2,146 +2,13 @@
 //! (Java-written) archive directory and on corrupted copies of it, and an archiving media driver driven by
 //! `record` and `replay`. Every wait is bounded and every child is killed if a test fails.
 
-use std::io::Read;
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext};
+use std::time::Duration;
+
+use common::{assert_no_panic, golden_archive_copy, run, spawn, wait_for_archive};
 use oxeron::client::{Aeron, Context};
-use oxeron_testkit::{golden_dir, temp_aeron_dir, wait_until};
-
-const BIN: &str = env!("CARGO_BIN_EXE_oxeron");
-
-/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
-struct Process {
-    child: Child,
-    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
-    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
-}
-
-/// What a finished process printed.
-struct Finished {
-    status: ExitStatus,
-    stdout_bytes: Vec<u8>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn describe(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-fn collect(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stream.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-fn spawn(args: &[&str]) -> Process {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn oxeron");
-    let stdout = child.stdout.take().map(collect);
-    let stderr = child.stderr.take().map(collect);
-    Process {
-        child,
-        stdout,
-        stderr,
-    }
-}
-
-impl Process {
-    /// Waits for the process to exit, killing it (and failing) after `timeout`.
-    fn finish(mut self, what: &str, timeout: Duration) -> Finished {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let (out, err) = self.output();
-                panic!(
-                    "{what} still running after {timeout:?}\n--- stdout\n{}\n--- stderr\n{}",
-                    String::from_utf8_lossy(&out),
-                    String::from_utf8_lossy(&err)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let (stdout, stderr) = self.output();
-        Finished {
-            status,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stdout_bytes: stdout,
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-
-    fn output(&mut self) -> (Vec<u8>, Vec<u8>) {
-        let join = |h: Option<std::thread::JoinHandle<Vec<u8>>>| {
-            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-        };
-        (join(self.stdout.take()), join(self.stderr.take()))
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill {signal} failed");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(args: &[&str], timeout: Duration) -> Finished {
-    spawn(args).finish(&format!("oxeron {}", args.join(" ")), timeout)
-}
-
-fn assert_no_panic(finished: &Finished) {
-    assert!(
-        !finished.stderr.contains("panicked") && finished.status.code().is_some(),
-        "crashed: {}",
-        finished.describe()
-    );
-}
-
-/// A writable copy of the golden Java archive directory (never the golden files themselves).
-fn golden_archive_copy() -> tempfile::TempDir {
-    let source = golden_dir().join("aeron-java-archive-1.54");
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&source).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        let name = name.to_str().unwrap();
-        if name.ends_with(".rec") || name == "archive.catalog" || name == "archive-mark.dat" {
-            let bytes = std::fs::read(entry.path()).unwrap();
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
-    }
-    dir
-}
+use oxeron_testkit::{temp_aeron_dir, wait_until};
 
 #[test]
 fn demo_records_replays_and_matches_every_message() {
@@ -282,45 +149,6 @@ fn catalog_verify_reports_a_corrupted_catalog_without_crashing() {
             "{}",
             finished.describe()
         );
-    }
-}
-
-/// Waits until the archive answers a client, which it returns.
-fn wait_for_archive(aeron_dir: &Path, archive: &mut Process) -> AeronArchive {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = archive.child.try_wait().unwrap() {
-            let (out, err) = archive.output();
-            panic!(
-                "oxeron archive exited with {status}\n{}\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        let connected = Aeron::connect(
-            Context::new()
-                .aeron_dir(aeron_dir)
-                .driver_timeout(Duration::from_secs(5)),
-        )
-        .ok()
-        .and_then(|aeron| {
-            AeronArchive::connect(
-                ArchiveClientContext::new()
-                    .aeron(Arc::new(aeron))
-                    .control_request_channel("aeron:ipc")
-                    .control_response_channel("aeron:ipc")
-                    .message_timeout(Duration::from_millis(500)),
-            )
-            .ok()
-        });
-        if let Some(client) = connected {
-            return client;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the archive did not answer in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

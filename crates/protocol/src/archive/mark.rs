@@ -16,6 +16,8 @@ pub const MARK_FILE_HEADER_LENGTH: usize = 8192;
 pub const MARK_FILE_VERSION_OFFSET: usize = 8;
 /// Offset of `activityTimestamp` in the whole file.
 pub const MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET: usize = 16;
+/// Offset of `pid` in the whole file.
+pub const MARK_FILE_PID_OFFSET: usize = 32;
 
 sbe_message! {
     /// `MarkFileHeader`: the archive's identity and liveness, at the start of `archive-mark.dat`.
@@ -106,6 +108,7 @@ mod tests {
             le::get_i64(&bytes, MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET),
             1_795_528_921_684
         );
+        assert_eq!(le::get_i64(&bytes, MARK_FILE_PID_OFFSET), 23942);
         assert_eq!(le::get_u32(&bytes, 136), 33);
         assert_eq!(ArchiveMarkFileHeader::decode(&bytes), Ok(header));
     }
