@@ -1741,3 +1741,53 @@ fn a_replication_merges_with_the_live_stream() {
     replica.close();
     second.close();
 }
+
+#[test]
+fn delete_on_start_removes_only_an_archive_directory() {
+    let mut f = Fixture::new();
+    let mut client = f.client();
+    record(&mut client, &f.aeron, "aeron:ipc", RECORDED_STREAM, 10, 64);
+    drop(client);
+    let thesis = f.archive_dir.join("thesis.txt");
+    std::fs::write(&thesis, "important\n").unwrap();
+    f.archive.take().unwrap().close();
+    let refused = Archive::launch(f.archive_context().delete_archive_on_start(true)).unwrap_err();
+    assert!(
+        refused.to_string().contains("is not an archive directory")
+            && refused.to_string().contains("thesis.txt"),
+        "{refused}"
+    );
+    assert_eq!(std::fs::read_to_string(&thesis).unwrap(), "important\n");
+    assert!(f.archive_dir.join("archive.catalog").exists());
+    std::fs::remove_file(&thesis).unwrap();
+    f.restart_archive_with(|ctx| ctx.delete_archive_on_start(true));
+    let mut client = f.client();
+    assert_eq!(client.list_recordings(0, 10, |_| {}).unwrap(), 0);
+}
+
+#[test]
+fn settings_aeron_refuses_are_refused_by_name() {
+    for (ctx, setting) in [
+        (
+            ArchiveContext::new().segment_file_length(3 * 64 * 1024),
+            "AERON_ARCHIVE_SEGMENT_FILE_LENGTH",
+        ),
+        (
+            ArchiveContext::new()
+                .file_sync_level(oxeron_archive::FileSyncLevel::Data)
+                .catalog_file_sync_level(oxeron_archive::FileSyncLevel::None),
+            "AERON_ARCHIVE_CATALOG_FILE_SYNC_LEVEL",
+        ),
+        (
+            ArchiveContext::new().control_channel("aeron:ipc"),
+            "AERON_ARCHIVE_CONTROL_CHANNEL",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Archive::launch(ctx.archive_dir(dir.path().join("archive")))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(setting), "{setting}: {error}");
+        assert!(!dir.path().join("archive").exists(), "{setting}: dir made");
+    }
+}

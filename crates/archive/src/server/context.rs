@@ -401,4 +401,71 @@ impl Context {
     pub fn archive_dir_path(&self) -> &std::path::Path {
         &self.archive_dir
     }
+
+    /// Checks the settings as Java's `Archive.Context.conclude` does, naming the setting that is wrong:
+    /// segment file length, file I/O block length, sync levels, and the media of the control channels.
+    /// [`crate::server::Archive::launch`] calls it before it touches the archive directory.
+    ///
+    /// ```
+    /// use oxeron_archive::server::Context;
+    ///
+    /// let error = Context::new().segment_file_length(1000).validate().unwrap_err();
+    /// assert!(error.to_string().contains("AERON_ARCHIVE_SEGMENT_FILE_LENGTH"));
+    /// ```
+    pub fn validate(&self) -> Result<(), super::ArchiveLaunchError> {
+        let fail = |setting: &str, problem: String| {
+            Err(super::ArchiveLaunchError::InvalidSetting(format!(
+                "{setting}: {problem}"
+            )))
+        };
+        let term_range = 64 * 1024..=1024 * 1024 * 1024;
+        let segment = self.segment_file_length;
+        if !term_range.contains(&segment) || segment.count_ones() != 1 {
+            return fail(
+                "AERON_ARCHIVE_SEGMENT_FILE_LENGTH",
+                format!("{segment} must be a power of two from 64 KiB to 1 GiB"),
+            );
+        }
+        let io = self.file_io_max_length;
+        if io < 64 * 1024 || !io.is_power_of_two() {
+            return fail(
+                "AERON_ARCHIVE_FILE_IO_MAX_LENGTH",
+                format!("{io} must be a power of two of at least 64 KiB"),
+            );
+        }
+        if self.catalog_file_sync_level.level() < self.file_sync_level.level() {
+            return fail(
+                "AERON_ARCHIVE_CATALOG_FILE_SYNC_LEVEL",
+                format!(
+                    "{} is below AERON_ARCHIVE_FILE_SYNC_LEVEL {}",
+                    self.catalog_file_sync_level.level(),
+                    self.file_sync_level.level()
+                ),
+            );
+        }
+        if self.control_channel_enabled && !self.control_channel.starts_with("aeron:udp") {
+            return fail(
+                "AERON_ARCHIVE_CONTROL_CHANNEL",
+                format!("{} must be UDP media", self.control_channel),
+            );
+        }
+        if !self.local_control_channel.starts_with("aeron:ipc") {
+            return fail(
+                "AERON_ARCHIVE_LOCAL_CONTROL_CHANNEL",
+                format!("{} must be IPC media", self.local_control_channel),
+            );
+        }
+        for (setting, timeout) in [
+            ("AERON_ARCHIVE_CONNECT_TIMEOUT", self.connect_timeout),
+            (
+                "AERON_ARCHIVE_SESSION_LIVENESS_TIMEOUT",
+                self.session_liveness_timeout,
+            ),
+        ] {
+            if timeout.is_zero() {
+                return fail(setting, "must be more than 0".into());
+            }
+        }
+        Ok(())
+    }
 }

@@ -56,6 +56,45 @@ pub enum ArchiveLaunchError {
     /// A setting that can't be used.
     #[error("archive setting: {0}")]
     InvalidSetting(String),
+    /// Deleting the archive directory on start was asked for, but it holds files an archive does not make.
+    #[error(
+        "{dir} is not an archive directory: it holds {entry}, which no archive makes there; \
+         nothing was deleted"
+    )]
+    NotAnArchiveDir {
+        /// The archive directory.
+        dir: std::path::PathBuf,
+        /// The first entry that is not the archive's.
+        entry: std::path::PathBuf,
+    },
+}
+
+/// Deletes an archive directory's own files (catalog, mark file, segment files) and the directory once
+/// empty, after checking that it holds nothing else; anything foreign refuses the delete as a whole.
+fn delete_archive_dir(dir: &Path) -> Result<(), ArchiveLaunchError> {
+    let mut own = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let is_own = entry.file_type()?.is_file()
+            && name.to_str().is_some_and(|name| {
+                name == crate::catalog::CATALOG_FILE_NAME
+                    || name == crate::mark::ARCHIVE_MARK_FILE_NAME
+                    || oxeron_protocol::archive::parse_segment_file_name(name).is_some()
+            });
+        if !is_own {
+            return Err(ArchiveLaunchError::NotAnArchiveDir {
+                dir: dir.to_path_buf(),
+                entry: entry.path(),
+            });
+        }
+        own.push(entry.path());
+    }
+    for path in own {
+        std::fs::remove_file(path)?;
+    }
+    std::fs::remove_dir(dir)?;
+    Ok(())
 }
 
 enum Runner {
@@ -84,6 +123,7 @@ impl std::fmt::Debug for Archive {
 impl Archive {
     /// Starts an archive against the media driver of `ctx`'s Aeron directory, with its own Aeron client.
     pub fn launch(ctx: Context) -> Result<Self, ArchiveLaunchError> {
+        ctx.validate()?;
         let mut client = AeronContext::new();
         if let Some(dir) = &ctx.aeron_dir {
             client = client.aeron_dir(dir.clone());
@@ -95,15 +135,10 @@ impl Archive {
 
     /// Starts an archive that uses an existing Aeron client.
     pub fn launch_with_aeron(ctx: Context, aeron: Arc<Aeron>) -> Result<Self, ArchiveLaunchError> {
-        let segment = ctx.segment_file_length;
-        if segment <= 0 || segment.count_ones() != 1 || segment < 64 * 1024 {
-            return Err(ArchiveLaunchError::InvalidSetting(format!(
-                "segment file length {segment} must be a power of two of at least 64 KiB"
-            )));
-        }
+        ctx.validate()?;
         let dir = ctx.archive_dir.clone();
         if ctx.delete_archive_on_start && dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
+            delete_archive_dir(&dir)?;
         }
         std::fs::create_dir_all(&dir)?;
         let archive_id = ctx.archive_id.unwrap_or_else(|| aeron.client_id());
