@@ -37,8 +37,10 @@ impl Reassembly {
         if flags & frame::UNFRAGMENTED == frame::UNFRAGMENTED {
             return Step::Complete(payload, *header);
         }
-        let next_offset =
-            header.term_offset() + align(header.frame_length() as usize, FRAME_ALIGNMENT) as i32;
+        // Term offsets and lengths come from the publisher's frame header (another process): like Aeron's
+        // `int` arithmetic, wrap rather than panic on values no valid frame has.
+        let aligned_length = align(header.frame_length().max(0) as usize, FRAME_ALIGNMENT) as i32;
+        let next_offset = header.term_offset().wrapping_add(aligned_length);
         if flags & frame::BEGIN_FLAG != 0 {
             let partial = self.sessions.entry(header.session_id()).or_default();
             partial.payload.clear();
@@ -64,8 +66,12 @@ impl Reassembly {
             return Step::Pending;
         }
         let mut assembled = first;
-        assembled
-            .set_frame_length(header.term_offset() + header.frame_length() - first.term_offset());
+        assembled.set_frame_length(
+            header
+                .term_offset()
+                .wrapping_add(header.frame_length())
+                .wrapping_sub(first.term_offset()),
+        );
         assembled.set_flags(first.flags() | frame::UNFRAGMENTED);
         Step::Complete(&partial.payload, assembled)
     }
@@ -185,5 +191,52 @@ impl<F: FnMut(&[u8], &Header) -> ControlledPollAction> ControlledFragmentAssembl
     /// Drops the partial message of a session.
     pub fn free_session_buffer(&mut self, session_id: i32) -> bool {
         self.reassembly.sessions.remove(&session_id).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxeron_protocol::le;
+
+    fn header(flags: u8, term_offset: i32, frame_length: i32) -> Header {
+        let mut bytes = [0u8; 32];
+        le::put_i32(&mut bytes, frame::FRAME_LENGTH_OFFSET, frame_length);
+        bytes[frame::FLAGS_OFFSET] = flags;
+        le::put_u16(&mut bytes, frame::TYPE_OFFSET, frame::TYPE_DATA);
+        le::put_i32(&mut bytes, frame::TERM_OFFSET_OFFSET, term_offset);
+        le::put_i32(&mut bytes, frame::SESSION_ID_OFFSET, 7);
+        Header::new(bytes, 0, 16)
+    }
+
+    #[test]
+    fn reassembles_fragments() {
+        let mut got = Vec::new();
+        let mut assembler = FragmentAssembler::new(|m: &[u8], h: &Header| {
+            got.push((m.to_vec(), h.frame_length()));
+        });
+        assembler.on_fragment(b"ab", &header(frame::BEGIN_FLAG, 0, 34));
+        assembler.on_fragment(b"cd", &header(frame::END_FLAG, 64, 34));
+        assert_eq!(got, vec![(b"abcd".to_vec(), 64 + 34)]);
+    }
+
+    #[test]
+    fn term_offsets_near_i32_max_do_not_overflow() {
+        // Found by the term_read fuzz target: a BEGIN fragment at term offset i32::MAX panicked (in debug
+        // builds) computing the next fragment's offset, and so did an END fragment's assembled length.
+        let mut delivered = 0;
+        let mut assembler = FragmentAssembler::new(|_: &[u8], _: &Header| delivered += 1);
+        assembler.on_fragment(b"x", &header(frame::BEGIN_FLAG, i32::MAX, 33));
+        assembler.on_fragment(b"y", &header(0, i32::MIN + 63, i32::MAX));
+        assembler.on_fragment(b"z", &header(frame::END_FLAG, i32::MAX, 40));
+        assembler.on_fragment(b"w", &header(frame::BEGIN_FLAG, -100, -5));
+        assert_eq!(delivered, 0);
+
+        let mut controlled =
+            ControlledFragmentAssembler::new(|_: &[u8], _: &Header| ControlledPollAction::Abort);
+        controlled.on_fragment(b"x", &header(frame::BEGIN_FLAG, i32::MIN, 40));
+        let next = i32::MIN + 64;
+        let action = controlled.on_fragment(b"y", &header(frame::END_FLAG, next, i32::MAX));
+        assert_eq!(action, ControlledPollAction::Abort);
     }
 }
