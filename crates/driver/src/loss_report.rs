@@ -109,9 +109,31 @@ impl LossReport {
     }
 }
 
+/// A loss report whose entry runs past the end of the file (a string length that does not fit, or a
+/// negative one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("loss report entry out of bounds")]
+pub struct LossReportError {
+    /// File offset of the entry that does not fit.
+    pub offset: usize,
+}
+
 /// Reads the entries of a `loss-report.dat` file (written by this driver or Aeron's).
+///
+/// Fails with [`io::ErrorKind::InvalidData`] (carrying a [`LossReportError`]) if an entry runs past the end
+/// of the file; see [`decode_loss_report`].
 pub fn read_loss_report(path: impl AsRef<Path>) -> io::Result<Vec<LossEntry>> {
     let bytes = std::fs::read(path)?;
+    decode_loss_report(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Decodes the entries of a loss report held in `bytes` (the whole file, or any prefix of it).
+///
+/// Entries are read from offset 0, each 64-byte aligned, until an observation count of 0 or less, or until
+/// fewer bytes remain than an entry header and the channel length. An entry whose channel or source runs
+/// past the end of `bytes` (or has a negative length) is an error; the entries before it are dropped with
+/// it. Strings that are not UTF-8 are decoded lossily. Never panics, whatever `bytes` holds.
+pub fn decode_loss_report(bytes: &[u8]) -> Result<Vec<LossEntry>, LossReportError> {
     let i64_at = |o: usize| i64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
     let i32_at = |o: usize| i32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
     let mut entries = Vec::new();
@@ -127,18 +149,13 @@ pub fn read_loss_report(path: impl AsRef<Path>) -> io::Result<Vec<LossEntry>> {
             let text = bytes.get(at + 4..at + 4 + length)?;
             Some((String::from_utf8_lossy(text).into_owned(), length))
         };
-        let bad = || {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "loss report entry out of bounds",
-            )
-        };
-        let (channel, channel_length) = string(at).ok_or_else(bad)?;
+        let bad = LossReportError { offset };
+        let (channel, channel_length) = string(at).ok_or(bad)?;
         at += 4 + align(channel_length, 4);
         if at + 4 > bytes.len() {
-            return Err(bad());
+            return Err(bad);
         }
-        let (source, source_length) = string(at).ok_or_else(bad)?;
+        let (source, source_length) = string(at).ok_or(bad)?;
         entries.push(LossEntry {
             observation_count,
             total_bytes_lost: i64_at(offset + TOTAL_BYTES_LOST_OFFSET),
@@ -181,5 +198,42 @@ mod tests {
         let i32_at = |o: usize| i32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
         assert_eq!(i32_at(128 + 32), 3);
         assert_eq!(i32_at(128 + 40), 2);
+    }
+
+    #[test]
+    fn decodes_bytes_and_rejects_entries_past_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = LossReport::create(dir.path()).unwrap();
+        report.record(7, 100, 1000, 1, 2, "aeron:udp?endpoint=a:1", "127.0.0.1:5");
+        report.record(9, 64, 1001, 3, 4, "ch", "src");
+        let bytes = std::fs::read(dir.path().join(LOSS_REPORT_FILE)).unwrap();
+        let entries = decode_loss_report(&bytes).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].channel, "ch");
+        assert_eq!(entries[1].source, "src");
+
+        // Cut inside the second entry's source: the whole read fails, naming that entry.
+        assert_eq!(
+            decode_loss_report(&bytes[..128 + 40 + 4 + 4 + 4 + 1]),
+            Err(LossReportError { offset: 128 })
+        );
+        // Cut before the second entry's channel length: it is not seen at all.
+        assert_eq!(decode_loss_report(&bytes[..128 + 40]).unwrap().len(), 1);
+        assert_eq!(decode_loss_report(&[]), Ok(Vec::new()));
+
+        // A negative channel length.
+        let mut negative = bytes[..256].to_vec();
+        negative[40..44].copy_from_slice(&(-1i32).to_le_bytes());
+        assert_eq!(
+            decode_loss_report(&negative),
+            Err(LossReportError { offset: 0 })
+        );
+
+        // The file reader reports the same as an InvalidData I/O error with the old message.
+        let path = dir.path().join("cut.dat");
+        std::fs::write(&path, &negative).unwrap();
+        let error = read_loss_report(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(error.to_string(), "loss report entry out of bounds");
     }
 }
