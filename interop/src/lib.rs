@@ -1,8 +1,10 @@
-//! Interop helpers: real Java Aeron as a test peer ([`java`]) and the suites' bounded wait.
+//! Interop helpers: real Java Aeron as a test peer ([`java`]), the kill -9 matrix ([`kill9`]) and the suites'
+//! bounded wait.
 
 use std::time::{Duration, Instant};
 
 pub mod java;
+pub mod kill9;
 
 /// Waits for `done` up to `limit`, sleeping a millisecond between checks; panics naming `what` when the time
 /// runs out.

@@ -656,3 +656,91 @@ fn run_bench(
     println!("  max     {:>8.2}", h.max() as f64 / 1000.0);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    /// Every numeric flag of every subcommand, as (subcommand words, flag).
+    const NUMERIC_FLAGS: &[(&[&str], &str)] = &[
+        (&["publish"], "--length"),
+        (&["publish"], "--count"),
+        (&["publish"], "--stream"),
+        (&["publish"], "--connect-timeout-s"),
+        (&["subscribe"], "--length"),
+        (&["subscribe"], "--timeout-s"),
+        (&["subscribe"], "--count"),
+        (&["demo"], "--length"),
+        (&["demo"], "--count"),
+        (&["bench", "ipc"], "--length"),
+        (&["bench", "ipc"], "--count"),
+        (&["bench", "ipc"], "--round-trips"),
+        (&["bench", "archive"], "--megabytes"),
+        (&["bench", "archive"], "--rounds"),
+        (&["archive"], "--file-sync-level"),
+        (&["archive"], "--catalog-file-sync-level"),
+        (&["record"], "--length"),
+        (&["record"], "--publish"),
+        (&["replay", "--recording-id", "0"], "--position"),
+        (&["replay", "--recording-id", "0"], "--length"),
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i128>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            Just("18446744073709551615".to_string()),
+            Just("-1".to_string()),
+            "[0-9a-zA-Z.+-]{0,24}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Parsing never panics; what parses is in the flag's range.
+        #[test]
+        fn numeric_flags_parse_or_are_refused_by_name(
+            which in 0..NUMERIC_FLAGS.len(),
+            value in value(),
+        ) {
+            let (words, flag) = NUMERIC_FLAGS[which];
+            let mut argv = vec!["oxeron"];
+            argv.extend_from_slice(words);
+            let pair = format!("{flag}={value}");
+            argv.push(&pair);
+            match Cli::try_parse_from(&argv) {
+                Err(e) => {
+                    let text = e.to_string();
+                    prop_assert!(text.contains(flag), "{argv:?}: {text}");
+                }
+                Ok(cli) => match cli.command {
+                    Command::Publish { length, connect_timeout_s, .. } => {
+                        prop_assert!(length <= MAX_MESSAGE_LENGTH);
+                        prop_assert!(connect_timeout_s <= MAX_WAIT_S);
+                    }
+                    Command::Subscribe { length, timeout_s, .. } => {
+                        prop_assert!(length <= MAX_MESSAGE_LENGTH);
+                        prop_assert!(timeout_s <= MAX_WAIT_S);
+                    }
+                    Command::Demo { length, .. } => {
+                        prop_assert!((8..=MAX_MESSAGE_LENGTH).contains(&length));
+                    }
+                    Command::Bench { length, rounds, count, .. } => {
+                        prop_assert!((8..=MAX_MESSAGE_LENGTH).contains(&length));
+                        prop_assert!((1..=100).contains(&rounds) && count >= 1);
+                    }
+                    _ => {}
+                },
+            }
+        }
+
+        /// Size and duration flags go through Aeron's parsers, which never panic.
+        #[test]
+        fn size_and_duration_parsers_never_panic(text in "[0-9]{0,25}[kKmMgGsSuUnN]{0,2}") {
+            let _ = parse_size(&text);
+            let _ = parse_duration(&text);
+        }
+    }
+}
