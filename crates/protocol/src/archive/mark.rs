@@ -63,12 +63,16 @@ sbe_message! {
 }
 
 impl ArchiveMarkFileHeader<'_> {
-    /// The error log region of a whole mark file, as far as the file holds it.
+    /// The error log region of a whole mark file, as far as the file holds it; empty when the header
+    /// gives a negative header or error buffer length (the header itself is never read as a log).
     pub fn error_log<'f>(&self, file: &'f [u8]) -> &'f [u8] {
-        let start = usize::try_from(self.header_length)
-            .unwrap_or(0)
-            .min(file.len());
-        let length = usize::try_from(self.error_buffer_length).unwrap_or(0);
+        let (Ok(start), Ok(length)) = (
+            usize::try_from(self.header_length),
+            usize::try_from(self.error_buffer_length),
+        ) else {
+            return &[];
+        };
+        let start = start.min(file.len());
         &file[start..start.saturating_add(length).min(file.len())]
     }
 }
@@ -109,6 +113,11 @@ mod tests {
             1_795_528_921_684
         );
         assert_eq!(le::get_i64(&bytes, MARK_FILE_PID_OFFSET), 23942);
+        let negative = ArchiveMarkFileHeader {
+            header_length: -8,
+            ..header
+        };
+        assert!(negative.error_log(&bytes).is_empty());
         assert_eq!(le::get_u32(&bytes, 136), 33);
         assert_eq!(ArchiveMarkFileHeader::decode(&bytes), Ok(header));
     }
