@@ -1065,8 +1065,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn corrupt_catalogs_give_typed_errors() {
+    /// A catalog file holding recordings 0 and 1: its directory, path and bytes.
+    fn catalog_of_two_recordings() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         {
             let mut catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
@@ -1075,6 +1075,12 @@ mod tests {
         }
         let path = dir.path().join(CATALOG_FILE_NAME);
         let good = std::fs::read(&path).unwrap();
+        (dir, path, good)
+    }
+
+    #[test]
+    fn corrupt_catalogs_give_typed_errors() {
+        let (dir, path, good) = catalog_of_two_recordings();
         let open_with = |bytes: &[u8]| {
             std::fs::write(&path, bytes).unwrap();
             Catalog::open(dir.path(), MIN_CATALOG_CAPACITY, FileSyncLevel::None)
@@ -1134,14 +1140,7 @@ mod tests {
 
     #[test]
     fn a_truncated_catalog_is_refused_and_left_as_it_was() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut catalog = Catalog::open(dir.path(), 4096, FileSyncLevel::None).unwrap();
-            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
-            catalog.add_recording(&new_recording("aeron:ipc")).unwrap();
-        }
-        let path = dir.path().join(CATALOG_FILE_NAME);
-        let good = std::fs::read(&path).unwrap();
+        let (dir, path, good) = catalog_of_two_recordings();
         // Cut inside recording 0's body, and inside recording 1's descriptor header.
         for cut in [100, 224 + 20] {
             std::fs::write(&path, &good[..cut]).unwrap();
