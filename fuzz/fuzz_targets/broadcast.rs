@@ -11,36 +11,24 @@ use libfuzzer_sys::fuzz_target;
 use oxeron_concurrent::broadcast::{
     LATEST_COUNTER_OFFSET, TAIL_COUNTER_OFFSET, TAIL_INTENT_COUNTER_OFFSET, TRAILER_LENGTH,
 };
-use oxeron_concurrent::AtomicBuffer;
 
 #[path = "shared/readers.rs"]
 mod readers;
-
-fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
-    let (head, rest) = data.split_at(n.min(data.len()));
-    *data = rest;
-    head
-}
-
-fn i64_from(bytes: &[u8]) -> i64 {
-    let mut raw = [0u8; 8];
-    raw[..bytes.len()].copy_from_slice(bytes);
-    i64::from_le_bytes(raw)
-}
 
 fuzz_target!(|data: &[u8]| {
     let mut data = data;
     let selector = readers::next(&mut data);
     let capacity = 8usize << (selector % 10);
-    let script = take(&mut data, 1);
-    let buffer = AtomicBuffer::new_zeroed(capacity + TRAILER_LENGTH);
-    for offset in [
-        TAIL_INTENT_COUNTER_OFFSET,
-        TAIL_COUNTER_OFFSET,
-        LATEST_COUNTER_OFFSET,
-    ] {
-        buffer.put_i64(capacity + offset, i64_from(take(&mut data, 8)));
-    }
-    buffer.put_bytes(0, take(&mut data, capacity));
+    let script = readers::take(&mut data, 1);
+    let buffer = readers::with_trailer(
+        &mut data,
+        capacity,
+        TRAILER_LENGTH,
+        &[
+            TAIL_INTENT_COUNTER_OFFSET,
+            TAIL_COUNTER_OFFSET,
+            LATEST_COUNTER_OFFSET,
+        ],
+    );
     readers::broadcast(&buffer, script);
 });

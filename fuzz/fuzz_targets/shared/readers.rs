@@ -27,6 +27,32 @@ pub fn next(script: &mut &[u8]) -> u8 {
     }
 }
 
+/// The next `n` bytes of `data` (fewer once it runs out).
+pub fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
+    let (head, rest) = data.split_at(n.min(data.len()));
+    *data = rest;
+    head
+}
+
+/// A buffer of `capacity` record bytes and a trailer of `trailer_length`, both from `data`: one `i64` from
+/// the fuzzer at each of the trailer's `counter_offsets`, then the records.
+pub fn with_trailer(
+    data: &mut &[u8],
+    capacity: usize,
+    trailer_length: usize,
+    counter_offsets: &[usize],
+) -> AtomicBuffer {
+    let buffer = AtomicBuffer::new_zeroed(capacity + trailer_length);
+    for &offset in counter_offsets {
+        let bytes = take(data, 8);
+        let mut raw = [0u8; 8];
+        raw[..bytes.len()].copy_from_slice(bytes);
+        buffer.put_i64(capacity + offset, i64::from_le_bytes(raw));
+    }
+    buffer.put_bytes(0, take(data, capacity));
+    buffer
+}
+
 /// The consumer (driver conductor) and a producer (client) of a to-driver ring buffer with these bytes:
 /// reads, controlled reads, unblocks and writes, in an order the script picks.
 pub fn ring_buffer(buffer: &AtomicBuffer, mut script: &[u8]) {
