@@ -1,7 +1,6 @@
 //! The archive over UDP: control requests and responses, recording a UDP stream through a spy (local
 //! source) and replaying onto a UDP channel, all through one embedded driver on loopback.
 
-use std::net::UdpSocket;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,14 +10,6 @@ use oxeron_archive::server::{Archive, Context as ArchiveContext};
 use oxeron_archive::{RecordingSignal, SourceLocation};
 use oxeron_client::{Aeron, Context as ClientContext, FragmentAssembler, Header};
 use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -45,7 +36,10 @@ fn shared_driver() -> (tempfile::TempDir, std::path::PathBuf, MediaDriver) {
 #[test]
 fn control_recording_and_replay_over_udp() {
     let (dir, aeron_dir, _driver) = shared_driver();
-    let control = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let control = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
     let archive = Archive::launch(
         ArchiveContext::new()
             .aeron_dir(&aeron_dir)
@@ -59,13 +53,16 @@ fn control_recording_and_replay_over_udp() {
         ArchiveClientContext::new()
             .aeron(Arc::clone(&aeron))
             .control_request_channel(control)
-            .control_response_channel(format!("aeron:udp?endpoint=127.0.0.1:{}", free_port())),
+            .control_response_channel(format!(
+                "aeron:udp?endpoint=127.0.0.1:{}",
+                oxeron_testkit::free_udp_port()
+            )),
     )
     .unwrap();
 
     let recorded = format!(
         "aeron:udp?endpoint=127.0.0.1:{}|term-length=65536",
-        free_port()
+        oxeron_testkit::free_udp_port()
     );
     // A live subscriber over the network, as in a deployment; the archive records through a spy.
     let mut live = aeron.add_subscription(&recorded, 1001).unwrap();
@@ -126,7 +123,10 @@ fn control_recording_and_replay_over_udp() {
         .stripped_channel
         .starts_with("aeron:udp?endpoint=127.0.0.1:"));
 
-    let replay_channel = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let replay_channel = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
     let (_, mut replay) = client
         .replay(recording_id, &replay_channel, 2001, ReplayParams::default())
         .unwrap();
@@ -179,9 +179,18 @@ fn replay_merge_catches_up_and_joins_the_live_stream() {
     )
     .unwrap();
     let publisher = Aeron::connect(ClientContext::new().aeron_dir(&publisher_dir)).unwrap();
-    let recording_endpoint = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
-    let live_destination = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
-    let replay_destination = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let recording_endpoint = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
+    let live_destination = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
+    let replay_destination = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
     let publication = publisher
         .add_publication("aeron:udp?control-mode=manual|term-length=65536", 1001)
         .unwrap();

@@ -43,15 +43,6 @@ fn node(mode: ThreadingMode, configure: impl FnOnce(Context) -> Context) -> Node
     }
 }
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn channel(port: u16) -> String {
     format!("aeron:udp?endpoint=127.0.0.1:{port}")
 }
@@ -160,7 +151,7 @@ fn message_count() -> u64 {
 fn unicast_messages_arrive_in_order() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Dedicated, |c| c);
-    let port = free_port();
+    let port = oxeron_testkit::free_udp_port();
     stream_messages(&a, &b, &channel(port), 1001, message_count());
     assert!(system_counter(&a, sc::BYTES_SENT) > 0);
     assert!(system_counter(&b, sc::BYTES_RECEIVED) > 0);
@@ -172,7 +163,7 @@ fn unicast_messages_arrive_in_order() {
 fn channel_status_counters_are_active() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = b.aeron.add_subscription(&channel, 1006).unwrap();
     let publication = a.aeron.add_publication(&channel, 1006).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -228,14 +219,20 @@ fn channel_status_counters_are_active() {
 fn shared_network_mode_streams() {
     let a = node(ThreadingMode::SharedNetwork, |c| c);
     let b = node(ThreadingMode::SharedNetwork, |c| c);
-    stream_messages(&a, &b, &channel(free_port()), 1002, 20_000);
+    stream_messages(
+        &a,
+        &b,
+        &channel(oxeron_testkit::free_udp_port()),
+        1002,
+        20_000,
+    );
 }
 
 #[test]
 fn messages_four_times_the_mtu_are_reassembled() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = b.aeron.add_subscription(&channel, 1003).unwrap();
     let publication = a.aeron.add_publication(&channel, 1003).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -283,7 +280,7 @@ fn closing_the_publication_makes_the_image_unavailable() {
             }),
     )
     .unwrap();
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = aeron.add_subscription(&channel, 1004).unwrap();
     let publication = a.aeron.add_publication(&channel, 1004).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -323,7 +320,7 @@ fn closing_the_publication_makes_the_image_unavailable() {
 fn session_id_filter_selects_one_publication() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let port = free_port();
+    let port = oxeron_testkit::free_udp_port();
     let base = channel(port);
     let mut filtered = b
         .aeron
@@ -355,7 +352,13 @@ fn session_id_filter_selects_one_publication() {
 fn lossy_stream(loss: LossPolicy, count: u64, stream_id: i32) -> (Node, Node) {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c.loss_policy(loss));
-    stream_messages(&a, &b, &channel(free_port()), stream_id, count);
+    stream_messages(
+        &a,
+        &b,
+        &channel(oxeron_testkit::free_udp_port()),
+        stream_id,
+        count,
+    );
     (a, b)
 }
 
@@ -420,7 +423,7 @@ fn a_lost_term_tail_is_naked_across_the_term_boundary() {
 fn a_spy_reads_a_local_network_publication() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut remote = b.aeron.add_subscription(&channel, 1020).unwrap();
     let mut spy = a
         .aeron
@@ -446,7 +449,10 @@ fn mdc_with_manual_control_reaches_two_receivers() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
     let c = node(ThreadingMode::Shared, |c| c);
-    let (pb, pc) = (free_port(), free_port());
+    let (pb, pc) = (
+        oxeron_testkit::free_udp_port(),
+        oxeron_testkit::free_udp_port(),
+    );
     let mut sb = b.aeron.add_subscription(&channel(pb), 1021).unwrap();
     let mut sc = c.aeron.add_subscription(&channel(pc), 1021).unwrap();
     let mut publication = a
@@ -489,7 +495,7 @@ fn dynamic_mdc(
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
     let c = node(ThreadingMode::Shared, |c| c);
-    let control = free_port();
+    let control = oxeron_testkit::free_udp_port();
     let publication_channel =
         format!("aeron:udp?control=127.0.0.1:{control}|control-mode=dynamic{fc}");
     let publication = a
@@ -501,7 +507,7 @@ fn dynamic_mdc(
         .add_subscription(
             &format!(
                 "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}",
-                free_port()
+                oxeron_testkit::free_udp_port()
             ),
             stream_id,
         )
@@ -511,7 +517,7 @@ fn dynamic_mdc(
         .add_subscription(
             &format!(
                 "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}",
-                free_port()
+                oxeron_testkit::free_udp_port()
             ),
             stream_id,
         )
@@ -657,8 +663,8 @@ fn multicast_on_this_host() {
     let b = node(ThreadingMode::Shared, |c| c);
     let channel = format!(
         "aeron:udp?endpoint=224.0.1.{}:{}",
-        1 + 2 * (free_port() % 100),
-        free_port()
+        1 + 2 * (oxeron_testkit::free_udp_port() % 100),
+        oxeron_testkit::free_udp_port()
     );
     let mut subscription = match b.aeron.add_subscription(&channel, 1030) {
         Ok(s) => s,
@@ -693,7 +699,10 @@ fn multicast_on_this_host() {
 fn mds_merges_one_stream_arriving_at_two_destinations() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = (
+        oxeron_testkit::free_udp_port(),
+        oxeron_testkit::free_udp_port(),
+    );
     let mut subscription = b
         .aeron
         .add_subscription("aeron:udp?control-mode=manual", 1040)
@@ -758,7 +767,7 @@ fn mds_merges_one_stream_arriving_at_two_destinations() {
 fn removing_the_subscription_frees_the_image() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = b.aeron.add_subscription(&channel, 1050).unwrap();
     let publication = a.aeron.add_publication(&channel, 1050).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -841,7 +850,7 @@ fn mdc_receivers_join_and_leave_mid_stream() {
         .add_subscription(
             &format!(
                 "aeron:udp?endpoint=127.0.0.1:{}|control={control}",
-                free_port()
+                oxeron_testkit::free_udp_port()
             ),
             1025,
         )
@@ -868,7 +877,7 @@ fn fc_tagged_follows_only_the_tagged_receivers() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
     let c = node(ThreadingMode::Shared, |c| c);
-    let control = free_port();
+    let control = oxeron_testkit::free_udp_port();
     let mut publication = a
         .aeron
         .add_exclusive_publication(
@@ -881,7 +890,7 @@ fn fc_tagged_follows_only_the_tagged_receivers() {
             .add_subscription(
                 &format!(
                     "aeron:udp?endpoint=127.0.0.1:{}|control=127.0.0.1:{control}{tag}",
-                    free_port()
+                    oxeron_testkit::free_udp_port()
                 ),
                 1026,
             )
@@ -912,7 +921,7 @@ fn fc_tagged_follows_only_the_tagged_receivers() {
 fn a_rejected_image_sends_error_frames_and_disconnects_the_publication() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = b.aeron.add_subscription(&channel, 1060).unwrap();
     let publication = a.aeron.add_publication(&channel, 1060).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -944,7 +953,7 @@ fn a_claim_never_committed_is_unblocked() {
             .timer_interval(Duration::from_millis(100))
     });
     let b = node(ThreadingMode::Shared, |c| c);
-    let channel = channel(free_port());
+    let channel = channel(oxeron_testkit::free_udp_port());
     let mut subscription = b.aeron.add_subscription(&channel, 1080).unwrap();
     let publication = a.aeron.add_publication(&channel, 1080).unwrap();
     wait_connected(|| publication.is_connected(), &mut subscription);
@@ -966,7 +975,7 @@ fn a_claim_never_committed_is_unblocked() {
 fn garbage_datagrams_are_counted_and_dropped() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let port = free_port();
+    let port = oxeron_testkit::free_udp_port();
     let channel = channel(port);
     let mut subscription = b.aeron.add_subscription(&channel, 1090).unwrap();
     let mut publication = a.aeron.add_exclusive_publication(&channel, 1090).unwrap();
@@ -1007,7 +1016,7 @@ fn garbage_datagrams_are_counted_and_dropped() {
 fn exact_initial_position_carries_over_the_network() {
     let a = node(ThreadingMode::Shared, |c| c);
     let b = node(ThreadingMode::Shared, |c| c);
-    let port = free_port();
+    let port = oxeron_testkit::free_udp_port();
     let mut subscription = b.aeron.add_subscription(&channel(port), 1100).unwrap();
     let mut publication = a
         .aeron
@@ -1044,7 +1053,7 @@ fn unreliable_images_fill_gaps_instead_of_naking() {
     let a = node(ThreadingMode::Shared, |c| c);
     let loss = LossPolicy::new(11).drop_rate(Direction::Receive, HDR_TYPE_DATA, 0.1);
     let b = node(ThreadingMode::Shared, |c| c.loss_policy(loss.clone()));
-    let port = free_port();
+    let port = oxeron_testkit::free_udp_port();
     let mut subscription = b
         .aeron
         .add_subscription(&format!("{}|reliable=false", channel(port)), 1110)

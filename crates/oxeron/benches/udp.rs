@@ -8,13 +8,6 @@ use oxeron::bench::{ping_pong, throughput};
 use oxeron::client::{Aeron, Context};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(40_456)
-}
-
 fn main() {
     let quick =
         std::env::args().any(|a| a == "--test") || std::env::var_os("OXERON_BENCH_QUICK").is_some();
@@ -44,7 +37,10 @@ fn main() {
     let mut stream = 100;
     for &(length, messages) in &[(32usize, 10_000_000u64), (1024, 2_000_000)] {
         stream += 1;
-        let channel = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+        let channel = format!(
+            "aeron:udp?endpoint=127.0.0.1:{}",
+            oxeron_testkit::free_udp_port()
+        );
         let t = throughput(&aeron, &channel, stream, length, messages / scale, true).unwrap();
         println!(
             "  {:>5} B  {:>8.2} M msg/s  {:>8.1} MB/s",
@@ -63,7 +59,10 @@ fn main() {
         value(sc::SHORT_SENDS)
     );
     println!("UDP ping-pong round trip, 32 B");
-    let channel = format!("aeron:udp?endpoint=127.0.0.1:{}", free_port());
+    let channel = format!(
+        "aeron:udp?endpoint=127.0.0.1:{}",
+        oxeron_testkit::free_udp_port()
+    );
     let h = ping_pong(
         &aeron,
         &channel,

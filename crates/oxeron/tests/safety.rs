@@ -232,11 +232,7 @@ fn record_and_replay_fail_loudly_when_they_cannot_do_their_job() {
     ]);
     drop(wait_for_archive(&aeron_dir, &mut archive));
 
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = oxeron_testkit::free_udp_port();
     let udp = format!("aeron:udp?endpoint=127.0.0.1:{port}");
     let started = Instant::now();
     let spied = run(

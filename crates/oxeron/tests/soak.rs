@@ -21,7 +21,6 @@ mod common;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::UdpSocket;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,14 +57,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
             .unwrap_or_else(|_| panic!("{name}={value}: not a number")),
         Err(_) => default,
     }
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// xorshift64*: reproducible replay choices without a dependency.
@@ -520,7 +511,7 @@ fn soak_mdc_receivers_recording_and_replays_stay_flat() {
         warm_up.as_secs()
     );
 
-    let control = free_port();
+    let control = oxeron_testkit::free_udp_port();
     let channel =
         format!("aeron:udp?control=127.0.0.1:{control}|control-mode=dynamic|term-length=1m|fc=min");
     let receiver_channel = |port: u16| {
@@ -533,7 +524,10 @@ fn soak_mdc_receivers_recording_and_replays_stay_flat() {
     let mut recordings_started = 1u64;
     let mut recordings_purged = 0u64;
     let mut permanent = aeron
-        .add_subscription(&receiver_channel(free_port()), STREAM_ID)
+        .add_subscription(
+            &receiver_channel(oxeron_testkit::free_udp_port()),
+            STREAM_ID,
+        )
         .unwrap();
     let mut publication: ExclusivePublication = aeron
         .add_exclusive_publication(&channel, STREAM_ID)
@@ -759,7 +753,10 @@ fn soak_mdc_receivers_recording_and_replays_stay_flat() {
                 }
                 while receivers.len() < target {
                     let subscription = aeron
-                        .add_subscription(&receiver_channel(free_port()), STREAM_ID)
+                        .add_subscription(
+                            &receiver_channel(oxeron_testkit::free_udp_port()),
+                            STREAM_ID,
+                        )
                         .expect("a joining receiver's subscription");
                     receivers.push(Receiver {
                         id: next_receiver_id,

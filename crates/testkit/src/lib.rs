@@ -57,3 +57,11 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
         std::thread::sleep(Duration::from_micros(200));
     }
 }
+
+/// A loopback UDP port that was free a moment ago (the OS picked it for a socket that is then closed).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .expect("cannot bind a loopback UDP socket")
+        .port()
+}
