@@ -15,26 +15,16 @@ use oxeron_testkit::temp_aeron_dir;
 /// Waits until the `cnc.dat` in `dir` was written by `process` (its pid in the header).
 fn wait_for_driver_of(process: &mut Process, dir: &Path, timeout: Duration) {
     let pid = i64::from(process.child.id());
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = process.child.try_wait().unwrap() {
-            let (out, err) = process.output();
-            panic!(
-                "the driver exited with {status}\n{}\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        if CncFile::map(dir).is_ok_and(|cnc| cnc.header().pid == pid) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pid {pid} did not take over {} within {timeout:?}",
-            dir.display()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    process.wait_for(
+        &format!("the driver (pid {pid}) taking over {}", dir.display()),
+        timeout,
+        Duration::from_millis(10),
+        || {
+            CncFile::map(dir)
+                .is_ok_and(|cnc| cnc.header().pid == pid)
+                .then_some(())
+        },
+    );
 }
 
 fn sigkill(mut process: Process) {

@@ -383,42 +383,21 @@ impl Drift {
 fn start_driver(aeron_dir: &Path) -> Process {
     let dir = aeron_dir.to_str().unwrap();
     let mut driver = spawn(&["driver", "--dir", dir, "--ipc-term-length", "1m"]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = driver.child.try_wait().unwrap() {
-            let (out, err) = driver.output();
-            panic!(
-                "oxeron driver exited with {status}\n{}\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        let up = Aeron::connect(
-            Context::new()
-                .aeron_dir(aeron_dir)
-                .driver_timeout(Duration::from_millis(500)),
-        )
-        .is_ok();
-        if up {
-            return driver;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the driver did not start in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn assert_alive(process: &mut Process, what: &str) {
-    if let Some(status) = process.child.try_wait().unwrap() {
-        let (out, err) = process.output();
-        panic!(
-            "{what} died with {status}\n--- stdout\n{}\n--- stderr\n{}",
-            String::from_utf8_lossy(&out),
-            String::from_utf8_lossy(&err)
-        );
-    }
+    driver.wait_for(
+        "oxeron driver",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || {
+            Aeron::connect(
+                Context::new()
+                    .aeron_dir(aeron_dir)
+                    .driver_timeout(Duration::from_millis(500)),
+            )
+            .ok()
+            .map(drop)
+        },
+    );
+    driver
 }
 
 /// Stops `process` with SIGTERM; it must exit cleanly within 30 s. Returns its stderr.
@@ -690,8 +669,8 @@ fn soak_mdc_receivers_recording_and_replays_stay_flat() {
             let this_tick = tick;
             tick += 1;
             if this_tick % 2 == 0 {
-                assert_alive(&mut driver, "the driver");
-                assert_alive(&mut archive_process, "the archive");
+                driver.assert_running("the driver");
+                archive_process.assert_running("the archive");
                 let mut counters = 0;
                 aeron.counters_reader().for_each(|_, _, _, _| counters += 1);
                 let (aeron_files, _) = dir_usage(&aeron_dir);

@@ -98,6 +98,41 @@ impl Process {
         (join(self.stdout.take()), join(self.stderr.take()))
     }
 
+    /// Panics with what `what` printed if it has exited.
+    pub fn assert_running(&mut self, what: &str) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            let (out, err) = self.output();
+            panic!(
+                "{what} exited with {status}\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            );
+        }
+    }
+
+    /// Polls `ready` every `every` until it gives a value, which it returns; panics if `what` exits first
+    /// or `timeout` passes.
+    pub fn wait_for<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        every: Duration,
+        mut ready: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.assert_running(what);
+            if let Some(value) = ready() {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} was not ready within {timeout:?}"
+            );
+            std::thread::sleep(every);
+        }
+    }
+
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
@@ -128,23 +163,17 @@ pub fn assert_no_panic(finished: &Finished) {
 
 /// Waits until the archive answers a client, which it returns.
 pub fn wait_for_archive(aeron_dir: &Path, archive: &mut Process) -> AeronArchive {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = archive.child.try_wait().unwrap() {
-            let (out, err) = archive.output();
-            panic!(
-                "oxeron archive exited with {status}\n{}\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err)
-            );
-        }
-        let connected = Aeron::connect(
-            Context::new()
-                .aeron_dir(aeron_dir)
-                .driver_timeout(Duration::from_secs(5)),
-        )
-        .ok()
-        .and_then(|aeron| {
+    archive.wait_for(
+        "oxeron archive",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || {
+            let aeron = Aeron::connect(
+                Context::new()
+                    .aeron_dir(aeron_dir)
+                    .driver_timeout(Duration::from_secs(5)),
+            )
+            .ok()?;
             AeronArchive::connect(
                 ArchiveClientContext::new()
                     .aeron(Arc::new(aeron))
@@ -153,16 +182,8 @@ pub fn wait_for_archive(aeron_dir: &Path, archive: &mut Process) -> AeronArchive
                     .message_timeout(Duration::from_millis(500)),
             )
             .ok()
-        });
-        if let Some(client) = connected {
-            return client;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the archive did not answer in 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        },
+    )
 }
 
 /// A writable copy of the golden Java archive directory (never the golden files themselves).
