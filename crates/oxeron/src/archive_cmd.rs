@@ -137,14 +137,7 @@ pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
                 i32::try_from(value).map_err(|_| "--ipc-term-length too large")?,
             );
         }
-        if let Err(e) = driver_ctx.validate() {
-            return Err(match (e.setting, &args.ipc_term_length) {
-                ("AERON_IPC_TERM_BUFFER_LENGTH", Some(flag)) => {
-                    format!("--ipc-term-length {flag}: {}", e.problem)
-                }
-                _ => format!("media driver: invalid setting {e}"),
-            });
-        }
+        crate::validate_driver_settings(&driver_ctx, args.ipc_term_length.as_deref())?;
         let driver = MediaDriver::launch(driver_ctx).map_err(|e| format!("media driver: {e}"))?;
         println!(
             "oxeron media driver running in {}",
@@ -244,17 +237,8 @@ pub struct RecordArgs {
     #[arg(long, default_value_t = 0)]
     publish: u64,
     /// Length of the published messages (8 to 16 MiB).
-    #[arg(long, default_value_t = 256, value_parser = published_length)]
+    #[arg(long, default_value_t = 256, value_parser = crate::checked_message_length)]
     length: usize,
-}
-
-fn published_length(value: &str) -> Result<usize, String> {
-    const MAX_MESSAGE_LENGTH: usize = 16 * 1024 * 1024;
-    match value.parse::<usize>() {
-        Ok(n @ 8..=MAX_MESSAGE_LENGTH) => Ok(n),
-        Ok(n) => Err(format!("{n} is not in 8..={MAX_MESSAGE_LENGTH}")),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 /// Why publishing to a UDP channel that only the archive spies on cannot work, if that is the case:

@@ -203,6 +203,20 @@ fn checked_message_length(value: &str) -> Result<usize, String> {
     length_in(value, 8)
 }
 
+/// The driver context's own check, naming `--ipc-term-length` when that flag set the bad value.
+fn validate_driver_settings(
+    ctx: &DriverContext,
+    ipc_term_length: Option<&str>,
+) -> Result<(), String> {
+    ctx.validate()
+        .map_err(|e| match (e.setting, ipc_term_length) {
+            ("AERON_IPC_TERM_BUFFER_LENGTH", Some(flag)) => {
+                format!("--ipc-term-length {flag}: {}", e.problem)
+            }
+            _ => format!("invalid driver setting {e}"),
+        })
+}
+
 fn rounds(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n @ 1..=100) => Ok(n),
@@ -261,14 +275,7 @@ fn run_driver(
     if delete_dir {
         ctx = ctx.dir_delete_on_start(true);
     }
-    if let Err(e) = ctx.validate() {
-        return Err(match (e.setting, &ipc_term_length) {
-            ("AERON_IPC_TERM_BUFFER_LENGTH", Some(flag)) => {
-                format!("--ipc-term-length {flag}: {}", e.problem)
-            }
-            _ => format!("invalid driver setting {e}"),
-        });
-    }
+    validate_driver_settings(&ctx, ipc_term_length.as_deref())?;
     let mode = ctx.threading_mode;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
