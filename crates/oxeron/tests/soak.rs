@@ -71,33 +71,17 @@ impl Rng {
     }
 }
 
-/// Message `seq`: its number, then bytes that depend on it and on their offset.
+/// Message `seq` as `oxeron publish` sends it (its number, then bytes that depend on it).
 fn fill_message(seq: u64, buffer: &mut [u8; MESSAGE_LENGTH]) {
-    buffer[..8].copy_from_slice(&seq.to_le_bytes());
-    let salt = (seq as u8).wrapping_mul(31);
-    for (i, byte) in buffer[8..].iter_mut().enumerate() {
-        *byte = salt.wrapping_add(i as u8);
-    }
+    oxeron::sample::fill(buffer, seq);
 }
 
 /// The sequence number of a delivered message, or what is wrong with it.
 fn check_message(payload: &[u8]) -> Result<u64, String> {
-    if payload.len() != MESSAGE_LENGTH {
-        return Err(format!(
-            "length {} instead of {MESSAGE_LENGTH}",
-            payload.len()
-        ));
-    }
-    let seq = u64::from_le_bytes(payload[..8].try_into().unwrap());
-    let salt = (seq as u8).wrapping_mul(31);
-    match payload[8..]
-        .iter()
-        .enumerate()
-        .find(|&(i, &byte)| byte != salt.wrapping_add(i as u8))
-    {
-        Some((i, byte)) => Err(format!("message {seq}: byte {} is {byte}", i + 8)),
-        None => Ok(seq),
-    }
+    let seq = payload
+        .get(..8)
+        .map_or(u64::MAX, |b| u64::from_le_bytes(b.try_into().unwrap()));
+    oxeron::sample::check(payload, seq, MESSAGE_LENGTH).map(|()| seq)
 }
 
 /// Failed checks: all counted, the first few kept for the report.
