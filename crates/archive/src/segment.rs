@@ -239,6 +239,9 @@ pub struct SegmentReader {
     segment_length: i32,
     position: i64,
     limit: i64,
+    /// No frame that starts at or after this position is read: where a replay of a given length ends.
+    /// The frame that straddles it is read whole, as Aeron's replay does.
+    end: i64,
     current: Option<OpenSegment>,
     /// The segment after the current one, opened early so the page cache reads its start while the current
     /// one's end is read.
@@ -287,6 +290,7 @@ impl SegmentReader {
             segment_length,
             position: from_position,
             limit: limit_position,
+            end: i64::MAX,
             current: None,
             next: None,
         })
@@ -300,6 +304,17 @@ impl SegmentReader {
     /// Raises the limit (for a recording still being written).
     pub fn set_limit(&mut self, limit_position: i64) {
         self.limit = limit_position.max(self.limit);
+    }
+
+    /// Ends the read at the frame that contains `end_position` (or just before it, on a frame boundary):
+    /// the limit says what is recorded, this says where a replay of a given length stops.
+    pub fn end_at(&mut self, end_position: i64) {
+        self.end = end_position;
+    }
+
+    /// Whether every frame up to the end set by [`SegmentReader::end_at`] has been read.
+    pub fn is_at_end(&self) -> bool {
+        self.position >= self.end
     }
 
     fn invalid(&self, path: &Path, length: i64) -> ArchiveStorageError {
@@ -427,12 +442,12 @@ impl SegmentReader {
 
 impl SegmentReader {
     /// Reads whole frames from the position into `buf` (resized as needed, up to `max_length` bytes), never
-    /// past the limit, the end of the term or the end of a segment, and returns their length (0 at the
-    /// limit). A padding frame comes alone: it is returned as the block's only frame, and data frames stop
+    /// past the limit, the end of the term or the end of a segment, and none that starts at or after the
+    /// end set by [`SegmentReader::end_at`]; returns their length (0 at the limit or the end). A padding frame comes alone: it is returned as the block's only frame, and data frames stop
     /// before one. Frames keep their recorded headers; padding frames are returned header only, the rest of
     /// their length left zeroed in `buf`.
     pub fn read_block(&mut self, buf: &mut Vec<u8>, max_length: usize) -> Result<usize> {
-        if self.position >= self.limit {
+        if self.position >= self.limit || self.position >= self.end {
             return Ok(0);
         }
         let base = self.open_segment()?;
@@ -450,7 +465,7 @@ impl SegmentReader {
             }
             let read = crate::catalog::read_fill(file, path, offset, &mut buf[..room])?;
             let mut cursor = 0usize;
-            while cursor + HEADER_LENGTH <= read {
+            while cursor + HEADER_LENGTH <= read && self.position + (cursor as i64) < self.end {
                 let frame_length = le::get_i32(buf, cursor);
                 if frame_length < HEADER_LENGTH as i32 {
                     break;

@@ -1,253 +1,18 @@
 //! The archive server and client through a real embedded media driver: each test has its own Aeron and
 //! archive directories, and every wait has a deadline.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
+
+use common::*;
 use std::time::{Duration, Instant};
 
 use oxeron_archive::client::{
     AeronArchive, Context as ArchiveClientContext, ReplayParams, ReplicationParams,
 };
-use oxeron_archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
+use oxeron_archive::server::{Archive, Context as ArchiveContext};
 use oxeron_archive::{ArchiveError, RecordingSignal, SourceLocation};
-use oxeron_client::{
-    Aeron, Context as ClientContext, FragmentAssembler, Header, Publication, Subscription,
-};
-use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_client::{FragmentAssembler, Header};
 use oxeron_protocol::archive::ArchiveErrorCode;
-use oxeron_testkit::temp_aeron_dir;
-
-const RECORDED_STREAM: i32 = 1001;
-const REPLAY_STREAM: i32 = 2001;
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    aeron_dir: PathBuf,
-    archive_dir: PathBuf,
-    archive: Option<Archive>,
-    aeron: Arc<Aeron>,
-    driver: Option<MediaDriver>,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Self::with_archive_dir(|_| {})
-    }
-
-    /// A fixture whose archive directory is prepared by `prepare` before the archive starts.
-    fn with_archive_dir(prepare: impl FnOnce(&std::path::Path)) -> Self {
-        let dir = temp_aeron_dir();
-        let aeron_dir = dir.path().join("aeron");
-        let archive_dir = dir.path().join("archive");
-        std::fs::create_dir_all(&archive_dir).unwrap();
-        prepare(&archive_dir);
-        let driver = MediaDriver::launch(
-            DriverContext::new()
-                .aeron_dir(&aeron_dir)
-                .threading_mode(ThreadingMode::Shared)
-                .ipc_term_buffer_length(64 * 1024)
-                .dir_delete_on_shutdown(true),
-        )
-        .expect("driver");
-        let aeron =
-            Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).expect("client"));
-        let mut fixture = Self {
-            _dir: dir,
-            aeron_dir,
-            archive_dir,
-            archive: None,
-            aeron,
-            driver: Some(driver),
-        };
-        fixture.start_archive();
-        fixture
-    }
-
-    fn archive_context(&self) -> ArchiveContext {
-        ArchiveContext::new()
-            .aeron_dir(&self.aeron_dir)
-            .archive_dir(&self.archive_dir)
-            .control_channel_enabled(false)
-            .segment_file_length(256 * 1024)
-            .threading_mode(ArchiveThreadingMode::Dedicated)
-    }
-
-    fn start_archive(&mut self) {
-        self.archive = Some(Archive::launch(self.archive_context()).expect("archive"));
-    }
-
-    fn restart_archive_with(&mut self, configure: impl FnOnce(ArchiveContext) -> ArchiveContext) {
-        if let Some(archive) = self.archive.take() {
-            archive.close();
-        }
-        self.archive = Some(Archive::launch(configure(self.archive_context())).expect("archive"));
-    }
-
-    fn client_context(&self) -> ArchiveClientContext {
-        ArchiveClientContext::new()
-            .aeron(Arc::clone(&self.aeron))
-            .control_request_channel("aeron:ipc")
-            .control_response_channel("aeron:ipc")
-            .message_timeout(Duration::from_secs(10))
-    }
-
-    fn client(&self) -> AeronArchive {
-        AeronArchive::connect(self.client_context()).expect("archive client")
-    }
-}
-
-impl Fixture {
-    /// A second archive on the same driver (its own directory, control stream 11, IPC replication
-    /// channel) and a client of it: the destination of replication tests.
-    fn second_archive(&self) -> (Archive, AeronArchive) {
-        let archive = Archive::launch(
-            self.archive_context()
-                .archive_dir(self.archive_dir.with_file_name("archive-2"))
-                .local_control_stream_id(11)
-                .replication_channel("aeron:ipc"),
-        )
-        .expect("second archive");
-        let client = AeronArchive::connect(self.client_context().control_request_stream_id(11))
-            .expect("client of the second archive");
-        (archive, client)
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        self.archive.take();
-        self.driver.take();
-    }
-}
-
-fn message(i: usize, length: usize) -> Vec<u8> {
-    let mut m = vec![0u8; length];
-    m[..8].copy_from_slice(&(i as u64).to_le_bytes());
-    for (k, b) in m.iter_mut().enumerate().skip(8) {
-        *b = (i + k) as u8;
-    }
-    m
-}
-
-fn connected_publication(aeron: &Aeron, channel: &str, stream: i32) -> Publication {
-    let publication = aeron.add_publication(channel, stream).expect("publication");
-    wait_for("the recording subscription to connect", || {
-        publication.is_connected()
-    });
-    publication
-}
-
-fn publish(publication: &Publication, from: usize, count: usize, length: usize) -> i64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut position = 0;
-    for i in from..from + count {
-        let m = message(i, length);
-        loop {
-            match publication.offer(&m) {
-                Ok(p) => {
-                    position = p;
-                    break;
-                }
-                Err(_) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "publication stuck at message {i}"
-                    );
-                    std::thread::yield_now();
-                }
-            }
-        }
-    }
-    position
-}
-
-/// Receives `count` messages (checking each against what was published) and returns their positions.
-fn receive(subscription: &mut Subscription, from: usize, count: usize, length: usize) -> Vec<i64> {
-    let positions = std::cell::RefCell::new(Vec::with_capacity(count));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut assembler = FragmentAssembler::new(|payload: &[u8], header: &Header| {
-        let mut positions = positions.borrow_mut();
-        let i = from + positions.len();
-        assert_eq!(
-            payload,
-            &message(i, length)[..],
-            "replayed message {i} differs"
-        );
-        positions.push(header.position());
-    });
-    while positions.borrow().len() < count {
-        if subscription.poll(assembler.handler(), 64) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "replay stalled after {} of {count} messages",
-                positions.borrow().len()
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-    drop(assembler);
-    positions.into_inner()
-}
-
-/// Replays a whole recording on IPC and receives `count` messages from message `from`, checking each;
-/// returns their positions.
-fn replay_all(
-    archive: &mut AeronArchive,
-    recording_id: i64,
-    from: usize,
-    count: usize,
-    length: usize,
-) -> Vec<i64> {
-    let (_, mut replay) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::default(),
-        )
-        .expect("replay");
-    receive(&mut replay, from, count, length)
-}
-
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Records `count` messages on `channel`/`stream` and stops; returns (recording id, stop position).
-fn record(
-    archive: &mut AeronArchive,
-    aeron: &Aeron,
-    channel: &str,
-    stream: i32,
-    count: usize,
-    length: usize,
-) -> (i64, i64) {
-    let subscription_id = archive
-        .start_recording(channel, stream, SourceLocation::Local, false)
-        .expect("start recording");
-    let publication = connected_publication(aeron, channel, stream);
-    let recording_id = archive
-        .await_recording_signal(None, RecordingSignal::Start)
-        .expect("start signal")
-        .recording_id;
-    let position = publish(&publication, 0, count, length);
-    wait_for("the recording to catch up", || {
-        let recorded = archive.get_recording_position(recording_id).unwrap();
-        recorded >= position
-    });
-    archive
-        .stop_recording_subscription(subscription_id)
-        .expect("stop recording");
-    let stop = archive
-        .await_recording_signal(Some(recording_id), RecordingSignal::Stop)
-        .expect("stop signal");
-    assert_eq!(stop.position, position);
-    (recording_id, position)
-}
 
 #[test]
 fn seed_workflow_records_and_replays_every_message_with_its_position() {
@@ -308,42 +73,6 @@ fn seed_workflow_records_and_replays_every_message_with_its_position() {
             .iter()
             .all(|i| i.is_end_of_stream() || i.is_closed())
     });
-}
-
-#[test]
-fn replay_from_a_middle_position_for_a_bounded_length() {
-    let fixture = Fixture::new();
-    let mut archive = fixture.client();
-    const LENGTH: usize = 200;
-    let (recording_id, _) = record(
-        &mut archive,
-        &fixture.aeron,
-        "aeron:ipc",
-        RECORDED_STREAM,
-        2_000,
-        LENGTH,
-    );
-    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
-    let (_, mut subscription) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(500 * frame, 100 * frame),
-        )
-        .unwrap();
-    let positions = receive(&mut subscription, 500, 100, LENGTH);
-    assert_eq!(positions[0], 501 * frame);
-    assert_eq!(*positions.last().unwrap(), 600 * frame);
-    wait_for("the bounded replay to end", || {
-        subscription
-            .images()
-            .iter()
-            .all(|i| i.is_end_of_stream() || i.is_closed())
-    });
-    let mut extra = 0;
-    subscription.poll(|_, _| extra += 1, 10);
-    assert_eq!(extra, 0, "replay went past its length");
 }
 
 #[test]
@@ -481,52 +210,6 @@ fn serves_and_replays_an_archive_written_by_the_java_archive() {
     }
 }
 
-fn wait_for_end(subscription: &mut Subscription) {
-    wait_for("the replay to end", || {
-        let images = subscription.images();
-        !images.is_empty() && images.iter().all(|i| i.is_end_of_stream() || i.is_closed())
-    });
-}
-
-#[test]
-fn replay_follows_a_live_recording_until_it_stops() {
-    let fixture = Fixture::new();
-    let mut archive = fixture.client();
-    const LENGTH: usize = 128;
-    let subscription_id = archive
-        .start_recording("aeron:ipc", RECORDED_STREAM, SourceLocation::Local, false)
-        .unwrap();
-    let publication = connected_publication(&fixture.aeron, "aeron:ipc", RECORDED_STREAM);
-    let recording_id = archive
-        .await_recording_signal(None, RecordingSignal::Start)
-        .unwrap()
-        .recording_id;
-    let first = publish(&publication, 0, 1000, LENGTH);
-    wait_for("the first half to be recorded", || {
-        archive.get_recording_position(recording_id).unwrap() >= first
-    });
-    let (_, mut replay) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW),
-        )
-        .unwrap();
-    receive(&mut replay, 0, 1000, LENGTH);
-    // Written after the replay reached the live position: it follows.
-    let second = publish(&publication, 1000, 1000, LENGTH);
-    let positions = receive(&mut replay, 1000, 1000, LENGTH);
-    assert_eq!(*positions.last().unwrap(), second);
-    wait_for("the recording to catch up", || {
-        archive.get_recording_position(recording_id).unwrap() >= second
-    });
-    archive
-        .stop_recording_subscription(subscription_id)
-        .unwrap();
-    wait_for_end(&mut replay);
-}
-
 #[test]
 fn a_stopped_recording_is_extended_and_replays_as_one_stream() {
     let fixture = Fixture::new();
@@ -658,41 +341,6 @@ fn truncate_then_purge() {
         })
         .count();
     assert_eq!(leftovers, 0);
-}
-
-#[test]
-fn two_concurrent_replays() {
-    let fixture = Fixture::new();
-    let mut archive = fixture.client();
-    const LENGTH: usize = 500;
-    let (recording_id, stop) = record(
-        &mut archive,
-        &fixture.aeron,
-        "aeron:ipc",
-        RECORDED_STREAM,
-        3000,
-        LENGTH,
-    );
-    let (_, mut a) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::default(),
-        )
-        .unwrap();
-    let (_, mut b) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM + 1,
-            ReplayParams::default(),
-        )
-        .unwrap();
-    let ta = std::thread::spawn(move || receive(&mut a, 0, 3000, LENGTH));
-    let positions = receive(&mut b, 0, 3000, LENGTH);
-    assert_eq!(*positions.last().unwrap(), stop);
-    assert_eq!(*ta.join().unwrap().last().unwrap(), stop);
 }
 
 #[test]
@@ -1212,78 +860,6 @@ fn a_recording_is_replicated_from_another_archive() {
 }
 
 #[test]
-fn a_bounded_replay_follows_its_limit_counter() {
-    let fixture = Fixture::new();
-    let mut archive = fixture.client();
-    const LENGTH: usize = 96;
-    let frame = (32 + LENGTH).next_multiple_of(32) as i64;
-    let (recording_id, stop) = record(
-        &mut archive,
-        &fixture.aeron,
-        "aeron:ipc",
-        RECORDED_STREAM,
-        1000,
-        LENGTH,
-    );
-    let limit = fixture
-        .aeron
-        .add_counter(1001, &[], "replay limit")
-        .unwrap();
-    limit.set(300 * frame);
-    let params = ReplayParams {
-        bounding_limit_counter_id: limit.id(),
-        ..ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW)
-    };
-    let (_, mut replay) = archive
-        .replay(recording_id, "aeron:ipc", REPLAY_STREAM, params)
-        .unwrap();
-    receive(&mut replay, 0, 300, LENGTH);
-    std::thread::sleep(Duration::from_millis(50));
-    let mut extra = 0;
-    replay.poll(|_, _| extra += 1, 10);
-    assert_eq!(extra, 0, "replayed past the limit counter");
-    limit.set(600 * frame);
-    receive(&mut replay, 300, 300, LENGTH);
-    // Raising the limit past the recording never replays more than was recorded.
-    limit.set(stop + 100 * frame);
-    let positions = receive(&mut replay, 600, 400, LENGTH);
-    assert_eq!(*positions.last().unwrap(), stop);
-    drop(limit);
-    wait_for_end(&mut replay);
-}
-
-#[test]
-fn a_replay_nobody_subscribes_to_reports_an_error_later() {
-    let mut fixture = Fixture::new();
-    fixture.restart_archive_with(|ctx| ctx.connect_timeout(Duration::from_millis(300)));
-    let mut archive = fixture.client();
-    let (recording_id, _) = record(
-        &mut archive,
-        &fixture.aeron,
-        "aeron:ipc",
-        RECORDED_STREAM,
-        10,
-        64,
-    );
-    // start_replay (not replay): no subscription to the replay stream.
-    archive
-        .start_replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::default(),
-        )
-        .unwrap();
-    let mut error = None;
-    wait_for("the late replay error", || {
-        error = archive.poll_for_errors();
-        error.is_some()
-    });
-    let error = error.unwrap().to_string();
-    assert!(error.contains("no connection established"), "{error}");
-}
-
-#[test]
 fn a_persistent_subscription_replays_then_goes_live_without_gaps() {
     use oxeron_archive::client::{
         PersistentSubscription, PersistentSubscriptionContext, FROM_LIVE,
@@ -1615,20 +1191,16 @@ fn replay_tokens_are_issued_and_checked_on_response_channels() {
     assert!(error.to_string().contains("response channels"), "{error}");
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_replication_merges_with_the_live_stream() {
     let fixture = Fixture::new();
     let mut source = fixture.client();
     const LENGTH: usize = 200;
-    let (e1, e2, e3) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let (e1, e2, e3) = (
+        oxeron_testkit::free_udp_port(),
+        oxeron_testkit::free_udp_port(),
+        oxeron_testkit::free_udp_port(),
+    );
     // A live stream to two places: the source archive's recording and, later, the replica's live destination.
     let recording_subscription = source
         .start_recording(

@@ -1599,12 +1599,6 @@ impl ArchiveConductor {
                 )
             }
         };
-        let initial_limit = match limit {
-            ReplayLimit::Position(p) => p,
-            ReplayLimit::FollowRecording { .. } => {
-                stop.min(self.live_position(recording_id).unwrap_or(d.stop_position))
-            }
-        };
         let mut reader = match SegmentReader::new(
             &self.ctx.archive_dir,
             recording_id,
@@ -1612,7 +1606,7 @@ impl ArchiveConductor {
             d.term_buffer_length,
             d.segment_file_length,
             from,
-            initial_limit,
+            stop,
         ) {
             Ok(r) => r,
             Err(e) => {
@@ -1701,7 +1695,9 @@ impl ArchiveConductor {
                             "no connection established for replayChannel={}",
                             replay.channel
                         )),
-                        ReplayEnd::Complete | ReplayEnd::PublicationClosed => None,
+                        ReplayEnd::Complete
+                        | ReplayEnd::SubscriberLeft
+                        | ReplayEnd::PublicationClosed => None,
                     };
                     if let Some(message) = failure {
                         self.report(&format!(

@@ -29,6 +29,8 @@ pub(crate) enum ReplayEnd {
     Complete,
     /// The replay subscriber never connected.
     NotConnected,
+    /// The replay subscriber went away after it connected.
+    SubscriberLeft,
     /// The publication closed under the replay.
     PublicationClosed,
     /// The recording's files could not be read.
@@ -66,6 +68,11 @@ impl ReplaySession {
         connect_deadline: Instant,
         file_io_max_length: usize,
     ) -> Self {
+        let mut reader = reader;
+        reader.end_at(match limit {
+            ReplayLimit::Position(end) => end,
+            ReplayLimit::FollowRecording { cap } => cap,
+        });
         let max_block = file_io_max_length
             .min(publication.term_buffer_length() as usize)
             .max(publication.max_payload_length() + HEADER_LENGTH);
@@ -112,23 +119,25 @@ impl ReplaySession {
             (None, Some(_)) => self.last_live,
             (None, None) => stop_position,
         };
-        if !self.connected {
-            if !self.publication.is_connected() {
-                if now > self.connect_deadline {
-                    return Err(ReplayEnd::NotConnected);
-                }
-                return Ok(0);
+        if !self.publication.is_connected() {
+            if self.connected {
+                return Err(ReplayEnd::SubscriberLeft);
             }
-            self.connected = true;
+            if now > self.connect_deadline {
+                return Err(ReplayEnd::NotConnected);
+            }
+            return Ok(0);
         }
-        let end = match self.limit {
-            ReplayLimit::Position(p) => p,
-            ReplayLimit::FollowRecording { cap } => match live_position {
-                Some(live) => live.min(cap),
-                None => stop_position.min(cap),
-            },
+        self.connected = true;
+        // A fixed-position replay reads what was recorded when it started; a following one, what is
+        // recorded now.
+        let recorded = match self.limit {
+            ReplayLimit::Position(_) => None,
+            ReplayLimit::FollowRecording { .. } => Some(live_position.unwrap_or(stop_position)),
         };
-        self.reader.set_limit(end);
+        if let Some(recorded) = recorded {
+            self.reader.set_limit(recorded);
+        }
         let mut work = 0;
         for _ in 0..4 {
             if self.block_length == 0 {
@@ -167,11 +176,8 @@ impl ReplaySession {
                     work += self.block_length;
                     self.block_length = 0;
                 }
-                Err(
-                    OfferError::BackPressured | OfferError::AdminAction | OfferError::NotConnected,
-                ) => {
-                    break;
-                }
+                Err(OfferError::BackPressured | OfferError::AdminAction) => break,
+                Err(OfferError::NotConnected) => return Err(ReplayEnd::SubscriberLeft),
                 Err(OfferError::Closed) => return Err(ReplayEnd::PublicationClosed),
                 Err(other) => {
                     return Err(ReplayEnd::Storage(ArchiveStorageError::InvalidPosition {
@@ -181,16 +187,13 @@ impl ReplaySession {
                 }
             }
         }
-        if work == 0 && self.block_length == 0 && self.reader.position() >= end {
-            let finished = match self.limit {
-                ReplayLimit::Position(_) => true,
-                ReplayLimit::FollowRecording { cap } => {
-                    live_position.is_none() || self.reader.position() >= cap
-                }
-            };
-            if finished {
-                return Err(ReplayEnd::Complete);
-            }
+        // A fixed-position replay's end is never past what was recorded; a following one also ends where
+        // the recording stopped.
+        let followed_to_stop = recorded.is_some()
+            && live_position.is_none()
+            && self.reader.position() >= stop_position;
+        if self.block_length == 0 && (self.reader.is_at_end() || followed_to_stop) {
+            return Err(ReplayEnd::Complete);
         }
         Ok(work)
     }
