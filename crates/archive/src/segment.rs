@@ -312,6 +312,12 @@ impl SegmentReader {
         self.end = end_position;
     }
 
+    /// Goes back to `position`, a frame this reader read (for a block that could not be passed on).
+    pub fn rewind_to(&mut self, position: i64) {
+        debug_assert!(position <= self.position && position >= self.start_position);
+        self.position = position;
+    }
+
     /// Whether every frame up to the end set by [`SegmentReader::end_at`] has been read.
     pub fn is_at_end(&self) -> bool {
         self.position >= self.end

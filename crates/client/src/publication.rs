@@ -257,6 +257,11 @@ macro_rules! common_accessors {
             }
         }
 
+        /// Bytes the publication may append before back pressure (Java's `availableWindow`).
+        pub fn available_window(&self) -> i64 {
+            self.position_limit() - self.position()
+        }
+
         /// True while a subscriber or receiver is connected and the publication is open.
         pub fn is_connected(&self) -> bool {
             !self.core.is_closed() && self.core.metadata().is_connected()

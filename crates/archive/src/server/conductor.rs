@@ -106,6 +106,8 @@ pub(crate) struct ArchiveConductor {
     recording_subscriptions: Vec<RecordingSubscription>,
     recordings: Vec<RecordingSession>,
     replays: Vec<ReplaySession>,
+    /// The buffer every replay reads its blocks into, one at a time (as Java's replayer shares one).
+    replay_buffer: Vec<u8>,
     replications: Vec<ReplicationSession>,
     events: Option<Publication>,
     next_control_session_id: i64,
@@ -179,6 +181,7 @@ impl ArchiveConductor {
             recording_subscriptions: Vec::new(),
             recordings: Vec::new(),
             replays: Vec::new(),
+            replay_buffer: Vec::new(),
             replications: Vec::new(),
             events,
             next_control_session_id: seed.max(1),
@@ -1681,7 +1684,7 @@ impl ArchiveConductor {
                 .catalog
                 .stop_position(recording_id)
                 .unwrap_or(NULL_POSITION);
-            match self.replays[i].do_work(now, live, stop) {
+            match self.replays[i].do_work(now, live, stop, &mut self.replay_buffer) {
                 Ok(n) => {
                     work += n;
                     i += 1;

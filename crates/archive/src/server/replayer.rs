@@ -50,8 +50,6 @@ pub(crate) struct ReplaySession {
     reader: SegmentReader,
     connect_deadline: Instant,
     connected: bool,
-    block: Vec<u8>,
-    block_length: usize,
     max_block: usize,
     last_live: i64,
 }
@@ -87,8 +85,6 @@ impl ReplaySession {
             reader,
             connect_deadline,
             connected: false,
-            block: Vec::new(),
-            block_length: 0,
             max_block,
             last_live: 0,
         }
@@ -106,6 +102,7 @@ impl ReplaySession {
         now: Instant,
         live_position: Option<i64>,
         stop_position: i64,
+        buffer: &mut Vec<u8>,
     ) -> Result<usize, ReplayEnd> {
         if self.publication.is_closed() {
             return Err(ReplayEnd::PublicationClosed);
@@ -140,48 +137,41 @@ impl ReplaySession {
         }
         let mut work = 0;
         for _ in 0..4 {
-            if self.block_length == 0 {
-                self.block_length = self
-                    .reader
-                    .read_block(&mut self.block, self.max_block)
-                    .map_err(ReplayEnd::Storage)?;
-                if self.block_length == 0 {
-                    break;
-                }
-                let session_id = self.publication.session_id();
-                let stream_id = self.publication.stream_id();
-                let mut cursor = 0;
-                while cursor < self.block_length {
-                    le::put_i32(
-                        &mut self.block,
-                        cursor + SESSION_ID_FIELD_OFFSET,
-                        session_id,
-                    );
-                    le::put_i32(&mut self.block, cursor + STREAM_ID_FIELD_OFFSET, stream_id);
-                    let length = le::get_i32(&self.block, cursor) as usize;
-                    cursor += align(length, FRAME_ALIGNMENT);
-                }
+            // Read no more than the publication takes now, so blocks are rarely read twice.
+            let window = self.publication.available_window();
+            if window <= 0 {
+                break;
             }
-            let block = &self.block[..self.block_length];
+            let block_position = self.reader.position();
+            let block_length = self
+                .reader
+                .read_block(buffer, self.max_block.min(window as usize))
+                .map_err(ReplayEnd::Storage)?;
+            if block_length == 0 {
+                break;
+            }
+            let block = &mut buffer[..block_length];
             let is_pad = le::get_u16(block, TYPE_FIELD_OFFSET) == HDR_TYPE_PAD;
             let outcome = if is_pad {
                 let frame_length = le::get_i32(block, 0) as usize;
                 self.publication
                     .append_padding(frame_length - HEADER_LENGTH)
             } else {
+                self.stamp_session_and_stream(block);
                 self.publication.offer_block(block)
             };
             match outcome {
-                Ok(_) => {
-                    work += self.block_length;
-                    self.block_length = 0;
+                Ok(_) => work += block_length,
+                Err(OfferError::BackPressured | OfferError::AdminAction) => {
+                    // Read again next time: the buffer is shared with the other replays.
+                    self.reader.rewind_to(block_position);
+                    break;
                 }
-                Err(OfferError::BackPressured | OfferError::AdminAction) => break,
                 Err(OfferError::NotConnected) => return Err(ReplayEnd::SubscriberLeft),
                 Err(OfferError::Closed) => return Err(ReplayEnd::PublicationClosed),
                 Err(other) => {
                     return Err(ReplayEnd::Storage(ArchiveStorageError::InvalidPosition {
-                        position: self.reader.position(),
+                        position: block_position,
                         reason: leak_reason(&other),
                     }))
                 }
@@ -192,10 +182,25 @@ impl ReplaySession {
         let followed_to_stop = recorded.is_some()
             && live_position.is_none()
             && self.reader.position() >= stop_position;
-        if self.block_length == 0 && (self.reader.is_at_end() || followed_to_stop) {
+        if self.reader.is_at_end() || followed_to_stop {
             return Err(ReplayEnd::Complete);
         }
         Ok(work)
+    }
+}
+
+impl ReplaySession {
+    /// Gives every data frame of a block the replay publication's session and stream ids.
+    fn stamp_session_and_stream(&self, block: &mut [u8]) {
+        let session_id = self.publication.session_id();
+        let stream_id = self.publication.stream_id();
+        let mut cursor = 0;
+        while cursor < block.len() {
+            le::put_i32(block, cursor + SESSION_ID_FIELD_OFFSET, session_id);
+            le::put_i32(block, cursor + STREAM_ID_FIELD_OFFSET, stream_id);
+            let length = le::get_i32(block, cursor) as usize;
+            cursor += align(length, FRAME_ALIGNMENT);
+        }
     }
 }
 
