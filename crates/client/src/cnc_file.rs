@@ -134,7 +134,9 @@ impl CncFile {
         };
         let layout = header.layout().map_err(layout_error)?;
         let file =
-            MappedFile::create(&path, layout.file_length).map_err(|source| CncError::Io {
+            // Every page reserved up front, as Java and C fill the file with zeros: a driver or client never
+            // takes SIGBUS from a full /dev/shm on a later first write.
+            MappedFile::create_allocated(&path, layout.file_length).map_err(|source| CncError::Io {
                 path: path.clone(),
                 source,
             })?;
@@ -310,6 +312,19 @@ mod tests {
         mapped.counters_values_buffer().put_i64(0, 5);
         assert_eq!(created.counters_values_buffer().get_i64(0), 5);
         assert_eq!(mapped.counters_metadata_buffer().capacity(), 4 * 64 * 1024);
+    }
+
+    #[test]
+    fn every_page_of_a_new_cnc_file_is_reserved_as_aeron_fills_it() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let created = CncFile::create(dir.path(), &spec()).unwrap();
+        let metadata = std::fs::metadata(CncFile::path_in(dir.path())).unwrap();
+        assert_eq!(metadata.len() as usize, created.layout().file_length);
+        assert!(
+            metadata.blocks() * 512 >= metadata.len(),
+            "cnc.dat is sparse"
+        );
     }
 
     #[test]

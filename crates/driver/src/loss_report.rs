@@ -59,7 +59,10 @@ pub(crate) struct LossReport {
 impl LossReport {
     /// Creates `loss-report.dat` in `aeron_dir`.
     pub(crate) fn create(aeron_dir: &Path) -> io::Result<Self> {
-        let file = MappedFile::create(aeron_dir.join(LOSS_REPORT_FILE), LOSS_REPORT_BUFFER_LENGTH)?;
+        let file = MappedFile::create_allocated(
+            aeron_dir.join(LOSS_REPORT_FILE),
+            LOSS_REPORT_BUFFER_LENGTH,
+        )?;
         Ok(LossReport {
             file,
             next_record_offset: 0,
