@@ -7,7 +7,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::*;
-use oxeron_archive::client::ReplayParams;
 
 /// The system allocator, counting the bytes allocated and not yet freed.
 struct CountingAllocator;
@@ -45,14 +44,7 @@ const REPLAYS: i64 = 200;
 
 fn replay_once(archive: &mut oxeron_archive::client::AeronArchive, recording_id: i64) {
     let frame = (32 + LENGTH).next_multiple_of(32) as i64;
-    let (_, mut subscription) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(50 * frame, 100 * frame),
-        )
-        .expect("replay");
+    let mut subscription = replay_ipc(archive, recording_id, 50 * frame, 100 * frame);
     receive(&mut subscription, 50, 100, LENGTH);
     wait_for_end(&mut subscription);
 }

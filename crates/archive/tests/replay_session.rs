@@ -25,14 +25,7 @@ fn replay_from_a_middle_position_for_a_bounded_length() {
         LENGTH,
     );
     let frame = (32 + LENGTH).next_multiple_of(32) as i64;
-    let (_, mut subscription) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(500 * frame, 100 * frame),
-        )
-        .unwrap();
+    let mut subscription = replay_ipc(&mut archive, recording_id, 500 * frame, 100 * frame);
     let positions = receive(&mut subscription, 500, 100, LENGTH);
     assert_eq!(positions[0], 501 * frame);
     assert_eq!(*positions.last().unwrap(), 600 * frame);
@@ -64,14 +57,12 @@ fn replay_follows_a_live_recording_until_it_stops() {
     wait_for("the first half to be recorded", || {
         archive.get_recording_position(recording_id).unwrap() >= first
     });
-    let (_, mut replay) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW),
-        )
-        .unwrap();
+    let mut replay = replay_ipc(
+        &mut archive,
+        recording_id,
+        0,
+        oxeron_archive::client::REPLAY_ALL_AND_FOLLOW,
+    );
     receive(&mut replay, 0, 1000, LENGTH);
     // Written after the replay reached the live position: it follows.
     let second = publish(&publication, 1000, 1000, LENGTH);
@@ -231,14 +222,7 @@ fn a_bounded_replay_of_a_live_recording_stops_at_its_length() {
     const LENGTH: usize = 100;
     let frame = (32 + LENGTH).next_multiple_of(32) as i64;
     let (recording_id, publication) = live_recording(&mut archive, &fixture.aeron, 1_000, LENGTH);
-    let (_, mut subscription) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(200 * frame, 50 * frame),
-        )
-        .unwrap();
+    let mut subscription = replay_ipc(&mut archive, recording_id, 200 * frame, 50 * frame);
     let positions = receive(&mut subscription, 200, 50, LENGTH);
     assert_eq!(*positions.last().unwrap(), 250 * frame);
     // Recorded while the replay runs: still not replayed.
@@ -262,14 +246,7 @@ fn a_replay_length_that_ends_inside_a_frame_replays_that_frame_whole() {
     );
     let (live, _publication) = live_recording(&mut archive, &fixture.aeron, 100, LENGTH);
     for recording_id in [stopped, live] {
-        let (_, mut subscription) = archive
-            .replay(
-                recording_id,
-                "aeron:ipc",
-                REPLAY_STREAM,
-                ReplayParams::new(10 * frame, 5 * frame + 1),
-            )
-            .unwrap();
+        let mut subscription = replay_ipc(&mut archive, recording_id, 10 * frame, 5 * frame + 1);
         let positions = receive(&mut subscription, 10, 6, LENGTH);
         assert_eq!(*positions.last().unwrap(), 16 * frame);
         assert_ends_without_more(&mut subscription);
@@ -283,14 +260,12 @@ fn a_replay_whose_subscriber_leaves_ends() {
     let mut archive = fixture.client();
     const LENGTH: usize = 64;
     let (recording_id, _publication) = live_recording(&mut archive, &fixture.aeron, 100, LENGTH);
-    let (_, mut subscription) = archive
-        .replay(
-            recording_id,
-            "aeron:ipc",
-            REPLAY_STREAM,
-            ReplayParams::new(0, oxeron_archive::client::REPLAY_ALL_AND_FOLLOW),
-        )
-        .unwrap();
+    let mut subscription = replay_ipc(
+        &mut archive,
+        recording_id,
+        0,
+        oxeron_archive::client::REPLAY_ALL_AND_FOLLOW,
+    );
     receive(&mut subscription, 0, 100, LENGTH);
     drop(subscription);
     // The following replay would never end by itself; once its subscriber left, it holds no replay slot.

@@ -216,6 +216,24 @@ pub fn replay_all(
     receive(&mut replay, from, count, length)
 }
 
+/// Replays `length` bytes of a recording from `position` on IPC (the replay stream); the subscription.
+pub fn replay_ipc(
+    archive: &mut AeronArchive,
+    recording_id: i64,
+    position: i64,
+    length: i64,
+) -> Subscription {
+    let (_, subscription) = archive
+        .replay(
+            recording_id,
+            "aeron:ipc",
+            REPLAY_STREAM,
+            ReplayParams::new(position, length),
+        )
+        .expect("replay");
+    subscription
+}
+
 pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !condition() {
