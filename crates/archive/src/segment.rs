@@ -531,12 +531,25 @@ pub fn segment_files(archive_dir: &Path, recording_id: i64) -> Result<Vec<(i64, 
 }
 
 /// Deletes every segment file of `recording_id`; returns how many were deleted.
+/// Deletes as it reads the directory: a long recording has thousands of segment files, and listing them
+/// first would only hold their paths.
 pub fn delete_segments(archive_dir: &Path, recording_id: i64) -> Result<usize> {
-    let files = segment_files(archive_dir, recording_id)?;
-    for (_, path) in &files {
-        std::fs::remove_file(path).map_err(ArchiveStorageError::io(path))?;
+    let entries = std::fs::read_dir(archive_dir).map_err(ArchiveStorageError::io(archive_dir))?;
+    let mut deleted = 0;
+    for entry in entries {
+        let entry = entry.map_err(ArchiveStorageError::io(archive_dir))?;
+        let name = entry.file_name();
+        let ours = name
+            .to_str()
+            .and_then(parse_segment_file_name)
+            .is_some_and(|(id, _)| id == recording_id);
+        if ours {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(ArchiveStorageError::io(&path))?;
+            deleted += 1;
+        }
     }
-    Ok(files.len())
+    Ok(deleted)
 }
 
 /// Cuts a stopped recording back to `position`: the segment holding it is zeroed from there on and later
