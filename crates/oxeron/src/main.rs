@@ -573,6 +573,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// An interrupted bench (SIGINT, SIGTERM) removes its temporary directories before it exits with 128 plus
+/// the signal, as the shell reports it.
+fn remove_on_interrupt(dirs: Vec<PathBuf>) -> Result<(), String> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("bench-interrupt".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for dir in &dirs {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                std::process::exit(128 + signal);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 fn run_bench(
     kind: &str,
     count: u64,
@@ -595,6 +615,7 @@ fn run_bench(
             .prefix("oxeron-archive-bench-")
             .tempdir_in(&parent)
             .map_err(|e| format!("{}: {e}", parent.display()))?;
+        remove_on_interrupt(vec![shm.path().to_path_buf(), disk.path().to_path_buf()])?;
         let figures =
             oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)?;
         println!(
@@ -603,6 +624,7 @@ fn run_bench(
         );
         return Ok(());
     }
+    remove_on_interrupt(vec![shm.path().to_path_buf()])?;
     let udp = kind == "udp";
     let driver = MediaDriver::launch(
         DriverContext::new()

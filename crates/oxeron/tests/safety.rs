@@ -311,3 +311,32 @@ fn record_and_replay_fail_loudly_when_they_cannot_do_their_job() {
         short.describe()
     );
 }
+
+/// The `/dev/shm` directory a running `oxeron bench` maps its driver files from.
+fn bench_dir_of(pid: u32) -> Option<std::path::PathBuf> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        let path = line.split_whitespace().nth(5)?;
+        let start = path.find("oxeron-bench-")?;
+        let end = path[start..].find('/').map_or(path.len(), |i| start + i);
+        Some(std::path::PathBuf::from(&path[..end]))
+    })
+}
+
+#[test]
+fn an_interrupted_bench_removes_its_shared_memory() {
+    let mut bench = spawn(&["bench", "ipc", "--count", "1000000000"]);
+    let pid = bench.child.id();
+    let dir = bench.wait_for(
+        "the bench to map its driver's files",
+        Duration::from_secs(20),
+        Duration::from_millis(10),
+        || bench_dir_of(pid),
+    );
+    assert!(dir.is_dir(), "{}", dir.display());
+    bench.signal("-INT");
+    let finished = bench.finish("the interrupted bench", Duration::from_secs(10));
+    assert_no_panic(&finished);
+    assert_eq!(finished.status.code(), Some(130), "{}", finished.describe());
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
