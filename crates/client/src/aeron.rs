@@ -661,8 +661,10 @@ impl Aeron {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        // The conductor reads every byte of the broadcast buffer in turn; its pages are mapped in now, not
-        // one fault at a time in the duty cycle (and the client's resident memory is flat from the start).
+        // The conductor writes every byte of the command ring and reads every byte of the broadcast buffer
+        // in turn; their pages are mapped in now, not one fault at a time in the duty cycle (and the
+        // client's resident memory is flat from the start rather than creeping up until both rings lap).
+        cnc.to_driver_buffer().pre_touch();
         cnc.to_clients_buffer().pre_touch();
         let receiver = BroadcastReceiver::new(cnc.to_clients_buffer().clone())
             .map_err(|e| AeronError::Cnc(e.to_string()))?;
