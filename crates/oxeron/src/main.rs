@@ -583,8 +583,16 @@ fn remove_on_interrupt(dirs: Vec<PathBuf>) -> Result<(), String> {
         .name("bench-interrupt".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                // The driver may still be creating files in them: removing fails while it does, so retry
+                // for up to a second.
                 for dir in &dirs {
-                    let _ = std::fs::remove_dir_all(dir);
+                    for _ in 0..100 {
+                        match std::fs::remove_dir_all(dir) {
+                            Ok(()) => break,
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                        }
+                    }
                 }
                 std::process::exit(128 + signal);
             }

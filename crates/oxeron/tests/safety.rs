@@ -312,11 +312,15 @@ fn record_and_replay_fail_loudly_when_they_cannot_do_their_job() {
     );
 }
 
-/// The `/dev/shm` directory a running `oxeron bench` maps its driver files from.
+/// The `/dev/shm` directory of a running `oxeron bench`, once it maps a publication's log buffer from it
+/// (it is then measuring).
 fn bench_dir_of(pid: u32) -> Option<std::path::PathBuf> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
     maps.lines().find_map(|line| {
         let path = line.split_whitespace().nth(5)?;
+        if !path.ends_with(".logbuffer") {
+            return None;
+        }
         let start = path.find("oxeron-bench-")?;
         let end = path[start..].find('/').map_or(path.len(), |i| start + i);
         Some(std::path::PathBuf::from(&path[..end]))
@@ -328,7 +332,7 @@ fn an_interrupted_bench_removes_its_shared_memory() {
     let mut bench = spawn(&["bench", "ipc", "--count", "1000000000"]);
     let pid = bench.child.id();
     let dir = bench.wait_for(
-        "the bench to map its driver's files",
+        "the bench to map a publication's log buffer",
         Duration::from_secs(20),
         Duration::from_millis(10),
         || bench_dir_of(pid),
