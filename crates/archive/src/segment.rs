@@ -449,8 +449,8 @@ impl SegmentReader {
 impl SegmentReader {
     /// Reads whole frames from the position into `buf` (resized as needed, up to `max_length` bytes), never
     /// past the limit, the end of the term or the end of a segment, and none that starts at or after the
-    /// end set by [`SegmentReader::end_at`]; returns their length (0 at the limit or the end). A padding frame comes alone: it is returned as the block's only frame, and data frames stop
-    /// before one. Frames keep their recorded headers; padding frames are returned header only, the rest of
+    /// end set by [`SegmentReader::end_at`]; returns their length (0 at the limit or the end). A padding
+    /// frame comes alone: it is returned as the block's only frame, and data frames stop before one. Frames keep their recorded headers; padding frames are returned header only, the rest of
     /// their length left zeroed in `buf`.
     pub fn read_block(&mut self, buf: &mut Vec<u8>, max_length: usize) -> Result<usize> {
         if self.position >= self.limit || self.position >= self.end {
@@ -515,39 +515,37 @@ impl SegmentReader {
 
 /// The segment files of `recording_id` in `archive_dir`, as (base position, path), in position order.
 pub fn segment_files(archive_dir: &Path, recording_id: i64) -> Result<Vec<(i64, PathBuf)>> {
-    let entries = std::fs::read_dir(archive_dir).map_err(ArchiveStorageError::io(archive_dir))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(ArchiveStorageError::io(archive_dir))?;
-        let name = entry.file_name();
-        if let Some((id, base)) = name.to_str().and_then(parse_segment_file_name) {
-            if id == recording_id {
-                files.push((base, entry.path()));
-            }
-        }
-    }
+    let mut files = segment_entries(archive_dir, recording_id)?.collect::<Result<Vec<_>>>()?;
     files.sort();
     Ok(files)
 }
 
-/// Deletes every segment file of `recording_id`; returns how many were deleted.
-/// Deletes as it reads the directory: a long recording has thousands of segment files, and listing them
-/// first would only hold their paths.
-pub fn delete_segments(archive_dir: &Path, recording_id: i64) -> Result<usize> {
+/// The segment files of `recording_id` in `archive_dir`, as (base position, path), in directory order.
+fn segment_entries(
+    archive_dir: &Path,
+    recording_id: i64,
+) -> Result<impl Iterator<Item = Result<(i64, PathBuf)>> + '_> {
     let entries = std::fs::read_dir(archive_dir).map_err(ArchiveStorageError::io(archive_dir))?;
-    let mut deleted = 0;
-    for entry in entries {
-        let entry = entry.map_err(ArchiveStorageError::io(archive_dir))?;
+    Ok(entries.filter_map(move |entry| {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return Some(Err(ArchiveStorageError::io(archive_dir)(e))),
+        };
         let name = entry.file_name();
-        let ours = name
-            .to_str()
-            .and_then(parse_segment_file_name)
-            .is_some_and(|(id, _)| id == recording_id);
-        if ours {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(ArchiveStorageError::io(&path))?;
-            deleted += 1;
-        }
+        let (id, base) = name.to_str().and_then(parse_segment_file_name)?;
+        (id == recording_id).then(|| Ok((base, entry.path())))
+    }))
+}
+
+/// Deletes every segment file of `recording_id`; returns how many were deleted. It deletes as it reads the
+/// directory: a long recording has thousands of segment files, and listing them first would only hold
+/// their paths.
+pub fn delete_segments(archive_dir: &Path, recording_id: i64) -> Result<usize> {
+    let mut deleted = 0;
+    for file in segment_entries(archive_dir, recording_id)? {
+        let (_, path) = file?;
+        std::fs::remove_file(&path).map_err(ArchiveStorageError::io(&path))?;
+        deleted += 1;
     }
     Ok(deleted)
 }

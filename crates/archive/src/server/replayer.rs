@@ -62,11 +62,10 @@ impl ReplaySession {
         bound_counter: Option<i32>,
         limit: ReplayLimit,
         publication: ExclusivePublication,
-        reader: SegmentReader,
+        mut reader: SegmentReader,
         connect_deadline: Instant,
         file_io_max_length: usize,
     ) -> Self {
-        let mut reader = reader;
         reader.end_at(match limit {
             ReplayLimit::Position(end) => end,
             ReplayLimit::FollowRecording { cap } => cap,
