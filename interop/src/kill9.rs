@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
 use oxeron::archive::server::{Archive, Context as ArchiveContext};
 use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
-use oxeron::catalog_tool::{self, CatalogSnapshot};
+use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
 use oxeron::client::{Aeron, Context as ClientContext, Header, OfferError};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 
@@ -212,7 +212,7 @@ pub fn run_role(role: &str) -> Result<(), String> {
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
-                oxeron::sample::fill(&mut message, sequence);
+                oxeron_cli::sample::fill(&mut message, sequence);
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         return Ok(());
@@ -252,7 +252,7 @@ pub fn run_role(role: &str) -> Result<(), String> {
                             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
                             .unwrap_or_default();
                         let expected = *next.entry(header.session_id()).or_insert(sequence);
-                        if let Err(e) = oxeron::sample::check(message, expected, LENGTH) {
+                        if let Err(e) = oxeron_cli::sample::check(message, expected, LENGTH) {
                             bad.get_or_insert(format!(
                                 "{e}, ending at position {} of session {}",
                                 header.position(),
@@ -433,10 +433,10 @@ fn start_cluster(bin: &Path, dirs: &Dirs, sync: i32, replication: bool) -> Resul
     })
 }
 
-fn archive_client(aeron: &Arc<Aeron>, control_stream: i32) -> Result<AeronArchive, String> {
+fn archive_client(aeron: &Aeron, control_stream: i32) -> Result<AeronArchive, String> {
     AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(aeron))
+            .aeron(aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_request_stream_id(control_stream)
             .control_response_channel("aeron:ipc")
@@ -467,14 +467,12 @@ pub fn run_scenario(
     let replication = scenario.phase == Phase::Replication;
     let mut cluster = start_cluster(bin, &dirs, scenario.sync_level, replication)?;
     let aeron_env = (ENV_AERON_DIR, dirs.aeron.display().to_string());
-    let aeron = Arc::new(
-        Aeron::connect(
+    let aeron = Aeron::connect(
             ClientContext::new()
                 .aeron_dir(&dirs.aeron)
                 .error_handler(|_| {}),
         )
-        .map_err(|e| e.to_string())?,
-    );
+        .map_err(|e| e.to_string())?;
     let mut source = archive_client(&aeron, SRC_CONTROL_STREAM)?;
     source
         .start_recording(CHANNEL, STREAM, SourceLocation::Local, false)
@@ -561,9 +559,7 @@ pub fn run_scenario(
 
     let restarted_at = Instant::now();
     let cluster = start_cluster(bin, &dirs, scenario.sync_level, replication)?;
-    let aeron = Arc::new(
-        Aeron::connect(ClientContext::new().aeron_dir(&dirs.aeron)).map_err(|e| e.to_string())?,
-    );
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&dirs.aeron)).map_err(|e| e.to_string())?;
     let mut archives = vec![("source", archive_client(&aeron, SRC_CONTROL_STREAM)?)];
     if replication {
         archives.push(("destination", archive_client(&aeron, DST_CONTROL_STREAM)?));
@@ -685,7 +681,7 @@ fn replay_and_check(
                         (next as i64 + 1) * FRAME
                     ));
                 }
-                if let Err(e) = oxeron::sample::check(message, next, LENGTH) {
+                if let Err(e) = oxeron_cli::sample::check(message, next, LENGTH) {
                     bad.get_or_insert(e);
                 }
                 next += 1;

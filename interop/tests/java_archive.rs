@@ -5,7 +5,7 @@
 //! authentication; then Java's `ArchiveTool` on directories Oxeron wrote (clean and after a SIGKILL) and
 //! Oxeron's catalog verifier and archive on directories Java wrote.
 //!
-//! Message n carries n (`oxeron::sample`); every replayed message is checked for its bytes and its position,
+//! Message n carries n (`oxeron_cli::sample`); every replayed message is checked for its bytes and its position,
 //! on whichever side receives it (`JavaArchiveClient` checks with the same rules). Control and data channels
 //! use UDP ports 25000-25999, each test its own block of 50. Aeron directories live under `/dev/shm`, archive
 //! directories in temporary directories, all deleted afterwards.
@@ -23,12 +23,12 @@ use oxeron::archive::client::{
 };
 use oxeron::archive::server::{Archive, AuthDecision, Authenticator, Context as ArchiveContext};
 use oxeron::archive::{RecordingSignal, SourceLocation};
-use oxeron::catalog_tool::{self, CatalogSnapshot};
+use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
 use oxeron::client::{
     Aeron, Context as ClientContext, Header, OfferError, Publication, Subscription,
 };
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
-use oxeron::sample;
+use oxeron_cli::sample;
 use oxeron_interop::java::{JavaPeer, JavaProcess};
 use tempfile::TempDir;
 
@@ -215,7 +215,7 @@ fn shm_dir() -> TempDir {
 
 /// An Oxeron media driver (shared thread, 64 KiB terms) in its own directory, with a client on it.
 struct OxeronDriver {
-    aeron: Arc<Aeron>,
+    aeron: Aeron,
     _driver: MediaDriver,
     dir: TempDir,
 }
@@ -233,10 +233,8 @@ impl OxeronDriver {
                 .dir_delete_on_shutdown(true),
         )
         .expect("Oxeron driver");
-        let aeron = Arc::new(
-            Aeron::connect(ClientContext::new().aeron_dir(dir.path().join("aeron")))
-                .expect("Oxeron client"),
-        );
+        let aeron = Aeron::connect(ClientContext::new().aeron_dir(dir.path().join("aeron")))
+                .expect("Oxeron client");
         Self {
             aeron,
             _driver: driver,
@@ -285,7 +283,7 @@ impl OxeronDriver {
 
     fn client_context(&self, request: &str, response: &str) -> ArchiveClientContext {
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&self.aeron))
+            .aeron(self.aeron.clone())
             .control_request_channel(request)
             .control_response_channel(response)
             .message_timeout(Duration::from_secs(10))
@@ -1826,10 +1824,10 @@ fn archive_tool_verifies_oxeron_archives_clean_and_after_a_crash() {
     wait_for("the archive child process", || {
         crash_dir.path().join("ready").exists()
     });
-    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&child_aeron)).unwrap());
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&child_aeron)).unwrap();
     let mut archive = AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
+            .aeron(aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_response_channel("aeron:ipc"),
     )

@@ -4,7 +4,7 @@
 //! with a Java client on it, and exchange streams over UDP with Oxeron's driver and client. Each case runs one
 //! Java client process (`JavaClientPeer`, driven line by line through stdin) for all its streams.
 //!
-//! Message `n` carries `n` (`oxeron::sample`; `JavaClientPeer` fills and checks the same bytes). Both
+//! Message `n` carries `n` (`oxeron_cli::sample`; `JavaClientPeer` fills and checks the same bytes). Both
 //! sides fold every message's position and bytes, in order, into an FNV-1a hash; a stream passes when the
 //! receiver checked every message itself and its count, last position and hash equal the sender's.
 //!
@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use oxeron::protocol::frame::{HDR_TYPE_DATA, HDR_TYPE_NAK, HDR_TYPE_SM};
-use oxeron::{sample, tools};
+use oxeron_cli::{sample, tools};
 use oxeron_client as ox;
 use oxeron_driver::loss::{Direction, LossPolicy};
 use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};

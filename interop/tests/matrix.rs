@@ -5,7 +5,7 @@
 //!
 //! Every case runs on one thread (rusteron handles stay on the thread of the client that made them): the
 //! publisher offers a batch, the subscriber polls, until every message has arrived or the deadline passes.
-//! Message `n` carries `n` (`oxeron::sample`), so each payload and the order are checked. Each case has its
+//! Message `n` carries `n` (`oxeron_cli::sample`), so each payload and the order are checked. Each case has its
 //! own Aeron directory under `/dev/shm`, deleted when its driver stops. Cases run one at a time so the
 //! drivers do not fight over the cores.
 
@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use oxeron::sample;
-use oxeron::tools;
+use oxeron_cli::sample;
+use oxeron_cli::tools;
 use oxeron_client as ox;
 use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron_interop::wait_for;
@@ -674,7 +674,7 @@ fn a5_oxeron_reads_aeron_c_stream_counters() {
             "Oxeron's CountersReader on Aeron C's cnc.dat",
             oxeron_rows(&dir),
         ),
-        ("oxeron::tools::counters via the client's reader", {
+        ("oxeron_cli::tools::counters via the client's reader", {
             let reader = aeron.counters_reader();
             let mut rows = Vec::new();
             reader.for_each_counter(|value, id, type_id, _, label| {

@@ -21,10 +21,10 @@
 //!         .archive_dir("/tmp/archive-example")
 //!         .control_channel_enabled(false),
 //! )?;
-//! let aeron = Arc::new(Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?);
+//! let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?;
 //! let mut client = AeronArchive::connect(
 //!     ArchiveClientContext::new()
-//!         .aeron(Arc::clone(&aeron))
+//!         .aeron(aeron.clone())
 //!         .control_request_channel("aeron:ipc")
 //!         .control_response_channel("aeron:ipc"),
 //! )?;

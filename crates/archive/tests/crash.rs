@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
@@ -81,7 +80,7 @@ fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) 
     }
 }
 
-fn client(aeron: Arc<Aeron>) -> AeronArchive {
+fn client(aeron: Aeron) -> AeronArchive {
     AeronArchive::connect(
         ArchiveClientContext::new()
             .aeron(aeron)
@@ -108,8 +107,8 @@ fn kill_9_mid_recording_then_restart() {
         archive_dir.join("ready").exists()
     });
 
-    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&child_aeron)).unwrap());
-    let mut archive = client(Arc::clone(&aeron));
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&child_aeron)).unwrap();
+    let mut archive = client(aeron.clone());
     archive
         .start_recording("aeron:ipc", 1001, SourceLocation::Local, false)
         .unwrap();
@@ -149,8 +148,8 @@ fn kill_9_mid_recording_then_restart() {
     std::thread::sleep(Duration::from_millis(1600));
     let restart_aeron = dir.path().join("aeron-restart");
     let (_driver, _restarted) = launch(&restart_aeron, &archive_dir);
-    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&restart_aeron)).unwrap());
-    let mut archive = client(Arc::clone(&aeron));
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&restart_aeron)).unwrap();
+    let mut archive = client(aeron.clone());
     let d = archive
         .recording_descriptor(recording_id)
         .unwrap()

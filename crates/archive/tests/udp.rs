@@ -48,10 +48,10 @@ fn control_recording_and_replay_over_udp() {
             .segment_file_length(256 * 1024),
     )
     .unwrap();
-    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap());
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap();
     let mut client = AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
+            .aeron(aeron.clone())
             .control_request_channel(control)
             .control_response_channel(format!(
                 "aeron:udp?endpoint=127.0.0.1:{}",
@@ -159,10 +159,10 @@ fn replay_merge_catches_up_and_joins_the_live_stream() {
             .control_channel_enabled(false),
     )
     .unwrap();
-    let aeron = Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap());
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).unwrap();
     let mut client = AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
+            .aeron(aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_response_channel("aeron:ipc"),
     )

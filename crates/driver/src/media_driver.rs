@@ -1,7 +1,7 @@
 //! Launching and closing a media driver: the Aeron directory, `cnc.dat`, and the conductor's thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use oxeron_client::cnc_file::{CncError, CncFile, CncSpec};
@@ -112,6 +112,24 @@ fn existing_driver_heartbeat_age_ms(dir: &Path) -> Option<i64> {
     let ring = ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()).ok()?;
     let heartbeat = ring.consumer_heartbeat_time();
     (heartbeat > 0).then(|| system_epoch_ms() - heartbeat)
+}
+
+/// A directory name beside the default Aeron directory that nothing uses yet, unique to this process and call.
+fn unused_embedded_dir() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = oxeron_client::default_aeron_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut name = base.clone().into_os_string();
+        name.push(format!("-embedded-{}-{nanos:x}{n}", std::process::id()));
+        let dir = PathBuf::from(name);
+        if !dir.exists() {
+            return dir;
+        }
+    }
 }
 
 fn spawn<A: Agent + 'static>(
@@ -260,6 +278,27 @@ impl MediaDriver {
             terminated,
             _cnc: cnc,
         })
+    }
+
+    /// Starts a driver for this process alone, with Aeron's defaults, in a new directory of its own that it
+    /// deletes when closed or dropped: Java's `MediaDriver.launchEmbedded()`, rusteron's `EmbeddedDriver`.
+    ///
+    /// ```no_run
+    /// use oxeron_driver::MediaDriver;
+    ///
+    /// let driver = MediaDriver::launch_embedded()?;
+    /// println!("clients connect to {}", driver.aeron_dir().display());
+    /// # Ok::<(), oxeron_driver::DriverError>(())
+    /// ```
+    pub fn launch_embedded() -> Result<Self, DriverError> {
+        Self::launch_embedded_with(Context::new())
+    }
+
+    /// [`launch_embedded`](Self::launch_embedded) with `ctx`'s settings; its Aeron directory is replaced by a
+    /// new one beside the default (`/dev/shm/aeron-<user>-embedded-<pid>-<n>`), deleted at shutdown.
+    pub fn launch_embedded_with(ctx: Context) -> Result<Self, DriverError> {
+        let dir = unused_embedded_dir();
+        Self::launch(ctx.aeron_dir(dir).dir_delete_on_shutdown(true))
     }
 
     /// The Aeron directory clients connect to.

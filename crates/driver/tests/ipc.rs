@@ -657,3 +657,43 @@ fn drop_closes_the_client(invoker: bool, keep_publication: bool) {
         assert_eq!(publication.offer(b"late"), Err(OfferError::Closed));
     }
 }
+
+#[test]
+fn an_embedded_driver_has_a_directory_of_its_own_and_deletes_it_when_dropped() {
+    let first =
+        MediaDriver::launch_embedded_with(Context::new().threading_mode(ThreadingMode::Shared))
+            .unwrap();
+    let second =
+        MediaDriver::launch_embedded_with(Context::new().threading_mode(ThreadingMode::Shared))
+            .unwrap();
+    let (first_dir, second_dir) = (
+        first.aeron_dir().to_path_buf(),
+        second.aeron_dir().to_path_buf(),
+    );
+    assert_ne!(first_dir, second_dir);
+    let default = oxeron_client::default_aeron_dir();
+    assert_eq!(
+        first_dir.parent(),
+        default.parent(),
+        "{}",
+        first_dir.display()
+    );
+    assert!(first_dir.join("cnc.dat").is_file());
+
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&first_dir)).unwrap();
+    let publication = aeron.add_publication("aeron:ipc", 1001).unwrap();
+    drop(publication);
+    aeron.close();
+    drop(first);
+    assert!(
+        !first_dir.exists(),
+        "{} is left behind",
+        first_dir.display()
+    );
+    assert!(
+        second_dir.join("cnc.dat").is_file(),
+        "the other embedded driver is untouched"
+    );
+    drop(second);
+    assert!(!second_dir.exists());
+}

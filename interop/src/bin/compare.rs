@@ -75,7 +75,7 @@ mod aeron_c {
         let udp_rtt = run_ping_pong(&dir, &ping, &pong, UDP_RTT_WARMUP, UDP_RTT_SAMPLES)?;
         let oxeron_client =
             oxeron_client::Aeron::connect(oxeron_client::Context::new().aeron_dir(&dir))?;
-        let mixed_rtt = oxeron::bench::ping_pong(
+        let mixed_rtt = oxeron_cli::bench::ping_pong(
             &oxeron_client,
             "aeron:ipc",
             3201,
@@ -232,7 +232,7 @@ mod oxeron_stack {
         let aeron = Aeron::connect(Context::new().aeron_dir(driver.aeron_dir()))?;
         let mut throughput = Vec::new();
         for (i, &(length, count)) in THROUGHPUT_RUNS.iter().enumerate() {
-            let t = oxeron::bench::throughput(
+            let t = oxeron_cli::bench::throughput(
                 &aeron,
                 "aeron:ipc",
                 3000 + i as i32,
@@ -243,10 +243,10 @@ mod oxeron_stack {
             throughput.push((length, t.messages_per_second()));
         }
         let rtt =
-            oxeron::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
+            oxeron_cli::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
         let mut udp_throughput = Vec::new();
         for (i, &(length, count)) in UDP_RUNS.iter().enumerate() {
-            let t = oxeron::bench::throughput(
+            let t = oxeron_cli::bench::throughput(
                 &aeron,
                 &udp_channel(),
                 4000 + i as i32,
@@ -256,7 +256,7 @@ mod oxeron_stack {
             )?;
             udp_throughput.push((length, t.messages_per_second()));
         }
-        let udp_rtt = oxeron::bench::ping_pong(
+        let udp_rtt = oxeron_cli::bench::ping_pong(
             &aeron,
             &udp_channel(),
             4101,

@@ -113,7 +113,7 @@ impl ArchiveError {
 /// Settings of an [`AeronArchive`] client, with Java's defaults.
 #[derive(Clone)]
 pub struct Context {
-    aeron: Option<Arc<Aeron>>,
+    aeron: Option<Aeron>,
     aeron_dir: Option<PathBuf>,
     control_request_channel: String,
     control_request_stream_id: i32,
@@ -195,7 +195,7 @@ impl Context {
     }
 
     /// Uses an existing Aeron client instead of connecting a new one.
-    pub fn aeron(mut self, aeron: Arc<Aeron>) -> Self {
+    pub fn aeron(mut self, aeron: Aeron) -> Self {
         self.aeron = Some(aeron);
         self
     }
@@ -463,7 +463,7 @@ enum ConnectStep {
 /// over the connected client.
 pub struct AsyncConnect {
     ctx: Context,
-    aeron: Arc<Aeron>,
+    aeron: Aeron,
     step: ConnectStep,
     deadline: Instant,
     publication: Option<ExclusivePublication>,
@@ -509,7 +509,7 @@ impl AsyncConnect {
                         return Err(ArchiveError::Closed);
                     };
                     self.archive = Some(AeronArchive {
-                        aeron: Arc::clone(&self.aeron),
+                        aeron: self.aeron.clone(),
                         publication,
                         subscription,
                         control_session_id: codec::NULL_I64,
@@ -620,7 +620,7 @@ impl AsyncConnect {
 
 /// A connected archive client. Operations block until the archive answers or the message timeout passes.
 pub struct AeronArchive {
-    aeron: Arc<Aeron>,
+    aeron: Aeron,
     publication: ExclusivePublication,
     subscription: Subscription,
     control_session_id: i64,
@@ -685,7 +685,7 @@ impl AeronArchive {
                 if let Some(dir) = &ctx.aeron_dir {
                     client = client.aeron_dir(dir.clone());
                 }
-                Arc::new(Aeron::connect(client)?)
+                Aeron::connect(client)?
             }
         };
         let request_channel = with_control_defaults(&ctx.control_request_channel, None)?;
@@ -713,7 +713,7 @@ impl AeronArchive {
     }
 
     /// The Aeron client used.
-    pub fn aeron(&self) -> &Arc<Aeron> {
+    pub fn aeron(&self) -> &Aeron {
         &self.aeron
     }
 
@@ -1626,7 +1626,8 @@ impl AeronArchive {
     }
 
     /// Waits (up to the message timeout) for `signal` on `recording_id`... or any recording when `None`;
-    /// returns the event. Other signals seen on the way are dropped.
+    /// returns the event. Other signals seen on the way stay queued, in order, for later calls and for
+    /// [`poll_for_recording_signals`](Self::poll_for_recording_signals).
     pub fn await_recording_signal(
         &mut self,
         recording_id: Option<i64>,
@@ -1635,11 +1636,11 @@ impl AeronArchive {
         let deadline = Instant::now() + self.message_timeout;
         loop {
             self.poll();
-            while let Some(event) = self.signals.pop_front() {
-                if event.signal == signal && recording_id.is_none_or(|id| id == event.recording_id)
-                {
-                    return Ok(event);
-                }
+            let matching = self.signals.iter().position(|event| {
+                event.signal == signal && recording_id.is_none_or(|id| id == event.recording_id)
+            });
+            if let Some(event) = matching.and_then(|index| self.signals.remove(index)) {
+                return Ok(event);
             }
             if Instant::now() > deadline {
                 return Err(ArchiveError::TimedOut(format!(

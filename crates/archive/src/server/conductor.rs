@@ -96,7 +96,7 @@ struct RecordingSubscription {
 /// The archive's single agent.
 pub(crate) struct ArchiveConductor {
     ctx: Context,
-    aeron: Arc<Aeron>,
+    aeron: Aeron,
     catalog: Catalog,
     mark: ArchiveMarkFile,
     archive_id: i64,
@@ -156,7 +156,7 @@ fn control_response(
 impl ArchiveConductor {
     pub(crate) fn new(
         ctx: Context,
-        aeron: Arc<Aeron>,
+        aeron: Aeron,
         catalog: Catalog,
         mark: ArchiveMarkFile,
         archive_id: i64,
@@ -1875,7 +1875,7 @@ impl ArchiveConductor {
             replication_channel.clone()
         };
         let client = ArchiveClientContext::new()
-            .aeron(Arc::clone(&self.aeron))
+            .aeron(self.aeron.clone())
             .control_request_channel(src_control_channel)
             .control_request_stream_id(src_control_stream_id)
             .control_response_channel(response_channel)

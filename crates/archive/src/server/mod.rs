@@ -108,7 +108,7 @@ pub struct Archive {
     runner: Option<Runner>,
     archive_dir: PathBuf,
     archive_id: i64,
-    aeron: Arc<Aeron>,
+    aeron: Aeron,
 }
 
 impl std::fmt::Debug for Archive {
@@ -129,12 +129,12 @@ impl Archive {
             client = client.aeron_dir(dir.clone());
         }
         client = client.client_name("oxeron-archive");
-        let aeron = Arc::new(Aeron::connect(client)?);
+        let aeron = Aeron::connect(client)?;
         Self::launch_with_aeron(ctx, aeron)
     }
 
     /// Starts an archive that uses an existing Aeron client.
-    pub fn launch_with_aeron(ctx: Context, aeron: Arc<Aeron>) -> Result<Self, ArchiveLaunchError> {
+    pub fn launch_with_aeron(ctx: Context, aeron: Aeron) -> Result<Self, ArchiveLaunchError> {
         ctx.validate()?;
         let dir = ctx.archive_dir.clone();
         if ctx.delete_archive_on_start && dir.exists() {
@@ -182,7 +182,7 @@ impl Archive {
         let idle = ctx.idle_strategy;
         let conductor = ArchiveConductor::new(
             ctx,
-            Arc::clone(&aeron),
+            aeron.clone(),
             catalog,
             mark,
             archive_id,
@@ -226,7 +226,7 @@ impl Archive {
     }
 
     /// The archive's Aeron client.
-    pub fn aeron(&self) -> &Arc<Aeron> {
+    pub fn aeron(&self) -> &Aeron {
         &self.aeron
     }
 

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
@@ -24,7 +23,7 @@ pub struct Fixture {
     pub aeron_dir: PathBuf,
     pub archive_dir: PathBuf,
     pub archive: Option<Archive>,
-    pub aeron: Arc<Aeron>,
+    pub aeron: Aeron,
     pub driver: Option<MediaDriver>,
 }
 
@@ -48,8 +47,7 @@ impl Fixture {
                 .dir_delete_on_shutdown(true),
         )
         .expect("driver");
-        let aeron =
-            Arc::new(Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).expect("client"));
+        let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir)).expect("client");
         let mut fixture = Self {
             _dir: dir,
             aeron_dir,
@@ -87,7 +85,7 @@ impl Fixture {
 
     pub fn client_context(&self) -> ArchiveClientContext {
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&self.aeron))
+            .aeron(self.aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_response_channel("aeron:ipc")
             .message_timeout(Duration::from_secs(10))

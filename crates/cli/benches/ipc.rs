@@ -1,11 +1,11 @@
 //! IPC throughput and ping-pong latency through an embedded driver (shared threading mode, backoff idle),
-//! with publisher and subscriber threads that yield when idle. Run with `cargo bench -p oxeron --bench ipc`.
+//! with publisher and subscriber threads that yield when idle. Run with `cargo bench -p oxeron-cli --bench ipc`.
 
 use std::time::Duration;
 
-use oxeron::bench::{ping_pong, throughput};
 use oxeron::client::{Aeron, Context};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_cli::bench::{ping_pong, throughput};
 
 fn main() {
     let quick =

@@ -155,7 +155,7 @@ fn catalog_verify_reports_a_corrupted_catalog_without_crashing() {
 /// Message `n` as `oxeron publish` and `record --publish` send it.
 fn sample(sequence: u64, length: usize) -> Vec<u8> {
     let mut m = vec![0u8; length];
-    oxeron::sample::fill(&mut m, sequence);
+    oxeron_cli::sample::fill(&mut m, sequence);
     m
 }
 

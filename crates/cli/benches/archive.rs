@@ -1,5 +1,5 @@
 //! Recording and replay throughput beside the raw sequential write and read speed of the same disk, in one
-//! run: `cargo bench -p oxeron --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 1 GiB;
+//! run: `cargo bench -p oxeron-cli --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 1 GiB;
 //! `--test` or `OXERON_BENCH_QUICK` runs 32 MiB, one round); `OXERON_BENCH_ROUNDS` sets the rounds (default
 //! 3); `OXERON_BENCH_ARCHIVE_PARENT` puts the archive elsewhere than under `target/` (e.g. `/dev/shm` to see
 //! the CPU-bound pipeline).
@@ -29,7 +29,10 @@ fn main() {
         .prefix("oxeron-bench-")
         .tempdir_in("/dev/shm")
         .unwrap();
-    let f =
-        oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds).unwrap();
-    println!("{}", oxeron::bench::describe_archive_figures(&f, megabytes));
+    let f = oxeron_cli::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)
+        .unwrap();
+    println!(
+        "{}",
+        oxeron_cli::bench::describe_archive_figures(&f, megabytes)
+    );
 }

@@ -11,7 +11,7 @@ use oxeron::client::{Aeron, Context as ClientContext, FragmentAssembler, Header,
 use oxeron::concurrent::idle::IdleStrategyKind;
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::protocol::uri::{parse_duration, parse_size};
-use oxeron::sample;
+use oxeron_cli::sample;
 
 mod archive_cmd;
 
@@ -422,17 +422,17 @@ fn run_stat(
     type_id: Option<i32>,
     label: Option<&str>,
 ) -> Result<(), String> {
-    let cnc = oxeron::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
-    let rows = oxeron::tools::counters(&cnc, type_id, label)?;
+    let cnc = oxeron_cli::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
+    let rows = oxeron_cli::tools::counters(&cnc, type_id, label)?;
     let text = match format {
         "table" => format!(
             "CnC v0.2.0, pid {}, {} counters\n{}",
             cnc.header().pid,
             rows.len(),
-            oxeron::tools::format_table(&rows)
+            oxeron_cli::tools::format_table(&rows)
         ),
-        "json" => oxeron::tools::format_json(&rows),
-        "prometheus" => oxeron::tools::format_prometheus(&rows),
+        "json" => oxeron_cli::tools::format_json(&rows),
+        "prometheus" => oxeron_cli::tools::format_prometheus(&rows),
         other => {
             return Err(format!(
                 "unknown --format {other:?} (table, json or prometheus)"
@@ -444,8 +444,8 @@ fn run_stat(
 }
 
 fn run_errors(dir: Option<PathBuf>) -> Result<(), String> {
-    let cnc = oxeron::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
-    print!("{}", oxeron::tools::format_errors(&cnc).1);
+    let cnc = oxeron_cli::tools::open_cnc(&cnc_path(dir)).map_err(|e| e.to_string())?;
+    print!("{}", oxeron_cli::tools::format_errors(&cnc).1);
     Ok(())
 }
 
@@ -538,7 +538,7 @@ fn main() -> ExitCode {
             length,
             Duration::from_secs(timeout_s),
         ),
-        Command::Demo { count, length } => oxeron::demo::run(count, length)
+        Command::Demo { count, length } => oxeron_cli::demo::run(count, length)
             .map(drop)
             .map_err(|e| (1, e)),
         Command::Stat {
@@ -625,10 +625,10 @@ fn run_bench(
             .map_err(|e| format!("{}: {e}", parent.display()))?;
         remove_on_interrupt(vec![shm.path().to_path_buf(), disk.path().to_path_buf()])?;
         let figures =
-            oxeron::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)?;
+            oxeron_cli::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)?;
         println!(
             "{}",
-            oxeron::bench::describe_archive_figures(&figures, megabytes)
+            oxeron_cli::bench::describe_archive_figures(&figures, megabytes)
         );
         return Ok(());
     }
@@ -662,9 +662,15 @@ fn run_bench(
     let name = if udp { "UDP loopback" } else { "IPC" };
     println!("{name} throughput, {length} B messages, one publisher and one subscriber thread");
     for (stream, exclusive) in [(101, true), (102, false)] {
-        let t =
-            oxeron::bench::throughput(&aeron, &channel(stream)?, stream, length, count, exclusive)
-                .map_err(|e| e.to_string())?;
+        let t = oxeron_cli::bench::throughput(
+            &aeron,
+            &channel(stream)?,
+            stream,
+            length,
+            count,
+            exclusive,
+        )
+        .map_err(|e| e.to_string())?;
         println!(
             "  {:<10} {:>8.2} M msg/s  {:>8.1} MB/s",
             if exclusive { "exclusive" } else { "concurrent" },
@@ -672,7 +678,7 @@ fn run_bench(
             t.megabytes_per_second()
         );
     }
-    let h = oxeron::bench::ping_pong(
+    let h = oxeron_cli::bench::ping_pong(
         &aeron,
         &channel(201)?,
         201,

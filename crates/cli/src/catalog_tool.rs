@@ -8,15 +8,15 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use oxeron_archive::catalog::compute_stop_position;
-use oxeron_archive::client::RecordingDescriptor;
-use oxeron_archive::mark::LIVENESS_TIMEOUT_MS;
-use oxeron_archive::segment::segment_files;
-use oxeron_archive::{SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
-use oxeron_concurrent::atomic_buffer::AtomicBuffer;
-use oxeron_concurrent::error_log::ErrorLogReader;
-use oxeron_protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
-use oxeron_protocol::archive::{
+use oxeron::archive::catalog::compute_stop_position;
+use oxeron::archive::client::RecordingDescriptor;
+use oxeron::archive::mark::LIVENESS_TIMEOUT_MS;
+use oxeron::archive::segment::segment_files;
+use oxeron::archive::{SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
+use oxeron::concurrent::atomic_buffer::AtomicBuffer;
+use oxeron::concurrent::error_log::ErrorLogReader;
+use oxeron::protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
+use oxeron::protocol::archive::{
     segment_file_base_position, segment_file_name, CatalogHeader, CatalogWalker,
     RecordingDescriptorHeader, RecordingState,
 };
@@ -610,7 +610,7 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
     for (name, value) in fields {
         let _ = writeln!(out, "  {name} = {value}");
     }
-    let now = oxeron_concurrent::clock::system_epoch_ms();
+    let now = oxeron::concurrent::clock::system_epoch_ms();
     let age = now.saturating_sub(m.activity_timestamp);
     let alive = m.activity_timestamp != -1 && (0..=LIVENESS_TIMEOUT_MS).contains(&age);
     let _ = writeln!(

@@ -13,7 +13,7 @@ use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
 use oxeron::client::{Aeron, FragmentAssembler, Header, OfferError};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::protocol::uri::{parse_duration, parse_size};
-use oxeron::sample;
+use oxeron_cli::sample;
 
 /// Flags of `oxeron archive`.
 #[derive(Args)]
@@ -198,15 +198,15 @@ pub struct ClientArgs {
     message_timeout: Option<String>,
 }
 
-fn connect(args: &ClientArgs) -> Result<(Arc<Aeron>, AeronArchive), String> {
+fn connect(args: &ClientArgs) -> Result<(Aeron, AeronArchive), String> {
     let mut client = oxeron::client::Context::from_env().map_err(|e| e.to_string())?;
     if let Some(dir) = &args.aeron_dir {
         client = client.aeron_dir(dir);
     }
-    let aeron = Arc::new(Aeron::connect(client).map_err(|e| format!("client: {e}"))?);
+    let aeron = Aeron::connect(client).map_err(|e| format!("client: {e}"))?;
     let mut ctx = ArchiveClientContext::from_env()
         .map_err(|e| e.to_string())?
-        .aeron(Arc::clone(&aeron))
+        .aeron(aeron.clone())
         .control_request_channel(args.control_channel.as_str())
         .control_request_stream_id(args.control_stream)
         .control_response_channel(args.response_channel.as_str());
@@ -603,7 +603,7 @@ pub enum CatalogCommand {
 
 /// Runs an `oxeron catalog` subcommand.
 pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
-    use oxeron::catalog_tool::{self, CatalogSnapshot};
+    use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
     let read = |dir: &std::path::Path| CatalogSnapshot::read(dir).map_err(|e| e.to_string());
     match command {
         CatalogCommand::List { archive_dir } => {
@@ -660,7 +660,7 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn catalog_problems(snapshot: &oxeron::catalog_tool::CatalogSnapshot) -> Result<(), String> {
+fn catalog_problems(snapshot: &oxeron_cli::catalog_tool::CatalogSnapshot) -> Result<(), String> {
     if snapshot.problems.is_empty() {
         Ok(())
     } else {

@@ -3,14 +3,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oxeron_archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
-use oxeron_archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
-use oxeron_archive::{RecordingSignal, SourceLocation};
-use oxeron_client::{Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError};
-use oxeron_driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
+use oxeron::archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
+use oxeron::archive::{RecordingSignal, SourceLocation};
+use oxeron::client::{Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError};
+use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 
 use crate::sample;
 
@@ -121,13 +120,11 @@ pub fn run(count: u64, length: usize) -> Result<DemoSummary, String> {
             .threading_mode(ArchiveThreadingMode::Dedicated),
     )
     .map_err(|e| format!("archive: {e}"))?;
-    let aeron = Arc::new(
-        Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir))
-            .map_err(|e| format!("client: {e}"))?,
-    );
+    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&aeron_dir))
+        .map_err(|e| format!("client: {e}"))?;
     let mut client = AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
+            .aeron(aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_response_channel("aeron:ipc")
             .message_timeout(Duration::from_secs(10)),

@@ -22,7 +22,6 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{spawn, wait_for_archive, Process};
@@ -73,7 +72,7 @@ impl Rng {
 
 /// Message `seq` as `oxeron publish` sends it (its number, then bytes that depend on it).
 fn fill_message(seq: u64, buffer: &mut [u8; MESSAGE_LENGTH]) {
-    oxeron::sample::fill(buffer, seq);
+    oxeron_cli::sample::fill(buffer, seq);
 }
 
 /// The sequence number of a delivered message, or what is wrong with it.
@@ -81,7 +80,7 @@ fn check_message(payload: &[u8]) -> Result<u64, String> {
     let seq = payload
         .get(..8)
         .map_or(u64::MAX, |b| u64::from_le_bytes(b.try_into().unwrap()));
-    oxeron::sample::check(payload, seq, MESSAGE_LENGTH).map(|()| seq)
+    oxeron_cli::sample::check(payload, seq, MESSAGE_LENGTH).map(|()| seq)
 }
 
 /// Failed checks: all counted, the first few kept for the report.
@@ -453,11 +452,11 @@ fn soak_mdc_receivers_recording_and_replays_stay_flat() {
         "1m",
     ]);
     let probe = wait_for_archive(&aeron_dir, &mut archive_process);
-    let aeron: Arc<Aeron> = Arc::clone(probe.aeron());
+    let aeron: Aeron = probe.aeron().clone();
     probe.close();
     let mut archive = AeronArchive::connect(
         ArchiveClientContext::new()
-            .aeron(Arc::clone(&aeron))
+            .aeron(aeron.clone())
             .control_request_channel("aeron:ipc")
             .control_response_channel("aeron:ipc")
             .message_timeout(Duration::from_secs(10)),

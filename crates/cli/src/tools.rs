@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::client::cnc_file::{CncError, CncFile};
-use crate::concurrent::counters::CountersReader;
-use crate::concurrent::error_log::ErrorLogReader;
+use oxeron::client::cnc_file::{CncError, CncFile};
+use oxeron::concurrent::counters::CountersReader;
+use oxeron::concurrent::error_log::ErrorLogReader;
 
 /// Maps `cnc.dat` read-only (copy-on-write), from an Aeron directory or the file's own path.
 pub fn open_cnc(dir_or_file: &Path) -> Result<CncFile, CncError> {

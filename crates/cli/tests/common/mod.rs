@@ -5,7 +5,6 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext};
@@ -176,7 +175,7 @@ pub fn wait_for_archive(aeron_dir: &Path, archive: &mut Process) -> AeronArchive
             .ok()?;
             AeronArchive::connect(
                 ArchiveClientContext::new()
-                    .aeron(Arc::new(aeron))
+                    .aeron(aeron)
                     .control_request_channel("aeron:ipc")
                     .control_response_channel("aeron:ipc")
                     .message_timeout(Duration::from_millis(500)),

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::client::{Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication};
-use crate::concurrent::idle::IdleStrategy;
+use oxeron::client::{Aeron, AeronError, ExclusivePublication, Header, OfferError, Publication};
+use oxeron::concurrent::idle::IdleStrategy;
 
 /// What a throughput run measured.
 #[derive(Debug, Clone, Copy)]
@@ -259,7 +259,7 @@ fn raw_write(dir: &std::path::Path, bytes: u64) -> std::io::Result<Duration> {
     let mut file = std::fs::File::create(&path)?;
     let mut written = 0;
     // The same page-cache hints the archive's segment writer gives, so the baseline is the disk's best.
-    let mut write_back = crate::archive::io_hints::WriteBack::from(0);
+    let mut write_back = oxeron::archive::io_hints::WriteBack::from(0);
     while written < bytes {
         file.write_all(&chunk)?;
         written += chunk.len() as u64;
@@ -276,7 +276,7 @@ fn raw_read(dir: &std::path::Path) -> std::io::Result<(u64, Duration)> {
     let start = Instant::now();
     let mut file = std::fs::File::open(&path)?;
     // The same read-ahead the archive's segment reader asks for, so the baseline is the disk's best.
-    let mut read_ahead = crate::archive::io_hints::ReadAhead::new(&file);
+    let mut read_ahead = oxeron::archive::io_hints::ReadAhead::new(&file);
     let mut total = 0u64;
     loop {
         read_ahead.before_read(&file, total);
@@ -310,10 +310,10 @@ struct ArchiveBench {
     channel: String,
     // Field order is drop order: the client goes before the archive, and both before their driver, or
     // the driver's shutdown is reported as an error.
-    client: crate::archive::client::AeronArchive,
-    aeron: Arc<Aeron>,
-    archive: crate::archive::server::Archive,
-    _driver: crate::driver::MediaDriver,
+    client: oxeron::archive::client::AeronArchive,
+    aeron: Aeron,
+    archive: oxeron::archive::server::Archive,
+    _driver: oxeron::driver::MediaDriver,
 }
 
 fn text(e: &dyn std::fmt::Display) -> String {
@@ -322,10 +322,10 @@ fn text(e: &dyn std::fmt::Display) -> String {
 
 impl ArchiveBench {
     fn launch(shm_dir: &std::path::Path, disk_dir: &std::path::Path) -> Result<Self, String> {
-        use crate::archive::client::{AeronArchive, Context as ArchiveClientContext};
-        use crate::archive::server::{Archive, Context as ArchiveContext};
-        use crate::client::Context;
-        use crate::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+        use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext};
+        use oxeron::archive::server::{Archive, Context as ArchiveContext};
+        use oxeron::client::Context;
+        use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 
         let aeron_dir = shm_dir.join("aeron");
         let driver = MediaDriver::launch(
@@ -344,11 +344,10 @@ impl ArchiveBench {
                 .control_channel_enabled(false),
         )
         .map_err(|e| text(&e))?;
-        let aeron =
-            Arc::new(Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?);
+        let aeron = Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?;
         let client = AeronArchive::connect(
             ArchiveClientContext::new()
-                .aeron(Arc::clone(&aeron))
+                .aeron(aeron.clone())
                 .control_request_channel("aeron:ipc")
                 .control_response_channel("aeron:ipc"),
         )
@@ -370,7 +369,7 @@ impl ArchiveBench {
     /// Records `messages` messages published on a new stream until they are recorded and fsynced; returns
     /// the recording id, its stop position and the time taken.
     fn record(&mut self, stream_id: i32, messages: u64) -> Result<(i64, i64, Duration), String> {
-        use crate::archive::{RecordingSignal, SourceLocation};
+        use oxeron::archive::{RecordingSignal, SourceLocation};
 
         let subscription_id = self
             .client
@@ -438,7 +437,7 @@ impl ArchiveBench {
         stream_id: i32,
         messages: u64,
     ) -> Result<Duration, String> {
-        use crate::archive::client::ReplayParams;
+        use oxeron::archive::client::ReplayParams;
 
         let deadline = Instant::now() + Duration::from_secs(300);
         let start = Instant::now();
@@ -455,7 +454,7 @@ impl ArchiveBench {
         let mut received = 0u64;
         // A subscriber that parks when idle, as Aeron's replay samples do, leaves the second core to the
         // archive and to the kernel's reads.
-        let mut idle = crate::concurrent::idle::BackoffIdleStrategy::default();
+        let mut idle = oxeron::concurrent::idle::BackoffIdleStrategy::default();
         while received < total {
             let fragments = replay.poll(
                 |payload: &[u8], _: &Header| received += payload.len() as u64,

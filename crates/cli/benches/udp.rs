@@ -1,12 +1,12 @@
 //! UDP loopback throughput and ping-pong latency through one embedded driver whose sender and receiver meet on
 //! 127.0.0.1 (dedicated threading mode unless `OXERON_BENCH_MODE` says otherwise; backoff idle). Run with
-//! `cargo bench -p oxeron --bench udp`.
+//! `cargo bench -p oxeron-cli --bench udp`.
 
 use std::time::Duration;
 
-use oxeron::bench::{ping_pong, throughput};
 use oxeron::client::{Aeron, Context};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_cli::bench::{ping_pong, throughput};
 
 fn main() {
     let quick =

@@ -1,0 +1,9 @@
+//! The library half of the `oxeron` command: benchmarks, the catalog reader, the demo, the verifiable
+//! sample stream and the counters tools. Applications depend on the `oxeron` crate instead; this one is for the
+//! command, its tests and the interop harness.
+
+pub mod bench;
+pub mod catalog_tool;
+pub mod demo;
+pub mod sample;
+pub mod tools;
