@@ -16,8 +16,8 @@ use oxeron_concurrent::idle::SleepingIdleStrategy;
 use oxeron_concurrent::ring_buffer::{ManyToOneRingBuffer, RingBufferError};
 use oxeron_concurrent::AtomicBuffer;
 use oxeron_protocol::command::{
-    AddCounter, Command, Correlated, DestinationCommand, PublicationCommand, RejectImage,
-    RemoveCommand, RemovePublication, Response, SubscriptionCommand,
+    AddCounter, Command, Correlated, DestinationCommand, ErrorCode, PublicationCommand,
+    RejectImage, RemoveCommand, RemovePublication, Response, SubscriptionCommand,
 };
 
 use crate::cnc_file::{CncError, CncFile};
@@ -452,9 +452,15 @@ impl ClientInner {
                     code: r.error_code,
                     message: r.error_message.to_string(),
                 };
+                // The broadcast reaches every client: an error about another client's command is not
+                // this one's to report (Java's DriverEventsAdapter drops it too). An endpoint's error
+                // carries the endpoint's status counter id instead of a command's.
                 match state.requests.get_mut(&r.offending_command_correlation_id) {
                     Some(request) => request.registration = Registration::Failed(error),
-                    None => callbacks.push(Callback::Error(error)),
+                    None if r.error_code == ErrorCode::ChannelEndpointError => {
+                        callbacks.push(Callback::Error(error))
+                    }
+                    None => {}
                 }
             }
             Response::ClientTimeout(r) => {

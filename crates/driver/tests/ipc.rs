@@ -697,3 +697,40 @@ fn an_embedded_driver_has_a_directory_of_its_own_and_deletes_it_when_dropped() {
     drop(second);
     assert!(!second_dir.exists());
 }
+
+#[test]
+fn a_refused_registration_is_reported_once_to_its_caller_and_not_to_any_error_handler() {
+    let f = fixture();
+    let handled = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = |handled: &Arc<std::sync::Mutex<Vec<String>>>| {
+        let handled = Arc::clone(handled);
+        Aeron::connect(
+            ClientContext::new()
+                .aeron_dir(&f.aeron_dir)
+                .error_handler(move |e| handled.lock().unwrap().push(e.to_string())),
+        )
+        .unwrap()
+    };
+    let bystanders_errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let caller = client(&handled);
+    let bystander = client(&bystanders_errors);
+    let error = caller
+        .add_publication("aeron:udp?endpoint=localhost:40999|mtu=7", 1001)
+        .unwrap_err();
+    assert!(error.to_string().contains("mtu"), "{error}");
+    // A later registration round trip of each client shows that both have read past the error.
+    let _ = caller.add_publication("aeron:ipc", 1001).unwrap();
+    let _ = bystander.add_publication("aeron:ipc", 1001).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        *handled.lock().unwrap(),
+        Vec::<String>::new(),
+        "the caller's handler"
+    );
+    assert_eq!(
+        *bystanders_errors.lock().unwrap(),
+        Vec::<String>::new(),
+        "another client's handler"
+    );
+    drop(f);
+}
