@@ -56,7 +56,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         let payload = message(n);
         loop {
             match publication.offer(&payload) {
-                Ok(position) => break positions.push(position),
+                Ok(position) => {
+                    positions.push(position);
+                    break;
+                }
                 Err(e) if Instant::now() > deadline => {
                     return Err(format!("message {n} was never accepted: {e}").into())
                 }
