@@ -12,7 +12,7 @@ use oxeron::archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveC
 use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
 use oxeron::client::{Aeron, FragmentAssembler, Header, OfferError};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
-use oxeron::protocol::uri::{parse_duration, parse_size};
+use oxeron::protocol::uri::parse_size;
 use oxeron_cli::sample;
 
 /// Flags of `oxeron archive`.
@@ -22,29 +22,29 @@ pub struct ArchiveArgs {
     /// archiving media driver, with an embedded driver).
     #[arg(long)]
     standalone: bool,
-    /// Aeron directory (`AERON_DIR`).
-    #[arg(long, alias = "dir")]
+    /// Aeron directory of the media driver (default: /dev/shm/aeron-$USER).
+    #[arg(long, env = "AERON_DIR", value_name = "DIR")]
     aeron_dir: Option<PathBuf>,
     /// Archive directory (`AERON_ARCHIVE_DIR`; default `aeron-archive`).
     #[arg(long)]
     archive_dir: Option<PathBuf>,
     /// Segment file length, a power of two of at least 64k, e.g. `128m`
-    /// (`AERON_ARCHIVE_SEGMENT_FILE_LENGTH`).
+    /// (`AERON_ARCHIVE_SEGMENT_FILE_LENGTH`; default 128m).
     #[arg(long)]
     segment_length: Option<String>,
-    /// 0: page cache only, 1: fdatasync, 2: fsync (`AERON_ARCHIVE_FILE_SYNC_LEVEL`).
+    /// 0: page cache only, 1: fdatasync, 2: fsync (`AERON_ARCHIVE_FILE_SYNC_LEVEL`; default 0).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
     file_sync_level: Option<i32>,
     /// Sync level of catalog updates (`AERON_ARCHIVE_CATALOG_FILE_SYNC_LEVEL`; default: the file sync level).
     #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
     catalog_file_sync_level: Option<i32>,
-    /// Archive threading mode: DEDICATED or SHARED (`AERON_ARCHIVE_THREADING_MODE`).
+    /// Archive threading mode: DEDICATED or SHARED (`AERON_ARCHIVE_THREADING_MODE`; default DEDICATED).
     #[arg(long)]
     threading_mode: Option<String>,
     /// Delete the archive directory's contents first (`AERON_ARCHIVE_DIR_DELETE_ON_START`).
     #[arg(long)]
     delete_archive_dir: bool,
-    /// Term length of the embedded driver's IPC publications, e.g. `16m` (`AERON_IPC_TERM_BUFFER_LENGTH`).
+    /// Term length of the embedded driver's IPC publications, e.g. `16m` (`AERON_IPC_TERM_BUFFER_LENGTH`; default 64m).
     #[arg(long)]
     ipc_term_length: Option<String>,
     /// Control channel for network clients (`AERON_ARCHIVE_CONTROL_CHANNEL`; default
@@ -137,7 +137,7 @@ pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
                 i32::try_from(value).map_err(|_| "--ipc-term-length too large")?,
             );
         }
-        crate::validate_driver_settings(&driver_ctx, args.ipc_term_length.as_deref())?;
+        crate::driver_cmd::validate_driver_settings(&driver_ctx, args.ipc_term_length.as_deref())?;
         let driver = MediaDriver::launch(driver_ctx).map_err(|e| format!("media driver: {e}"))?;
         println!(
             "oxeron media driver running in {}",
@@ -181,8 +181,8 @@ fn ctx_threading_is_invoker() -> bool {
 /// How `record` and `replay` reach the archive.
 #[derive(Args)]
 pub struct ClientArgs {
-    /// Aeron directory of the driver (`AERON_DIR`).
-    #[arg(long, alias = "dir")]
+    /// Aeron directory of the media driver (default: /dev/shm/aeron-$USER).
+    #[arg(long, env = "AERON_DIR", value_name = "DIR")]
     aeron_dir: Option<PathBuf>,
     /// The archive's control request channel (its local control channel).
     #[arg(long, default_value = "aeron:ipc")]
@@ -193,9 +193,9 @@ pub struct ClientArgs {
     /// Channel the archive answers on.
     #[arg(long, default_value = "aeron:ipc")]
     response_channel: String,
-    /// How long to wait for each answer, e.g. `10s` (`AERON_ARCHIVE_MESSAGE_TIMEOUT`).
-    #[arg(long)]
-    message_timeout: Option<String>,
+    /// How long to wait for each answer, e.g. `10s` (`AERON_ARCHIVE_MESSAGE_TIMEOUT`; default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = crate::args::duration)]
+    message_timeout: Option<Duration>,
 }
 
 fn connect(args: &ClientArgs) -> Result<(Aeron, AeronArchive), String> {
@@ -210,10 +210,8 @@ fn connect(args: &ClientArgs) -> Result<(Aeron, AeronArchive), String> {
         .control_request_channel(args.control_channel.as_str())
         .control_request_stream_id(args.control_stream)
         .control_response_channel(args.response_channel.as_str());
-    if let Some(timeout) = &args.message_timeout {
-        ctx = ctx.message_timeout(
-            parse_duration(timeout).map_err(|e| format!("--message-timeout {timeout}: {e}"))?,
-        );
+    if let Some(timeout) = args.message_timeout {
+        ctx = ctx.message_timeout(timeout);
     }
     let archive = AeronArchive::connect(ctx).map_err(|e| format!("archive: {e}"))?;
     Ok((aeron, archive))
@@ -231,14 +229,14 @@ pub struct RecordArgs {
     #[arg(long, default_value_t = 1001)]
     stream: i32,
     /// Stop recording after this long, e.g. `10s` (default: on SIGINT/SIGTERM, or once `--publish` is done).
-    #[arg(long)]
-    duration: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = crate::args::duration)]
+    duration: Option<Duration>,
     /// Also publish this many verifiable messages (as `oxeron publish` does) and wait until they are recorded.
     #[arg(long, default_value_t = 0)]
     publish: u64,
     /// Length of the published messages (8 to 16 MiB).
-    #[arg(long, default_value_t = 256, value_parser = crate::checked_message_length)]
-    length: usize,
+    #[arg(long, default_value_t = 256, value_parser = crate::args::checked_message_length)]
+    message_length: usize,
 }
 
 /// Why publishing to a UDP channel that only the archive spies on cannot work, if that is the case:
@@ -263,11 +261,7 @@ const SPY_CONNECT_GRACE: Duration = Duration::from_secs(2);
 
 /// Starts a recording, waits for it to start and for the duration (or a signal), then stops it.
 pub fn run_record(args: RecordArgs) -> Result<(), String> {
-    let duration = args
-        .duration
-        .as_deref()
-        .map(|d| parse_duration(d).map_err(|e| format!("--duration {d}: {e}")))
-        .transpose()?;
+    let duration = args.duration;
     let stop = stop_flag()?;
     let (aeron, mut archive) = connect(&args.client)?;
     let subscription_id = archive
@@ -367,7 +361,7 @@ fn record_until_done(
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let mut buffer = vec![0u8; args.length];
+        let mut buffer = vec![0u8; args.message_length];
         let mut published = 0;
         let give_up = Instant::now() + Duration::from_secs(120);
         for sequence in 0..args.publish {
@@ -426,7 +420,7 @@ pub struct ReplayArgs {
     position: Option<i64>,
     /// Bytes to replay (default: up to the stop position, or the recorded position of an active recording).
     #[arg(long)]
-    length: Option<i64>,
+    bytes: Option<i64>,
     /// Output: hex (one line per message: position, length, bytes), text (one line per message) or raw
     /// (the payloads back to back).
     #[arg(long, default_value = "hex")]
@@ -437,9 +431,9 @@ pub struct ReplayArgs {
     /// Stream id to replay on.
     #[arg(long, default_value_t = 2001)]
     stream: i32,
-    /// Give up if the replay stalls this long, e.g. `10s`.
-    #[arg(long, default_value = "10s")]
-    timeout: String,
+    /// Give up if the replay stalls this long, e.g. `10s` (up to a day).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = crate::args::duration)]
+    timeout: Duration,
 }
 
 #[derive(Clone, Copy)]
@@ -471,8 +465,7 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
         "raw" => Format::Raw,
         other => return Err(format!("unknown --format {other:?} (hex, text or raw)")),
     };
-    let stall =
-        parse_duration(&args.timeout).map_err(|e| format!("--timeout {}: {e}", args.timeout))?;
+    let stall = args.timeout;
     let (_aeron, mut archive) = connect(&args.client)?;
     let descriptor = archive
         .recording_descriptor(args.recording_id)
@@ -492,7 +485,7 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
             args.recording_id, descriptor.start_position
         ));
     }
-    let length = args.length.unwrap_or(end - position);
+    let length = args.bytes.unwrap_or(end - position);
     if length <= 0 {
         return Err(format!(
             "nothing to replay: recording {} holds {}..{end}, asked for {length} bytes from {position}",
@@ -570,14 +563,24 @@ pub fn run_replay(args: ReplayArgs) -> Result<(), String> {
 pub enum CatalogCommand {
     /// One line per recording of the catalog.
     List {
-        /// Archive directory (`AERON_ARCHIVE_DIR`).
-        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        /// Archive directory, as `oxeron archive` defaults it.
+        #[arg(
+            long,
+            env = "AERON_ARCHIVE_DIR",
+            default_value = "aeron-archive",
+            value_name = "DIR"
+        )]
         archive_dir: PathBuf,
     },
     /// Every descriptor field of one recording, or of all.
     Describe {
-        /// Archive directory (`AERON_ARCHIVE_DIR`).
-        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        /// Archive directory, as `oxeron archive` defaults it.
+        #[arg(
+            long,
+            env = "AERON_ARCHIVE_DIR",
+            default_value = "aeron-archive",
+            value_name = "DIR"
+        )]
         archive_dir: PathBuf,
         /// Only this recording.
         #[arg(long)]
@@ -586,8 +589,13 @@ pub enum CatalogCommand {
     /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop;
     /// exits 1 on any problem.
     Verify {
-        /// Archive directory (`AERON_ARCHIVE_DIR`).
-        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        /// Archive directory, as `oxeron archive` defaults it.
+        #[arg(
+            long,
+            env = "AERON_ARCHIVE_DIR",
+            default_value = "aeron-archive",
+            value_name = "DIR"
+        )]
         archive_dir: PathBuf,
         /// No progress on stderr.
         #[arg(long)]
@@ -595,8 +603,13 @@ pub enum CatalogCommand {
     },
     /// The catalog header, every descriptor and the mark file.
     Dump {
-        /// Archive directory (`AERON_ARCHIVE_DIR`).
-        #[arg(long, env = "AERON_ARCHIVE_DIR")]
+        /// Archive directory, as `oxeron archive` defaults it.
+        #[arg(
+            long,
+            env = "AERON_ARCHIVE_DIR",
+            default_value = "aeron-archive",
+            value_name = "DIR"
+        )]
         archive_dir: PathBuf,
     },
 }

@@ -87,6 +87,31 @@ pub fn throughput(
     messages: u64,
     exclusive: bool,
 ) -> Result<Throughput, AeronError> {
+    throughput_reporting(
+        aeron,
+        channel,
+        stream,
+        message_length,
+        messages,
+        exclusive,
+        &|_| {},
+    )
+}
+
+/// How often the benches report progress, in messages or round trips: rarely enough to cost nothing.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// [`throughput`], calling `progress` with the messages offered so far every [`PROGRESS_EVERY`].
+#[allow(clippy::too_many_arguments)]
+pub fn throughput_reporting(
+    aeron: &Aeron,
+    channel: &str,
+    stream: i32,
+    message_length: usize,
+    messages: u64,
+    exclusive: bool,
+    progress: &dyn Fn(u64),
+) -> Result<Throughput, AeronError> {
     let mut publication = AnyPublication::add(aeron, channel, stream, exclusive)?;
     let mut subscription = aeron.add_subscription(channel, stream)?;
     wait_connected("the subscription", || subscription.is_connected())?;
@@ -108,7 +133,10 @@ pub fn throughput(
     });
     let message = vec![0xA5u8; message_length];
     let start = Instant::now();
-    for _ in 0..messages {
+    for sent in 0..messages {
+        if sent % PROGRESS_EVERY == 0 {
+            progress(sent);
+        }
         loop {
             match publication.offer(&message) {
                 Ok(_) => break,
@@ -142,6 +170,26 @@ pub fn ping_pong(
     message_length: usize,
     warmup: u64,
     iterations: u64,
+) -> Result<Histogram<u64>, AeronError> {
+    ping_pong_reporting(
+        aeron,
+        channel,
+        (ping_stream, pong_stream),
+        message_length,
+        (warmup, iterations),
+        &|_| {},
+    )
+}
+
+/// [`ping_pong`], calling `progress` with the round trips done so far (warm-up included) every
+/// [`PROGRESS_EVERY`].
+pub fn ping_pong_reporting(
+    aeron: &Aeron,
+    channel: &str,
+    (ping_stream, pong_stream): (i32, i32),
+    message_length: usize,
+    (warmup, iterations): (u64, u64),
+    progress: &dyn Fn(u64),
 ) -> Result<Histogram<u64>, AeronError> {
     let mut ping = aeron.add_exclusive_publication(channel, ping_stream)?;
     let mut pong_subscription = aeron.add_subscription(channel, pong_stream)?;
@@ -177,6 +225,9 @@ pub fn ping_pong(
     let mut message = vec![0u8; message_length.max(8)];
     let deadline = Instant::now() + Duration::from_secs(120);
     for i in 0..warmup + iterations {
+        if i % PROGRESS_EVERY == 0 {
+            progress(i);
+        }
         message[..8].copy_from_slice(&i.to_le_bytes());
         let start = Instant::now();
         loop {
@@ -496,6 +547,22 @@ pub fn archive_record_replay(
     megabytes: u64,
     rounds: usize,
 ) -> Result<ArchiveFigures, String> {
+    archive_record_replay_reporting(shm_dir, disk_dir, megabytes, rounds, &|_| {})
+}
+
+/// The phases of one archive bench round, in the order [`archive_record_replay_reporting`] names them.
+pub const ARCHIVE_PHASES: usize = 4;
+
+/// [`archive_record_replay`], calling `progress` with the name of each phase (`round 1/3: raw write`, ...)
+/// as it starts.
+pub fn archive_record_replay_reporting(
+    shm_dir: &std::path::Path,
+    disk_dir: &std::path::Path,
+    megabytes: u64,
+    rounds: usize,
+    progress: &dyn Fn(&str),
+) -> Result<ArchiveFigures, String> {
+    let total_rounds = rounds.max(1);
     let bytes = megabytes * 1024 * 1024;
     let messages = bytes / (ARCHIVE_MESSAGE as u64 + 32);
     let mut bench = ArchiveBench::launch(shm_dir, disk_dir)?;
@@ -506,10 +573,13 @@ pub fn archive_record_replay(
     // The baseline's file goes beside the segment files, where the file system allocates from the same
     // blocks.
     let baseline_dir = bench.archive_dir.clone();
-    for round in 0..rounds.max(1) as i32 {
+    for round in 0..total_rounds as i32 {
+        let phase = |name: &str| progress(&format!("round {}/{total_rounds}: {name}", round + 1));
         let mut baseline = || -> Result<(), String> {
+            phase("raw write");
             let write_time = raw_write(&baseline_dir, bytes).map_err(|e| text(&e))?;
             cold = drop_caches();
+            phase("raw read");
             let (read_bytes, read_time) = raw_read(&baseline_dir).map_err(|e| text(&e))?;
             raw_writes.push(mb_per_s(bytes, write_time));
             raw_reads.push(mb_per_s(read_bytes, read_time));
@@ -517,9 +587,11 @@ pub fn archive_record_replay(
             Ok(())
         };
         let mut archive = || -> Result<(), String> {
+            phase("record");
             let (recording_id, end, record_time) = bench.record(1001 + round, messages)?;
             recorded = end as u64;
             drop_caches();
+            phase("replay");
             let replay_time = bench.replay(recording_id, 2001 + round, messages)?;
             records.push(mb_per_s(recorded, record_time));
             replays.push(mb_per_s(recorded, replay_time));

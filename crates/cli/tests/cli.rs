@@ -32,12 +32,12 @@ fn demo_records_replays_and_matches_every_message() {
 
 #[test]
 fn demo_rejects_too_short_messages() {
-    let finished = run(&["demo", "--length", "4"], Duration::from_secs(60));
+    let finished = run(&["demo", "--message-length", "4"], Duration::from_secs(60));
     assert_eq!(finished.status.code(), Some(2), "{}", finished.describe());
     assert!(
         finished
             .stderr
-            .contains("'--length <LENGTH>': 4 is not in 8..="),
+            .contains("'--message-length <MESSAGE_LENGTH>': 4 is not in 8..="),
         "{}",
         finished.describe()
     );
@@ -197,7 +197,7 @@ fn archive_record_and_replay_processes() {
             "1001",
             "--publish",
             "3000",
-            "--length",
+            "--message-length",
             "100",
         ],
         Duration::from_secs(120),
@@ -223,7 +223,15 @@ fn archive_record_and_replay_processes() {
     let recorder = spawn(&["record", "--aeron-dir", aeron, "--stream", "1002"]);
     let published = run(
         &[
-            "publish", "--dir", aeron, "--stream", "1002", "--count", "500", "--length", "40",
+            "publish",
+            "--aeron-dir",
+            aeron,
+            "--stream",
+            "1002",
+            "--count",
+            "500",
+            "--message-length",
+            "40",
         ],
         Duration::from_secs(120),
     );
@@ -286,7 +294,7 @@ fn archive_record_and_replay_processes() {
             "0",
             "--position",
             "1600",
-            "--length",
+            "--bytes",
             "320",
             "--format",
             "raw",
@@ -341,7 +349,7 @@ fn a_standalone_archive_beside_a_driver_process() {
     let archive_dir = archive_tmp.path().join("archive");
     let aeron = aeron_dir.to_str().unwrap();
     let archive_path = archive_dir.to_str().unwrap();
-    let mut driver = spawn(&["driver", "--dir", aeron, "--ipc-term-length", "64k"]);
+    let mut driver = spawn(&["driver", "--aeron-dir", aeron, "--ipc-term-length", "64k"]);
     wait_until("the driver's cnc.dat", Duration::from_secs(30), || {
         if let Some(status) = driver.child.try_wait().unwrap() {
             panic!("oxeron driver exited with {status}");
@@ -353,7 +361,7 @@ fn a_standalone_archive_beside_a_driver_process() {
         )
         .is_ok()
     });
-    let loss = run(&["loss", "--dir", aeron], Duration::from_secs(30));
+    let loss = run(&["loss", "--aeron-dir", aeron], Duration::from_secs(30));
     assert!(loss.status.success(), "{}", loss.describe());
     assert!(
         loss.stdout
@@ -403,7 +411,7 @@ fn a_standalone_archive_beside_a_driver_process() {
             "4",
             "--publish",
             "200",
-            "--length",
+            "--message-length",
             "24",
         ],
         Duration::from_secs(120),
@@ -491,7 +499,7 @@ fn bench_ipc_and_archive_print_their_figures() {
             "8",
             "--rounds",
             "2",
-            "--dir",
+            "--archive-dir",
             dir.path().to_str().unwrap(),
         ],
         Duration::from_secs(120),

@@ -56,7 +56,7 @@ fn spawn(args: &[&str]) -> Process {
 
 fn start_driver(dir: &Path, extra: &[&str]) -> Process {
     let dir_arg = dir.to_str().unwrap();
-    let mut args = vec!["driver", "--dir", dir_arg, "--ipc-term-length", "1m"];
+    let mut args = vec!["driver", "--aeron-dir", dir_arg, "--ipc-term-length", "1m"];
     args.extend_from_slice(extra);
     let driver = spawn(&args);
     wait_until("the driver's cnc.dat", Duration::from_secs(10), || {
@@ -83,14 +83,14 @@ fn driver_publisher_and_subscriber_processes_exchange_a_million_messages() {
     let dir_arg = dir.to_str().unwrap();
     let subscriber = spawn(&[
         "subscribe",
-        "--dir",
+        "--aeron-dir",
         dir_arg,
         "--count",
         count,
-        "--timeout-s",
-        "120",
+        "--timeout",
+        "120s",
     ]);
-    let publisher = spawn(&["publish", "--dir", dir_arg, "--count", count]);
+    let publisher = spawn(&["publish", "--aeron-dir", dir_arg, "--count", count]);
     publisher.wait_success("publisher", Duration::from_secs(150));
     subscriber.wait_success("subscriber", Duration::from_secs(150));
 }
@@ -105,7 +105,7 @@ fn a_killed_client_is_timed_out_and_its_resources_reclaimed() {
     let dir_arg = dir.to_str().unwrap();
     let mut publisher = spawn(&[
         "publish",
-        "--dir",
+        "--aeron-dir",
         dir_arg,
         "--stream",
         "77",
@@ -199,7 +199,7 @@ fn stat_lists_the_drivers_counters() {
     let dir = tmp.path().join("aeron");
     let _driver = start_driver(&dir, &[]);
     let output = Command::new(BIN)
-        .args(["stat", "--dir", dir.to_str().unwrap()])
+        .args(["stat", "--aeron-dir", dir.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -209,12 +209,12 @@ fn stat_lists_the_drivers_counters() {
     let output = Command::new(BIN)
         .args([
             "stat",
-            "--dir",
+            "--aeron-dir",
             dir.to_str().unwrap(),
             "--format",
             "json",
-            "--type-id",
-            "0",
+            "--type",
+            "^0$",
         ])
         .output()
         .unwrap();
@@ -232,7 +232,7 @@ fn stat_lists_the_drivers_counters() {
 fn stat_reads_aeron_c_cnc_files() {
     let golden = oxeron_testkit::golden_dir().join("aeron-c-1.54/cnc-live.dat");
     let output = Command::new(BIN)
-        .args(["stat", "--dir", golden.to_str().unwrap()])
+        .args(["stat", "--aeron-dir", golden.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -255,7 +255,7 @@ fn stat_reads_aeron_c_cnc_files() {
 #[test]
 fn demo_exits_zero_after_every_message_matched() {
     let output = Command::new(BIN)
-        .args(["demo", "--count", "20000", "--length", "100"])
+        .args(["demo", "--count", "20000", "--message-length", "100"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);

@@ -81,7 +81,7 @@ fn the_driver_refuses_a_directory_of_someone_elses_files() {
     let thesis = precious.path().join("thesis.txt");
     std::fs::write(&thesis, "important\n").unwrap();
     for extra in [&[][..], &["--delete-dir"][..]] {
-        let mut args = vec!["driver", "--dir", precious.path().to_str().unwrap()];
+        let mut args = vec!["driver", "--aeron-dir", precious.path().to_str().unwrap()];
         args.extend_from_slice(extra);
         let finished = run(&args, Duration::from_secs(30));
         assert_eq!(finished.status.code(), Some(1), "{}", finished.describe());
@@ -100,14 +100,14 @@ fn a_driver_killed_with_sigkill_is_replaced_at_once_and_a_live_one_is_not() {
     let tmp = temp_aeron_dir();
     let dir = tmp.path().join("aeron");
     let dir_arg = dir.to_str().unwrap();
-    let mut first = spawn(&["driver", "--dir", dir_arg]);
+    let mut first = spawn(&["driver", "--aeron-dir", dir_arg]);
     wait_for_driver_of(&mut first, &dir, Duration::from_secs(10));
     sigkill(first);
     // The dead driver's heartbeat is fresh; only its pid says it is gone. Aeron would wait out the
     // 10 s driver timeout here.
-    let mut second = spawn(&["driver", "--dir", dir_arg]);
+    let mut second = spawn(&["driver", "--aeron-dir", dir_arg]);
     wait_for_driver_of(&mut second, &dir, Duration::from_secs(5));
-    let refused = run(&["driver", "--dir", dir_arg], Duration::from_secs(30));
+    let refused = run(&["driver", "--aeron-dir", dir_arg], Duration::from_secs(30));
     assert_eq!(refused.status.code(), Some(1), "{}", refused.describe());
     assert!(
         refused.stderr.contains("an active media driver is using"),
@@ -119,7 +119,7 @@ fn a_driver_killed_with_sigkill_is_replaced_at_once_and_a_live_one_is_not() {
     let stopped = second.finish("the driver", Duration::from_secs(30));
     assert!(stopped.status.success(), "{}", stopped.describe());
     assert!(dir.join("cnc.dat").exists());
-    let mut third = spawn(&["driver", "--dir", dir_arg]);
+    let mut third = spawn(&["driver", "--aeron-dir", dir_arg]);
     wait_for_driver_of(&mut third, &dir, Duration::from_secs(5));
 }
 
@@ -154,20 +154,20 @@ fn an_archive_killed_with_sigkill_is_replaced_at_once() {
 fn values_out_of_range_are_refused_by_name() {
     for (args, flag) in [
         (
-            &["publish", "--count", "1", "--length", "99999999999"][..],
-            "'--length <LENGTH>'",
+            &["publish", "--count", "1", "--message-length", "99999999999"][..],
+            "'--message-length <MESSAGE_LENGTH>'",
         ),
         (
-            &["publish", "--connect-timeout-s", "18446744073709551615"][..],
-            "'--connect-timeout-s <CONNECT_TIMEOUT_S>'",
+            &["publish", "--connect-timeout", "18446744073709551615s"][..],
+            "'--connect-timeout <DURATION>'",
         ),
         (
-            &["subscribe", "--timeout-s", "18446744073709551615"][..],
-            "'--timeout-s <TIMEOUT_S>'",
+            &["subscribe", "--timeout", "10"][..],
+            "'--timeout <DURATION>'",
         ),
         (
-            &["bench", "ipc", "--length", "99999999999"][..],
-            "'--length <LENGTH>'",
+            &["bench", "ipc", "--message-length", "99999999999"][..],
+            "'--message-length <MESSAGE_LENGTH>'",
         ),
         (
             &["archive", "--file-sync-level", "7"][..],
@@ -188,7 +188,7 @@ fn values_out_of_range_are_refused_by_name() {
     let finished = run(
         &[
             "driver",
-            "--dir",
+            "--aeron-dir",
             dir.to_str().unwrap(),
             "--ipc-term-length",
             "3",
@@ -260,7 +260,7 @@ fn record_and_replay_fail_loudly_when_they_cannot_do_their_job() {
             "8",
             "--publish",
             "100",
-            "--length",
+            "--message-length",
             "64",
         ],
         Duration::from_secs(60),
@@ -303,7 +303,7 @@ fn record_and_replay_fail_loudly_when_they_cannot_do_their_job() {
         empty.describe()
     );
     let too_long = (stop + 4096).to_string();
-    let short = replay(&["--length", &too_long]);
+    let short = replay(&["--bytes", &too_long]);
     assert_eq!(short.status.code(), Some(1), "{}", short.describe());
     assert!(
         short.stderr.contains("runs past the end of recording"),

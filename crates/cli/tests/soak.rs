@@ -365,7 +365,7 @@ impl Drift {
 
 fn start_driver(aeron_dir: &Path) -> Process {
     let dir = aeron_dir.to_str().unwrap();
-    let mut driver = spawn(&["driver", "--dir", dir, "--ipc-term-length", "1m"]);
+    let mut driver = spawn(&["driver", "--aeron-dir", dir, "--ipc-term-length", "1m"]);
     driver.wait_for(
         "oxeron driver",
         Duration::from_secs(30),
