@@ -84,7 +84,7 @@ const STREAM_KEY_TYPES: [i32; 11] = [
 ];
 
 /// The key of a stream counter, as Aeron's `StreamCounter` lays it out: registration id at 0, session id at
-/// 8, stream id at 12, channel length at 20 and the channel (cut to fit the key) from 24.
+/// 8, stream id at 12, channel length at 16 and the channel (cut to fit the key) from 20.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamKey {
     /// Registration id of the publication, subscription or image.
@@ -119,7 +119,7 @@ fn stream_key(type_id: i32, key: &[u8]) -> Option<StreamKey> {
         registration_id: i64::from_le_bytes(key.get(0..8)?.try_into().ok()?),
         session_id: i32_at(key, 8)?,
         stream_id: i32_at(key, 12)?,
-        channel: string_at(key, 20)?,
+        channel: string_at(key, 16)?,
     })
 }
 
