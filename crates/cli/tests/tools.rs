@@ -291,8 +291,7 @@ fn streams_and_backlog_report_a_udp_stream_like_streamstat_and_backlogstat() {
         "{block}"
     );
     assert!(
-        block.contains(&format!("┌─receiver "))
-            && block.contains(&format!("is at position {position}")),
+        block.contains("┌─receiver ") && block.contains(&format!("is at position {position}")),
         "{block}"
     );
     assert!(
