@@ -637,21 +637,16 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
         }
         CatalogCommand::Verify { archive_dir, quiet } => {
             let snapshot = read(&archive_dir)?;
-            let progress = !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let bar = if quiet {
+                indicatif::ProgressBar::hidden()
+            } else {
+                crate::bench_cmd::bar(0, "verifying recordings")
+            };
             let report = catalog_tool::verify(&snapshot, |done, total| {
-                if progress {
-                    let width = 30;
-                    let filled = done * width / total.max(1);
-                    eprint!(
-                        "\rverifying [{}{}] {done}/{total}",
-                        "#".repeat(filled),
-                        " ".repeat(width - filled)
-                    );
-                    if done == total {
-                        eprintln!();
-                    }
-                }
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
             });
+            bar.finish_and_clear();
             print!("{}", report.render());
             if !report.is_ok() {
                 return Err(format!(

@@ -43,7 +43,7 @@ pub struct BenchArgs {
 const WARMUP_ROUND_TRIPS: u64 = 10_000;
 
 /// A bar on stderr when it is a terminal (indicatif draws nothing otherwise).
-fn bar(length: u64, what: &str) -> ProgressBar {
+pub fn bar(length: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(length);
     bar.set_style(
         ProgressStyle::with_template(

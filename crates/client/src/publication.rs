@@ -307,6 +307,20 @@ macro_rules! offer_methods {
 
 /// A publication that many threads (and clients) may offer to at once: Aeron's `ConcurrentPublication`.
 /// `Send + Sync`; share it with an `Arc`.
+///
+/// ```no_run
+/// use oxeron_client::{Aeron, Context, OfferError};
+///
+/// let aeron = Aeron::connect(Context::new())?;
+/// let publication = aeron.add_publication("aeron:udp?endpoint=localhost:40123", 1001)?;
+/// match publication.offer(b"hello") {
+///     Ok(position) => println!("sent, the stream is now at {position}"),
+///     // Nobody subscribed yet, or subscribers are behind: try again later.
+///     Err(OfferError::NotConnected | OfferError::BackPressured | OfferError::AdminAction) => {}
+///     Err(e) => return Err(e.into()),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Publication {
     core: PublicationCore,

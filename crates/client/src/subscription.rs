@@ -80,6 +80,23 @@ impl SubscriptionState {
 
 /// A subscription to a channel and stream: polls the images of every publication the driver connects it to,
 /// in turn, and reads their frames in place. `Send`; polling takes `&mut self` (not thread safe, as in Aeron).
+///
+/// ```no_run
+/// use oxeron_client::{Aeron, Context, FragmentAssembler, Header};
+///
+/// let aeron = Aeron::connect(Context::new())?;
+/// let mut subscription = aeron.add_subscription("aeron:udp?endpoint=localhost:40123", 1001)?;
+/// // Messages longer than one frame arrive in fragments; the assembler hands over whole messages.
+/// let mut assembler = FragmentAssembler::new(|message: &[u8], header: &Header| {
+///     println!("{} bytes from session {} at {}", message.len(), header.session_id(), header.position());
+/// });
+/// loop {
+///     if subscription.poll(assembler.handler(), 10) == 0 {
+///         std::thread::sleep(std::time::Duration::from_millis(1));
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Subscription {
     state: Arc<SubscriptionState>,

@@ -619,6 +619,24 @@ impl AsyncConnect {
 }
 
 /// A connected archive client. Operations block until the archive answers or the message timeout passes.
+///
+/// ```no_run
+/// use oxeron_archive::client::{AeronArchive, Context, ReplayParams};
+/// use oxeron_archive::SourceLocation;
+///
+/// // An archive on this host, reached on its local (IPC) control channel.
+/// let mut archive = AeronArchive::connect(
+///     Context::new().control_request_channel("aeron:ipc").control_response_channel("aeron:ipc"),
+/// )?;
+/// archive.start_recording("aeron:udp?endpoint=localhost:40123", 1001, SourceLocation::Remote, false)?;
+/// archive.list_recordings(0, 100, |recording| {
+///     println!("{} {} {}..{}", recording.recording_id, recording.original_channel,
+///         recording.start_position, recording.stop_position);
+/// })?;
+/// let (_replay_session_id, mut replay) = archive.replay(0, "aeron:ipc", 2001, ReplayParams::default())?;
+/// replay.poll(|message: &[u8], _header: &_| println!("{message:?}"), 10);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AeronArchive {
     aeron: Aeron,
     publication: ExclusivePublication,
