@@ -31,7 +31,10 @@ fn the_library_depends_on_none_of_the_commands_crates() {
         "tokio",
         "oxeron-cli",
     ] {
-        assert!(!names.contains(&unwanted), "oxeron depends on {unwanted}:\n{tree}");
+        assert!(
+            !names.contains(&unwanted),
+            "oxeron depends on {unwanted}:\n{tree}"
+        );
     }
     for wanted in ["oxeron-client", "oxeron-driver", "oxeron-archive"] {
         assert!(names.contains(&wanted), "no {wanted} in\n{tree}");
