@@ -344,3 +344,41 @@ fn an_interrupted_bench_removes_its_shared_memory() {
     assert_eq!(finished.status.code(), Some(130), "{}", finished.describe());
     assert!(!dir.exists(), "{} left behind", dir.display());
 }
+
+#[test]
+fn a_refused_channel_is_reported_once_with_the_drivers_reason() {
+    let tmp = temp_aeron_dir();
+    let dir = tmp.path().join("aeron");
+    let dir_arg = dir.to_str().unwrap();
+    let mut driver = spawn(&["driver", "--aeron-dir", dir_arg]);
+    wait_for_driver_of(&mut driver, &dir, Duration::from_secs(10));
+    // Before the fix, about every other run printed the driver's reason twice: once from the caller, and
+    // once from the default error handler, for the previous run's error. A new client's broadcast receiver
+    // starts at the latest record, as Agrona's does, and that was often the previous client's ON_ERROR.
+    for _ in 0..6 {
+        let refused = run(
+            &[
+                "publish",
+                "--aeron-dir",
+                dir_arg,
+                "--channel",
+                "aeron:udp?endpoint=localhost:40999|mtu=7",
+                "--count",
+                "1",
+            ],
+            Duration::from_secs(30),
+        );
+        assert_eq!(refused.status.code(), Some(1), "{}", refused.describe());
+        assert_eq!(
+            refused.stderr.matches("for mtu").count(),
+            1,
+            "{}",
+            refused.describe()
+        );
+        assert!(
+            refused.stderr.starts_with("oxeron: "),
+            "{}",
+            refused.describe()
+        );
+    }
+}

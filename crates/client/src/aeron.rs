@@ -452,9 +452,10 @@ impl ClientInner {
                     code: r.error_code,
                     message: r.error_message.to_string(),
                 };
-                // The broadcast reaches every client: an error about another client's command is not
-                // this one's to report (Java's DriverEventsAdapter drops it too). An endpoint's error
-                // carries the endpoint's status counter id instead of a command's.
+                // The broadcast reaches every client, and a new client starts reading at its latest
+                // record: an error about another client's command is not this one's to report (Java's
+                // DriverEventsAdapter drops it too). An endpoint's error carries the endpoint's status
+                // counter id instead of a command's.
                 match state.requests.get_mut(&r.offending_command_correlation_id) {
                     Some(request) => request.registration = Registration::Failed(error),
                     None if r.error_code == ErrorCode::ChannelEndpointError => {
