@@ -344,6 +344,44 @@ pub fn format_errors(cnc: &CncFile) -> (usize, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A counter's key comes from another process's file: any bytes decode or are left out, never panic,
+        /// and a channel never reads past the key.
+        #[test]
+        fn any_key_decodes_or_is_left_out(type_id in -2i32..25, key in proptest::collection::vec(any::<u8>(), 0..140)) {
+            if let Some(decoded) = stream_key(type_id, &key) {
+                prop_assert!(decoded.channel.chars().count() <= key.len() - 20);
+            }
+            let _ = string_at(&key, 0);
+        }
+    }
+
+    #[test]
+    fn a_stream_key_reads_as_aerons_stream_counter_writes_it() {
+        let mut key = Vec::new();
+        key.extend_from_slice(&42i64.to_le_bytes());
+        key.extend_from_slice(&(-7i32).to_le_bytes());
+        key.extend_from_slice(&1001i32.to_le_bytes());
+        key.extend_from_slice(&9i32.to_le_bytes());
+        key.extend_from_slice(b"aeron:ipc");
+        let expected = StreamKey {
+            registration_id: 42,
+            session_id: -7,
+            stream_id: 1001,
+            channel: "aeron:ipc".to_string(),
+        };
+        assert_eq!(
+            stream_key(SUBSCRIBER_POSITION_TYPE_ID, &key),
+            Some(expected)
+        );
+        assert_eq!(
+            stream_key(11, &key),
+            None,
+            "a client heartbeat's key is not a stream's"
+        );
+    }
 
     fn rows() -> Vec<CounterRow> {
         vec![CounterRow {
