@@ -16,12 +16,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive_conductor;
 mod channel;
-mod conductor;
 pub mod context;
-mod recorder;
-mod replayer;
-mod replication;
+mod recording_session;
+mod replay_session;
+mod replication_session;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub use context::{
 use crate::{
     ArchiveMarkFile, ArchiveStorageError, Catalog, MarkFileSettings, DEFAULT_CATALOG_CAPACITY,
 };
-use conductor::ArchiveConductor;
+use archive_conductor::ArchiveConductor;
 
 /// Why an archive could not start.
 #[derive(Debug, thiserror::Error)]
