@@ -20,6 +20,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive_error;
 mod async_connect;
 mod context;
 mod control_response_poller;
@@ -28,6 +29,9 @@ mod persistent_subscription;
 mod recording_descriptor;
 mod replay_merge;
 mod replay_params;
+mod segment_operations;
+
+pub use archive_error::ArchiveError;
 
 pub use async_connect::AsyncConnect;
 use async_connect::ConnectStep;
@@ -74,55 +78,6 @@ pub const CONTROL_MTU_LENGTH_DEFAULT: i32 = 1408;
 pub const NULL_RECORDING_ID: i64 = -1;
 /// Null counter id (no bounding counter for a replay).
 pub const NULL_COUNTER_ID: i32 = -1;
-
-/// What went wrong in an archive operation.
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    /// The archive refused the request: its error code and message.
-    #[error("archive error {code:?} (correlation id {correlation_id}): {message}")]
-    Archive {
-        /// The archive's error code.
-        code: ArchiveErrorCode,
-        /// The archive's message.
-        message: String,
-        /// Correlation id of the request.
-        correlation_id: i64,
-    },
-    /// The Aeron client failed (driver timeout, closed client, driver error, ...).
-    #[error(transparent)]
-    Aeron(#[from] AeronError),
-    /// No answer in the message timeout.
-    #[error("timed out: {0}")]
-    TimedOut(String),
-    /// The control request publication is not connected to the archive.
-    #[error("not connected: {0}")]
-    NotConnected(String),
-    /// The client was closed.
-    #[error("archive client is closed")]
-    Closed,
-    /// The archive sent something this client could not use.
-    #[error("archive protocol: {0}")]
-    Protocol(String),
-}
-
-impl ArchiveError {
-    /// The error an ERROR control response carries: its code in `relevant_id`.
-    fn from_response(relevant_id: i64, message: String, correlation_id: i64) -> Self {
-        Self::Archive {
-            code: ArchiveErrorCode::from_i64(relevant_id).unwrap_or(ArchiveErrorCode::Generic),
-            message,
-            correlation_id,
-        }
-    }
-
-    /// The archive's error code, for an error the archive reported.
-    pub fn error_code(&self) -> Option<ArchiveErrorCode> {
-        match self {
-            Self::Archive { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-}
 
 /// What answered a connect (or any plain) request.
 pub(crate) enum ConnectReply {
@@ -731,25 +686,6 @@ impl AeronArchive {
         .map(drop)
     }
 
-    /// Moves the segment files of stopped recording `src_recording_id` to `dst_recording_id`, which
-    /// continues it (or is continued by it) with the same stream parameters, joined on a segment boundary:
-    /// `dst` then covers both and `src` is left empty. Returns how many segment files moved.
-    pub fn migrate_segments(
-        &mut self,
-        src_recording_id: i64,
-        dst_recording_id: i64,
-    ) -> Result<i64, ArchiveError> {
-        self.request(|control_session_id, correlation_id| {
-            codec::MigrateSegmentsRequest {
-                control_session_id,
-                correlation_id,
-                src_recording_id,
-                dst_recording_id,
-            }
-            .to_vec()
-        })
-    }
-
     /// Stops a replication.
     pub fn stop_replication(&mut self, replication_id: i64) -> Result<(), ArchiveError> {
         self.request(|control_session_id, correlation_id| {
@@ -761,66 +697,6 @@ impl AeronArchive {
             .to_vec()
         })
         .map(drop)
-    }
-
-    /// Moves a recording's start to `new_start_position` (a segment boundary), detaching the segment files
-    /// before it without deleting them.
-    pub fn detach_segments(
-        &mut self,
-        recording_id: i64,
-        new_start_position: i64,
-    ) -> Result<(), ArchiveError> {
-        self.request(|control_session_id, correlation_id| {
-            codec::DetachSegmentsRequest {
-                control_session_id,
-                correlation_id,
-                recording_id,
-                new_start_position,
-            }
-            .to_vec()
-        })
-        .map(drop)
-    }
-
-    /// Deletes detached segment files; returns how many were deleted.
-    pub fn delete_detached_segments(&mut self, recording_id: i64) -> Result<i64, ArchiveError> {
-        self.request(|control_session_id, correlation_id| {
-            codec::DeleteDetachedSegmentsRequest {
-                control_session_id,
-                correlation_id,
-                recording_id,
-            }
-            .to_vec()
-        })
-    }
-
-    /// Detaches and deletes the segment files before `new_start_position`; returns how many were deleted.
-    pub fn purge_segments(
-        &mut self,
-        recording_id: i64,
-        new_start_position: i64,
-    ) -> Result<i64, ArchiveError> {
-        self.request(|control_session_id, correlation_id| {
-            codec::PurgeSegmentsRequest {
-                control_session_id,
-                correlation_id,
-                recording_id,
-                new_start_position,
-            }
-            .to_vec()
-        })
-    }
-
-    /// Re-attaches detached segment files still on disk; returns how many were attached.
-    pub fn attach_segments(&mut self, recording_id: i64) -> Result<i64, ArchiveError> {
-        self.request(|control_session_id, correlation_id| {
-            codec::AttachSegmentsRequest {
-                control_session_id,
-                correlation_id,
-                recording_id,
-            }
-            .to_vec()
-        })
     }
 
     /// An error the archive reported for an earlier request after answering it (e.g. a replay whose
