@@ -1363,3 +1363,31 @@ fn settings_aeron_refuses_are_refused_by_name() {
         assert!(!dir.path().join("archive").exists(), "{setting}: dir made");
     }
 }
+
+#[test]
+fn awaiting_one_recording_signal_keeps_the_others_for_later() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    let subscription_id = archive
+        .start_recording("aeron:ipc", 1001, SourceLocation::Local, false)
+        .unwrap();
+    let publication = connected_publication(&fixture.aeron, "aeron:ipc", 1001);
+    let end = publish(&publication, 0, 10, 64);
+    wait_for("the recording to reach the end", || {
+        archive
+            .list_recordings(0, 10, |_| {})
+            .is_ok_and(|count| count == 1)
+            && archive.get_recording_position(0).is_ok_and(|p| p >= end)
+    });
+    archive
+        .stop_recording_subscription(subscription_id)
+        .unwrap();
+    // START came first; waiting for STOP passes it, and it stays queued.
+    let stop = archive
+        .await_recording_signal(None, RecordingSignal::Stop)
+        .unwrap();
+    assert_eq!(stop.recording_id, 0);
+    let mut later = Vec::new();
+    archive.poll_for_recording_signals(|event| later.push((event.recording_id, event.signal)));
+    assert_eq!(later, [(0, RecordingSignal::Start)]);
+}
