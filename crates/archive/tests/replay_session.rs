@@ -293,3 +293,52 @@ fn a_replay_whose_subscriber_leaves_ends() {
         "a subscriber leaving is no error"
     );
 }
+
+#[test]
+fn a_replay_over_a_segment_truncated_by_a_crash_ends_with_an_error_naming_the_file() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 200;
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        1_000,
+        LENGTH,
+    );
+    // What a crash before the page cache reached the disk leaves: the segment cut short of the stop position.
+    let segment = fixture.archive_dir.join(format!("{recording_id}-0.rec"));
+    let cut = (stop / 2) as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .and_then(|file| file.set_len(cut))
+        .unwrap();
+    let started = Instant::now();
+    let mut subscription = replay_ipc(&mut archive, recording_id, 0, stop);
+    let mut error = None;
+    let mut received = 0;
+    wait_for("the replay's error", || {
+        received += subscription.poll(|_: &[u8], _: &_| {}, 100);
+        error = archive.poll_for_errors();
+        error.is_some()
+    });
+    let error = error.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("recordingId={recording_id}"))
+            && text.contains(&format!("{recording_id}-0.rec")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("at position {}", cut / 32 * 32)),
+        "{text}"
+    );
+    assert!(received > 0, "the intact part was replayed first");
+}
