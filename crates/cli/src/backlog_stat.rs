@@ -9,26 +9,33 @@ use crate::tools::{
     SUBSCRIBER_POSITION_TYPE_ID,
 };
 
+/// The counter types BacklogStat reads.
+const BACKLOG_STAT_TYPES: [i32; 8] = [
+    PUBLISHER_LIMIT_TYPE_ID,
+    SENDER_POSITION_TYPE_ID,
+    RECEIVER_HWM_TYPE_ID,
+    SUBSCRIBER_POSITION_TYPE_ID,
+    RECEIVER_POSITION_TYPE_ID,
+    SENDER_LIMIT_TYPE_ID,
+    PER_IMAGE_TYPE_ID,
+    PUBLISHER_POSITION_TYPE_ID,
+];
+
+/// A publisher, sender or receiver: its registration id, position, and limit (or high-water mark).
+#[derive(Debug, Clone, Copy, Default)]
+struct Entity {
+    registration_id: i64,
+    position: i64,
+    limit: i64,
+}
+
 /// What one stream's counters say.
 #[derive(Debug, Default)]
 struct StreamBacklog {
-    publisher: Option<(i64, Option<i64>, Option<i64>)>,
-    sender: Option<(i64, Option<i64>, Option<i64>)>,
-    receiver: Option<(i64, Option<i64>, Option<i64>)>,
+    publisher: Option<Entity>,
+    sender: Option<Entity>,
+    receiver: Option<Entity>,
     subscribers: BTreeMap<i64, i64>,
-}
-
-/// Sets `slot` to (registration id, ...) and fills in the position (`first`) or the limit/HWM (`second`).
-fn note(
-    slot: &mut Option<(i64, Option<i64>, Option<i64>)>,
-    registration_id: i64,
-    first: Option<i64>,
-    second: Option<i64>,
-) {
-    let entry = slot.get_or_insert((registration_id, None, None));
-    entry.0 = registration_id;
-    entry.1 = first.or(entry.1);
-    entry.2 = second.or(entry.2);
 }
 
 /// BacklogStat's report, one block per (session, stream, channel), sorted by them (Java's order is a hash
@@ -38,56 +45,33 @@ pub fn format(rows: &[CounterRow]) -> String {
     let mut streams: BTreeMap<(i32, i32, String), StreamBacklog> = BTreeMap::new();
     for row in rows {
         let Some(key) = &row.stream else { continue };
-        let (registration_id, value) = (key.registration_id, Some(row.value));
-        let group = || (key.session_id, key.stream_id, key.channel.clone());
-        match row.type_id {
-            PUBLISHER_POSITION_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().publisher,
-                registration_id,
-                value,
-                None,
-            ),
-            PUBLISHER_LIMIT_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().publisher,
-                registration_id,
-                None,
-                value,
-            ),
-            SENDER_POSITION_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().sender,
-                registration_id,
-                value,
-                None,
-            ),
-            SENDER_LIMIT_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().sender,
-                registration_id,
-                None,
-                value,
-            ),
-            RECEIVER_POSITION_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().receiver,
-                registration_id,
-                value,
-                None,
-            ),
-            RECEIVER_HWM_TYPE_ID => note(
-                &mut streams.entry(group()).or_default().receiver,
-                registration_id,
-                None,
-                value,
-            ),
+        if !BACKLOG_STAT_TYPES.contains(&row.type_id) {
+            continue;
+        }
+        let stream = streams
+            .entry((key.session_id, key.stream_id, key.channel.clone()))
+            .or_default();
+        // The entity the counter belongs to, and whether it is that entity's position or its limit.
+        let (entity, is_position) = match row.type_id {
+            PUBLISHER_POSITION_TYPE_ID => (&mut stream.publisher, true),
+            PUBLISHER_LIMIT_TYPE_ID => (&mut stream.publisher, false),
+            SENDER_POSITION_TYPE_ID => (&mut stream.sender, true),
+            SENDER_LIMIT_TYPE_ID => (&mut stream.sender, false),
+            RECEIVER_POSITION_TYPE_ID => (&mut stream.receiver, true),
+            RECEIVER_HWM_TYPE_ID => (&mut stream.receiver, false),
             SUBSCRIBER_POSITION_TYPE_ID => {
-                streams
-                    .entry(group())
-                    .or_default()
-                    .subscribers
-                    .insert(registration_id, row.value);
+                stream.subscribers.insert(key.registration_id, row.value);
+                continue;
             }
-            PER_IMAGE_TYPE_ID => {
-                streams.entry(group()).or_default();
-            }
-            _ => {}
+            // A per-image indicator: the stream shows, with nothing to say about it.
+            _ => continue,
+        };
+        let entity = entity.get_or_insert_with(Entity::default);
+        entity.registration_id = key.registration_id;
+        if is_position {
+            entity.position = row.value;
+        } else {
+            entity.limit = row.value;
         }
     }
     let mut out = String::new();
@@ -96,19 +80,20 @@ pub fn format(rows: &[CounterRow]) -> String {
             out,
             "sessionId={session_id} streamId={stream_id} channel={channel} : "
         );
-        if let Some((publisher, position, limit)) = stream.publisher {
-            let position = position.unwrap_or(0);
+        if let Some(publisher) = stream.publisher {
+            let position = publisher.position;
             let _ = write!(
                 out,
-                "\n┌─for publisher {publisher} the last sampled position is {position} (~{} bytes before \
+                "\n┌─for publisher {} the last sampled position is {position} (~{} bytes before \
                  back-pressure)",
-                limit.unwrap_or(0) - position
+                publisher.registration_id,
+                publisher.limit - position
             );
             match stream.sender {
-                Some((sender, sender_position, sender_limit)) => {
-                    let sender_position = sender_position.unwrap_or(0);
+                Some(sender) => {
+                    let sender_position = sender.position;
                     let backlog = position - sender_position;
-                    let _ = write!(out, "\n└─sender {sender}");
+                    let _ = write!(out, "\n└─sender {}", sender.registration_id);
                     if backlog >= 0 {
                         let _ = write!(out, " has to send {backlog} bytes");
                     } else {
@@ -117,17 +102,17 @@ pub fn format(rows: &[CounterRow]) -> String {
                     let _ = write!(
                         out,
                         " ({} bytes remaining in the sender window)",
-                        sender_limit.unwrap_or(0) - sender_position
+                        sender.limit - sender_position
                     );
                 }
                 None => out.push_str("\n└─no sender"),
             }
         }
-        if let Some((receiver, position, hwm)) = stream.receiver {
+        if let Some(receiver) = stream.receiver {
             let _ = write!(
                 out,
-                "\n┌─receiver {receiver} is at position {}",
-                position.unwrap_or(0)
+                "\n┌─receiver {} is at position {}",
+                receiver.registration_id, receiver.position
             );
             let last = stream.subscribers.len();
             for (n, (subscriber, subscriber_position)) in stream.subscribers.iter().enumerate() {
@@ -135,7 +120,7 @@ pub fn format(rows: &[CounterRow]) -> String {
                 let _ = write!(
                     out,
                     "\n{branch}─subscriber {subscriber} has {} backlog bytes",
-                    hwm.unwrap_or(0) - subscriber_position
+                    receiver.limit - subscriber_position
                 );
             }
         }
