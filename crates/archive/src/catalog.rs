@@ -2,7 +2,6 @@
 //! [`oxeron_protocol::archive::catalog`]), an index of valid recordings, in-place updates and crash recovery.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use oxeron_concurrent::mapped_file::MappedFile;
@@ -23,7 +22,6 @@ use crate::error::{ArchiveStorageError, Result};
 use crate::FileSyncLevel;
 
 mod recovery;
-pub(crate) use recovery::read_fill;
 pub use recovery::{compute_stop_position, highest_segment_base};
 
 /// File name of the catalog in the archive directory.

@@ -406,7 +406,7 @@ impl SegmentReader {
         };
         let offset = (self.position - base) as u64;
         let mut header_bytes = [0u8; HEADER_LENGTH];
-        let read = crate::catalog::read_fill(file, path, offset, &mut header_bytes)?;
+        let read = read_fill(file, path, offset, &mut header_bytes)?;
         if read < HEADER_LENGTH {
             return Err(self.invalid(path, 0));
         }
@@ -429,8 +429,7 @@ impl SegmentReader {
             Vec::new()
         } else {
             let mut payload = vec![0u8; frame_length as usize - HEADER_LENGTH];
-            let got =
-                crate::catalog::read_fill(file, path, offset + HEADER_LENGTH as u64, &mut payload)?;
+            let got = read_fill(file, path, offset + HEADER_LENGTH as u64, &mut payload)?;
             if got < payload.len() {
                 return Err(self.invalid(path, frame_length.into()));
             }
@@ -469,7 +468,7 @@ impl SegmentReader {
             if buf.len() < room {
                 buf.resize(room, 0);
             }
-            let read = crate::catalog::read_fill(file, path, offset, &mut buf[..room])?;
+            let read = read_fill(file, path, offset, &mut buf[..room])?;
             let mut cursor = 0usize;
             while cursor + HEADER_LENGTH <= read && self.position + (cursor as i64) < self.end {
                 let frame_length = le::get_i32(buf, cursor);
@@ -598,6 +597,20 @@ impl Iterator for SegmentReader {
         }
         item
     }
+}
+
+/// Reads into all of `buf` from `offset`, or up to the end of the file; returns the bytes read.
+pub(crate) fn read_fill(file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ArchiveStorageError::io(path)(e)),
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! found from its highest segment file, with Java's rules for a last page that straddles the crash.
 
 use super::*;
+use crate::segment::read_fill;
 
 /// Base position of the highest segment file of `recording_id` in `archive_dir`, if any.
 pub fn highest_segment_base(archive_dir: &Path, recording_id: i64) -> Result<Option<i64>> {
@@ -56,19 +57,6 @@ pub fn compute_stop_position(
     ));
     let stop_offset = recover_stop_offset(&path, file_offset, segment_length as u64)?;
     Ok(base.saturating_add(stop_offset as i64).max(start_position))
-}
-
-pub(crate) fn read_fill(file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ArchiveStorageError::io(path)(e)),
-        }
-    }
-    Ok(filled)
 }
 
 fn recover_stop_offset(path: &Path, offset: u64, segment_length: u64) -> Result<u64> {
