@@ -181,9 +181,8 @@ fn ctx_threading_is_invoker() -> bool {
 /// How `record` and `replay` reach the archive.
 #[derive(Args)]
 pub struct ClientArgs {
-    /// Aeron directory of the media driver (default: /dev/shm/aeron-$USER).
-    #[arg(long, env = "AERON_DIR", value_name = "DIR")]
-    aeron_dir: Option<PathBuf>,
+    #[command(flatten)]
+    dir: crate::args::AeronDirArg,
     /// The archive's control request channel (its local control channel).
     #[arg(long, default_value = "aeron:ipc")]
     control_channel: String,
@@ -199,11 +198,7 @@ pub struct ClientArgs {
 }
 
 fn connect(args: &ClientArgs) -> Result<(Aeron, AeronArchive), String> {
-    let mut client = oxeron::client::Context::from_env().map_err(|e| e.to_string())?;
-    if let Some(dir) = &args.aeron_dir {
-        client = client.aeron_dir(dir);
-    }
-    let aeron = Aeron::connect(client).map_err(|e| format!("client: {e}"))?;
+    let aeron = Aeron::connect(args.dir.client_context()?).map_err(|e| format!("client: {e}"))?;
     let mut ctx = ArchiveClientContext::from_env()
         .map_err(|e| e.to_string())?
         .aeron(aeron.clone())

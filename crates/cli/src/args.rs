@@ -16,12 +16,20 @@ pub struct AeronDirArg {
 }
 
 impl AeronDirArg {
-    /// The directory given, or Aeron's default.
-    pub fn resolve(&self) -> PathBuf {
-        self.aeron_dir
-            .clone()
-            .unwrap_or_else(oxeron::client::default_aeron_dir)
+    /// A client context from Aeron's environment, in the directory given.
+    pub fn client_context(&self) -> Result<oxeron::client::Context, String> {
+        let ctx = oxeron::client::Context::from_env().map_err(|e| e.to_string())?;
+        Ok(match &self.aeron_dir {
+            Some(dir) => ctx.aeron_dir(dir),
+            None => ctx,
+        })
     }
+}
+
+/// The directory given, or Aeron's default.
+pub fn aeron_dir_or_default(dir: &Option<PathBuf>) -> PathBuf {
+    dir.clone()
+        .unwrap_or_else(oxeron::client::default_aeron_dir)
 }
 
 /// Longest duration a flag takes: a day.

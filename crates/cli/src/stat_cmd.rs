@@ -14,7 +14,7 @@ use oxeron::concurrent::clock::system_epoch_ms;
 use oxeron_cli::tools::{self, CounterFilter, CounterRow};
 use oxeron_cli::{backlog_stat, stream_stat};
 
-use crate::args::{duration, AeronDirArg};
+use crate::args::{aeron_dir_or_default, duration};
 
 /// AeronStat's filters (`type=`, `identity=`, `session=`, `stream=`, `channel=`), as regular expressions
 /// found anywhere in the field.
@@ -85,10 +85,7 @@ pub struct CncArgs {
 
 impl CncArgs {
     fn dir(&self) -> PathBuf {
-        AeronDirArg {
-            aeron_dir: self.aeron_dir.clone(),
-        }
-        .resolve()
+        aeron_dir_or_default(&self.aeron_dir)
     }
 }
 
@@ -115,10 +112,7 @@ fn read_rows(
 
 /// Prints the counters once, refreshes them (`--watch`) or serves them (`--serve`).
 pub fn run_stat(args: StatArgs) -> Result<(), String> {
-    let dir = AeronDirArg {
-        aeron_dir: args.aeron_dir.clone(),
-    }
-    .resolve();
+    let dir = aeron_dir_or_default(&args.aeron_dir);
     if let Some(addr) = args.serve {
         return serve(addr, &dir, &args.filter);
     }

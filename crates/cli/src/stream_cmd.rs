@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use oxeron::client::{Aeron, Context as ClientContext, FragmentAssembler, Header, OfferError};
+use oxeron::client::{Aeron, FragmentAssembler, Header, OfferError};
 
 use crate::args::{duration, message_length, AeronDirArg};
 use oxeron_cli::sample;
@@ -54,15 +54,6 @@ pub struct SubscribeArgs {
     pub timeout: Duration,
 }
 
-/// The client context from Aeron's environment, in `dir`.
-pub fn client_context(dir: &AeronDirArg) -> Result<ClientContext, String> {
-    let ctx = ClientContext::from_env().map_err(|e| e.to_string())?;
-    Ok(match &dir.aeron_dir {
-        Some(dir) => ctx.aeron_dir(dir),
-        None => ctx,
-    })
-}
-
 /// Offers one message to whichever kind of publication was created.
 type OfferFn = dyn FnMut(&[u8]) -> Result<i64, OfferError>;
 
@@ -78,7 +69,7 @@ fn await_connected(is_connected: impl Fn() -> bool, deadline: Instant) -> Result
 
 /// Publishes the messages once a subscriber is connected.
 pub fn run_publish(args: PublishArgs) -> Result<(), String> {
-    let aeron = Aeron::connect(client_context(&args.dir)?).map_err(|e| e.to_string())?;
+    let aeron = Aeron::connect(args.dir.client_context()?).map_err(|e| e.to_string())?;
     let (channel, stream) = (args.channel.as_str(), args.stream);
     let mut buffer = vec![0u8; args.message_length];
     let start = Instant::now();
@@ -121,7 +112,7 @@ pub fn run_publish(args: PublishArgs) -> Result<(), String> {
 
 /// Receives and checks the messages: exit code 1 on a bad message, 2 on a timeout or a setup failure.
 pub fn run_subscribe(args: SubscribeArgs) -> Result<(), (u8, String)> {
-    let aeron = Aeron::connect(client_context(&args.dir).map_err(|e| (2, e))?)
+    let aeron = Aeron::connect(args.dir.client_context().map_err(|e| (2, e))?)
         .map_err(|e| (2, e.to_string()))?;
     let mut subscription = aeron
         .add_subscription(&args.channel, args.stream)
