@@ -635,7 +635,7 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
             let bar = if quiet {
                 indicatif::ProgressBar::hidden()
             } else {
-                crate::bench_cmd::bar(0, "verifying recordings")
+                crate::progress::bar(0, "verifying recordings")
             };
             let report = catalog_tool::verify(&snapshot, |done, total| {
                 bar.set_length(total as u64);

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use oxeron::client::{Aeron, Context as ClientContext};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron_cli::bench;
 
 use crate::args::{checked_message_length, rounds};
+use crate::progress::bar;
 
 /// Flags of `oxeron bench`.
 #[derive(clap::Args, Debug)]
@@ -41,21 +41,6 @@ pub struct BenchArgs {
 }
 
 const WARMUP_ROUND_TRIPS: u64 = 10_000;
-
-/// A bar on stderr when it is a terminal (indicatif draws nothing otherwise).
-pub fn bar(length: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(length);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:<28} [{bar:30}] {percent:>3}% {elapsed_precise} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
 
 /// An interrupted bench (SIGINT, SIGTERM) removes its temporary directories before it exits with 128 plus
 /// the signal, as the shell reports it.

@@ -14,6 +14,7 @@ mod archive_cmd;
 mod args;
 mod bench_cmd;
 mod driver_cmd;
+mod progress;
 mod stat_cmd;
 mod stream_cmd;
 
