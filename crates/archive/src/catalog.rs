@@ -18,6 +18,7 @@ use oxeron_protocol::frame::FRAME_ALIGNMENT;
 use oxeron_protocol::logbuffer::{TERM_MAX_LENGTH, TERM_MIN_LENGTH};
 use oxeron_protocol::{align, le, DecodeError};
 
+use crate::checksum::Checksum;
 use crate::error::{ArchiveStorageError, Result};
 use crate::FileSyncLevel;
 
@@ -44,6 +45,8 @@ const NEXT_RECORDING_ID_OFFSET: usize = 8;
 const ALIGNMENT_OFFSET: usize = 16;
 /// Offset of `state` in a descriptor header.
 const STATE_OFFSET: usize = 4;
+/// Offset of `checksum` in a descriptor header.
+const CHECKSUM_OFFSET: usize = 8;
 /// Bytes read at a time while scanning a segment file.
 const SCAN_CHUNK: usize = 1024 * 1024;
 
@@ -270,6 +273,8 @@ pub struct Catalog {
     next_offset: usize,
     /// Valid recordings in id order: (recording id, entry offset).
     index: Vec<(i64, usize)>,
+    /// Checksum kept in each descriptor's header as its body changes (Aeron's record checksum).
+    checksum: Option<Checksum>,
 }
 
 impl Catalog {
@@ -349,6 +354,7 @@ impl Catalog {
             next_recording_id: scan.next_recording_id,
             next_offset: scan.next_offset,
             index: scan.index,
+            checksum: None,
         })
     }
 
@@ -444,6 +450,7 @@ impl Catalog {
         );
         let buffer = self.map.buffer();
         buffer.put_bytes(self.next_offset, &entry);
+        self.update_checksum(self.next_offset);
         buffer.put_i64_release(NEXT_RECORDING_ID_OFFSET, recording_id + 1);
         self.flush()?;
         self.index.push((recording_id, self.next_offset));
@@ -503,7 +510,24 @@ impl Catalog {
             entry[..4].copy_from_slice(&length.to_le_bytes());
         }
         self.map.buffer().put_bytes(offset, &entry);
+        self.update_checksum(offset);
         self.flush()
+    }
+
+    /// Keeps each descriptor's header checksum from now on (Aeron's record checksum), as the Java archive
+    /// does when `aeron.archive.record.checksum` is set. Entries already there keep theirs until they change.
+    pub fn set_checksum(&mut self, checksum: Option<Checksum>) {
+        self.checksum = checksum;
+    }
+
+    /// Rewrites the header checksum of the entry at `offset` from its body, when a checksum is kept.
+    fn update_checksum(&self, offset: usize) {
+        if let Some(checksum) = self.checksum {
+            let buffer = self.map.buffer();
+            let length = buffer.get_i32(offset).max(0) as usize;
+            let body = buffer.to_vec(offset + RECORDING_DESCRIPTOR_HEADER_LENGTH, length);
+            buffer.put_i32(offset + CHECKSUM_OFFSET, checksum.compute(&body));
+        }
     }
 
     fn offset_of(&self, recording_id: i64) -> Result<usize> {
@@ -533,6 +557,7 @@ impl Catalog {
         let buffer = self.map.buffer();
         buffer.put_i64(body + STOP_TIMESTAMP_OFFSET, timestamp_ms);
         buffer.put_i64_release(body + STOP_POSITION_OFFSET, position);
+        self.update_checksum(body - RECORDING_DESCRIPTOR_HEADER_LENGTH);
         self.flush()
     }
 
@@ -542,6 +567,7 @@ impl Catalog {
         self.map
             .buffer()
             .put_i64_release(body + STOP_POSITION_OFFSET, position);
+        self.update_checksum(body - RECORDING_DESCRIPTOR_HEADER_LENGTH);
         self.flush()
     }
 
@@ -551,6 +577,7 @@ impl Catalog {
         self.map
             .buffer()
             .put_i64(body + START_POSITION_OFFSET, position);
+        self.update_checksum(body - RECORDING_DESCRIPTOR_HEADER_LENGTH);
         self.flush()
     }
 
@@ -719,6 +746,7 @@ impl Catalog {
             let body = self.body_offset(id)?;
             buffer.put_i64(body + STOP_TIMESTAMP_OFFSET, now_ms);
             buffer.put_i64_release(body + STOP_POSITION_OFFSET, stop);
+            self.update_checksum(body - RECORDING_DESCRIPTOR_HEADER_LENGTH);
         }
         if !fixed.is_empty() {
             self.flush()?;

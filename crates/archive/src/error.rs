@@ -85,6 +85,20 @@ pub enum ArchiveStorageError {
         /// File offset of the fragment.
         offset: i64,
     },
+    /// A recorded frame whose checksum (kept in its session id field) does not match its bytes.
+    #[error(
+        "{path}: CRC checksum mismatch at position={position}: recorded checksum={recorded}, computed checksum={computed}"
+    )]
+    ChecksumMismatch {
+        /// The segment file.
+        path: PathBuf,
+        /// Recording position of the frame.
+        position: i64,
+        /// The checksum the frame carries.
+        recorded: i32,
+        /// The checksum of its bytes.
+        computed: i32,
+    },
     /// A position that is not valid for the request (before the start, misaligned, beyond a limit).
     #[error("invalid position {position}: {reason}")]
     InvalidPosition {

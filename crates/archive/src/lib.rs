@@ -44,6 +44,7 @@
 //! sync levels), crash recovery, the control protocol's sessions, recording, replay and replication.
 
 pub mod catalog;
+pub mod checksum;
 pub mod client;
 pub mod error;
 pub mod io_hints;
@@ -54,6 +55,7 @@ pub mod server;
 pub use catalog::{
     Catalog, CatalogRecording, NewRecording, CATALOG_FILE_NAME, DEFAULT_CATALOG_CAPACITY,
 };
+pub use checksum::Checksum;
 pub use client::{AeronArchive, ArchiveError, ReplayParams, ReplicationParams};
 pub use error::ArchiveStorageError;
 pub use mark::{ArchiveMarkFile, MarkFileSettings, ARCHIVE_MARK_FILE_NAME};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
 use oxeron::archive::server::{Archive, ArchiveThreadingMode, Context as ArchiveContext};
-use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
+use oxeron::archive::{Checksum, FileSyncLevel, RecordingSignal, SourceLocation};
 use oxeron::client::{Aeron, FragmentAssembler, Header, OfferError};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
 use oxeron::protocol::uri::parse_size;
@@ -54,6 +54,14 @@ pub struct ArchiveArgs {
     /// Serve only the local (IPC) control channel (`AERON_ARCHIVE_CONTROL_CHANNEL_ENABLED=false`).
     #[arg(long)]
     no_control_channel: bool,
+    /// Checksum written into each recorded frame and catalog descriptor: crc32, crc32c or Java's class name
+    /// (`AERON_ARCHIVE_RECORD_CHECKSUM`; default none).
+    #[arg(long, value_name = "CHECKSUM")]
+    record_checksum: Option<Checksum>,
+    /// Checksum every replayed frame must match, or the replay ends with an error: crc32, crc32c or Java's
+    /// class name (`AERON_ARCHIVE_REPLAY_CHECKSUM`; default none).
+    #[arg(long, value_name = "CHECKSUM")]
+    replay_checksum: Option<Checksum>,
 }
 
 fn sync_level(flag: &str, level: i32) -> Result<FileSyncLevel, String> {
@@ -114,6 +122,12 @@ pub fn run_archive(args: ArchiveArgs) -> Result<(), String> {
     }
     if args.delete_archive_dir {
         ctx = ctx.delete_archive_on_start(true);
+    }
+    if let Some(checksum) = args.record_checksum {
+        ctx = ctx.record_checksum(checksum);
+    }
+    if let Some(checksum) = args.replay_checksum {
+        ctx = ctx.replay_checksum(checksum);
     }
     let stop = stop_flag()?;
 

@@ -8,7 +8,7 @@ use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
 
-use crate::FileSyncLevel;
+use crate::{Checksum, FileSyncLevel};
 
 /// Default control request channel (`aeron.archive.control.channel`).
 pub const CONTROL_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:8010";
@@ -111,6 +111,8 @@ pub struct Context {
     pub(crate) max_concurrent_recordings: usize,
     pub(crate) max_concurrent_replays: usize,
     pub(crate) file_io_max_length: usize,
+    pub(crate) record_checksum: Option<Checksum>,
+    pub(crate) replay_checksum: Option<Checksum>,
     pub(crate) idle_strategy: IdleStrategyKind,
     pub(crate) authenticator: Arc<dyn Authenticator>,
 }
@@ -131,6 +133,8 @@ impl std::fmt::Debug for Context {
             .field("file_sync_level", &self.file_sync_level)
             .field("threading_mode", &self.threading_mode)
             .field("archive_id", &self.archive_id)
+            .field("record_checksum", &self.record_checksum)
+            .field("replay_checksum", &self.replay_checksum)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +165,8 @@ impl Default for Context {
             max_concurrent_recordings: 20,
             max_concurrent_replays: 20,
             file_io_max_length: 1024 * 1024,
+            record_checksum: None,
+            replay_checksum: None,
             idle_strategy: IdleStrategyKind::Backoff,
             authenticator: Arc::new(AcceptAllAuthenticator),
         }
@@ -280,6 +286,12 @@ impl Context {
             parsed,
             "AERON_ARCHIVE_MAX_CONCURRENT_REPLAYS"
         );
+        if let Some(checksum) = env::parsed("AERON_ARCHIVE_RECORD_CHECKSUM")? {
+            c.record_checksum = Some(checksum);
+        }
+        if let Some(checksum) = env::parsed("AERON_ARCHIVE_REPLAY_CHECKSUM")? {
+            c.replay_checksum = Some(checksum);
+        }
         Ok(c)
     }
 
@@ -384,6 +396,20 @@ impl Context {
         /// How the archive's thread waits when it has nothing to do (Aeron's backoff by default).
         idle_strategy: IdleStrategyKind
     );
+
+    /// Checksum of recorded frames, written into each frame's session id field in the segment files, and of
+    /// catalog descriptors (`aeron.archive.record.checksum`, `AERON_ARCHIVE_RECORD_CHECKSUM`; default none).
+    pub fn record_checksum(mut self, checksum: impl Into<Option<Checksum>>) -> Self {
+        self.record_checksum = checksum.into();
+        self
+    }
+
+    /// Checksum every replayed frame must match; a replay ends with an error at the first frame that does
+    /// not (`aeron.archive.replay.checksum`, `AERON_ARCHIVE_REPLAY_CHECKSUM`; default none).
+    pub fn replay_checksum(mut self, checksum: impl Into<Option<Checksum>>) -> Self {
+        self.replay_checksum = checksum.into();
+        self
+    }
 
     /// Archive id (defaults to the archive's Aeron client id, as in Java).
     pub fn archive_id(mut self, id: i64) -> Self {

@@ -163,6 +163,7 @@ impl Archive {
         )?;
         let mut catalog =
             Catalog::open(&dir, DEFAULT_CATALOG_CAPACITY, ctx.catalog_file_sync_level)?;
+        catalog.set_checksum(ctx.record_checksum);
         catalog.recover(&dir, now)?;
 
         let mut control =

@@ -279,7 +279,8 @@ impl ArchiveConductor {
             segment_length,
             self.ctx.file_sync_level,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_checksum(self.ctx.record_checksum);
         let (key, label) = super::super::channel::recording_position_key(
             recording_id,
             image.session_id(),

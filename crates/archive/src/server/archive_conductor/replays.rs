@@ -189,7 +189,7 @@ impl ArchiveConductor {
             from,
             stop,
         ) {
-            Ok(r) => r,
+            Ok(r) => r.with_checksum(self.ctx.replay_checksum),
             Err(e) => {
                 return self.error(
                     session,
