@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext, ReplayParams};
 use oxeron::archive::server::{Archive, Context as ArchiveContext};
 use oxeron::archive::{FileSyncLevel, RecordingSignal, SourceLocation};
-use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
 use oxeron::client::{Aeron, Context as ClientContext, Header, OfferError};
 use oxeron::driver::{Context as DriverContext, MediaDriver, ThreadingMode};
+use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
 
 use crate::java::JavaPeer;
 
@@ -468,11 +468,11 @@ pub fn run_scenario(
     let mut cluster = start_cluster(bin, &dirs, scenario.sync_level, replication)?;
     let aeron_env = (ENV_AERON_DIR, dirs.aeron.display().to_string());
     let aeron = Aeron::connect(
-            ClientContext::new()
-                .aeron_dir(&dirs.aeron)
-                .error_handler(|_| {}),
-        )
-        .map_err(|e| e.to_string())?;
+        ClientContext::new()
+            .aeron_dir(&dirs.aeron)
+            .error_handler(|_| {}),
+    )
+    .map_err(|e| e.to_string())?;
     let mut source = archive_client(&aeron, SRC_CONTROL_STREAM)?;
     source
         .start_recording(CHANNEL, STREAM, SourceLocation::Local, false)
@@ -559,7 +559,8 @@ pub fn run_scenario(
 
     let restarted_at = Instant::now();
     let cluster = start_cluster(bin, &dirs, scenario.sync_level, replication)?;
-    let aeron = Aeron::connect(ClientContext::new().aeron_dir(&dirs.aeron)).map_err(|e| e.to_string())?;
+    let aeron =
+        Aeron::connect(ClientContext::new().aeron_dir(&dirs.aeron)).map_err(|e| e.to_string())?;
     let mut archives = vec![("source", archive_client(&aeron, SRC_CONTROL_STREAM)?)];
     if replication {
         archives.push(("destination", archive_client(&aeron, DST_CONTROL_STREAM)?));

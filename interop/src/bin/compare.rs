@@ -242,8 +242,15 @@ mod oxeron_stack {
             )?;
             throughput.push((length, t.messages_per_second()));
         }
-        let rtt =
-            oxeron_cli::bench::ping_pong(&aeron, "aeron:ipc", 3101, 3102, 32, RTT_WARMUP, RTT_SAMPLES)?;
+        let rtt = oxeron_cli::bench::ping_pong(
+            &aeron,
+            "aeron:ipc",
+            3101,
+            3102,
+            32,
+            RTT_WARMUP,
+            RTT_SAMPLES,
+        )?;
         let mut udp_throughput = Vec::new();
         for (i, &(length, count)) in UDP_RUNS.iter().enumerate() {
             let t = oxeron_cli::bench::throughput(
