@@ -321,8 +321,9 @@ impl SegmentReader {
         })
     }
 
-    /// Checks every data frame [`SegmentReader::read_block`] returns against the checksum in its session id
-    /// field; a mismatch is [`ArchiveStorageError::ChecksumMismatch`], and the block is not returned.
+    /// Checks every data frame [`SegmentReader::read_block`] and [`SegmentReader::next_frame`] return against
+    /// the checksum in its session id field; a mismatch is [`ArchiveStorageError::ChecksumMismatch`], and the
+    /// frames are not returned.
     pub fn with_checksum(mut self, checksum: Option<Checksum>) -> Self {
         self.checksum = checksum;
         self
@@ -460,10 +461,27 @@ impl SegmentReader {
         let payload = if header.is_pad() {
             Vec::new()
         } else {
-            let mut payload = vec![0u8; frame_length as usize - HEADER_LENGTH];
+            // With a checksum, the alignment bytes after the payload are read too: Aeron's checksum covers them.
+            let read_length = match self.checksum {
+                Some(_) => aligned as usize,
+                None => frame_length as usize,
+            } - HEADER_LENGTH;
+            let mut payload = vec![0u8; read_length];
             let got = read_fill(file, path, offset + HEADER_LENGTH as u64, &mut payload)?;
             if got < payload.len() {
                 return Err(self.invalid(path, frame_length.into()));
+            }
+            if let Some(checksum) = self.checksum {
+                let computed = checksum.compute(&payload);
+                if computed != header.session_id {
+                    return Err(ArchiveStorageError::ChecksumMismatch {
+                        path: path.clone(),
+                        position: self.position,
+                        recorded: header.session_id,
+                        computed,
+                    });
+                }
+                payload.truncate(frame_length as usize - HEADER_LENGTH);
             }
             payload
         };

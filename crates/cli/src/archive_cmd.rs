@@ -606,6 +606,10 @@ pub enum CatalogCommand {
             value_name = "DIR"
         )]
         archive_dir: PathBuf,
+        /// Also check each data frame's checksum (crc32, crc32c or Java's class name), as a recording made
+        /// with a record checksum carries it (`ArchiveTool verify -checksum`; default: not checked).
+        #[arg(long, value_name = "CHECKSUM")]
+        checksum: Option<Checksum>,
         /// No progress on stderr.
         #[arg(long)]
         quiet: bool,
@@ -644,14 +648,18 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
             );
             catalog_problems(&snapshot)?;
         }
-        CatalogCommand::Verify { archive_dir, quiet } => {
+        CatalogCommand::Verify {
+            archive_dir,
+            checksum,
+            quiet,
+        } => {
             let snapshot = read(&archive_dir)?;
             let bar = if quiet {
                 indicatif::ProgressBar::hidden()
             } else {
                 crate::progress::bar(0, "verifying recordings")
             };
-            let report = catalog_tool::verify(&snapshot, |done, total| {
+            let report = catalog_tool::verify_with(&snapshot, checksum, |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             });

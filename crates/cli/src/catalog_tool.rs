@@ -12,7 +12,7 @@ use oxeron::archive::catalog::compute_stop_position;
 use oxeron::archive::client::RecordingDescriptor;
 use oxeron::archive::mark::LIVENESS_TIMEOUT_MS;
 use oxeron::archive::segment::segment_files;
-use oxeron::archive::{SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
+use oxeron::archive::{Checksum, SegmentReader, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
 use oxeron::concurrent::atomic_buffer::AtomicBuffer;
 use oxeron::concurrent::error_log::ErrorLogReader;
 use oxeron::protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
@@ -363,7 +363,17 @@ const MAX_PROBLEMS_PER_RECORDING: usize = 10;
 /// position exist, and its frames walk cleanly from start to stop (lengths, types, term offsets and ids,
 /// session and stream ids as the descriptor says). `progress` is called after each recording with
 /// (done, total).
-pub fn verify(snapshot: &CatalogSnapshot, mut progress: impl FnMut(usize, usize)) -> VerifyReport {
+pub fn verify(snapshot: &CatalogSnapshot, progress: impl FnMut(usize, usize)) -> VerifyReport {
+    verify_with(snapshot, None, progress)
+}
+
+/// [`verify`], and with a `checksum` every data frame's checksum checked too (the frame's session id field
+/// holds it in a checksummed recording, as Aeron's `ArchiveTool verify -checksum` checks it).
+pub fn verify_with(
+    snapshot: &CatalogSnapshot,
+    checksum: Option<Checksum>,
+    mut progress: impl FnMut(usize, usize),
+) -> VerifyReport {
     let valid: Vec<&CatalogEntryInfo> = snapshot
         .entries
         .iter()
@@ -371,7 +381,11 @@ pub fn verify(snapshot: &CatalogSnapshot, mut progress: impl FnMut(usize, usize)
         .collect();
     let mut recordings = Vec::with_capacity(valid.len());
     for (i, entry) in valid.iter().enumerate() {
-        recordings.push(verify_recording(&snapshot.archive_dir, &entry.descriptor));
+        recordings.push(verify_recording(
+            &snapshot.archive_dir,
+            &entry.descriptor,
+            checksum,
+        ));
         progress(i + 1, valid.len());
     }
     VerifyReport {
@@ -381,7 +395,11 @@ pub fn verify(snapshot: &CatalogSnapshot, mut progress: impl FnMut(usize, usize)
     }
 }
 
-fn verify_recording(dir: &Path, d: &RecordingDescriptor) -> RecordingVerdict {
+fn verify_recording(
+    dir: &Path,
+    d: &RecordingDescriptor,
+    checksum: Option<Checksum>,
+) -> RecordingVerdict {
     let mut verdict = RecordingVerdict {
         recording_id: d.recording_id,
         frames: 0,
@@ -470,7 +488,7 @@ fn verify_recording(dir: &Path, d: &RecordingDescriptor) -> RecordingVerdict {
         d.start_position,
         stop,
     ) {
-        Ok(reader) => reader,
+        Ok(reader) => reader.with_checksum(checksum),
         Err(e) => {
             verdict.problems.push(e.to_string());
             return verdict;

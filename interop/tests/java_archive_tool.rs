@@ -1,0 +1,212 @@
+//! Checksums and Aeron's `ArchiveTool` across Java and Oxeron: recordings an Oxeron archive checksums pass
+//! Java's `ArchiveTool verify -checksum`, and a corrupt frame fails both verifiers; recordings the Java
+//! archive checksums pass `oxeron catalog verify --checksum` and replay through an Oxeron archive that checks
+//! them; checksums `ArchiveTool checksum` writes into an Oxeron recording are the ones Oxeron checks.
+//!
+//! Ports 25600-25649 (test block 12). Skips, saying so, without Java.
+
+mod java_archive_support;
+
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use java_archive_support::*;
+use oxeron::archive::client::{AeronArchive, ReplayParams, REPLAY_ALL_AND_STOP};
+use oxeron::archive::server::Archive;
+use oxeron::archive::{Checksum, RecordingSignal, SourceLocation};
+use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
+use oxeron_interop::java::JavaPeer;
+
+const CRC32: &str = "io.aeron.archive.checksum.Crc32";
+const COUNT: u64 = 3_000;
+
+/// Records `COUNT` messages of `SHORT` bytes on IPC through `archive`; (recording id, stop position).
+fn record_ipc(node: &OxeronDriver, archive: &mut AeronArchive, stream: i32) -> (i64, i64) {
+    let sub = archive
+        .start_recording("aeron:ipc", stream, SourceLocation::Local, false)
+        .unwrap();
+    let mut publication = node
+        .aeron
+        .add_exclusive_publication(&format!("aeron:ipc?term-length={TERM}"), stream)
+        .unwrap();
+    wait_for("the recording to connect", || publication.is_connected());
+    let rec = await_signal(archive, None, RecordingSignal::Start).recording_id;
+    let end = publish(|m| publication.offer(m), 0, COUNT, SHORT);
+    wait_for("the recording", || {
+        archive.get_recording_position(rec).unwrap() >= end
+    });
+    archive.stop_recording_subscription(sub).unwrap();
+    await_signal(archive, Some(rec), RecordingSignal::Stop);
+    (rec, end)
+}
+
+/// Replays recording `rec` whole on IPC and checks every message.
+fn replay_checks_every_message(archive: &mut AeronArchive, rec: i64, end: i64) {
+    let (_, mut replay) = archive
+        .replay(
+            rec,
+            "aeron:ipc",
+            2001,
+            ReplayParams::new(0, REPLAY_ALL_AND_STOP),
+        )
+        .unwrap();
+    let what = format!("checked replay of {rec}");
+    let reached = receive(&mut replay, &mut Expect::new(&what, 0, COUNT, SHORT, 0));
+    assert_eq!(reached, end);
+    wait_end(&mut replay, &what);
+    assert!(archive.poll_for_errors().is_none());
+}
+
+fn oxeron_verify(dir: &Path, checksum: Option<Checksum>) -> catalog_tool::VerifyReport {
+    let snapshot = CatalogSnapshot::read(dir).expect("catalog");
+    catalog_tool::verify_with(&snapshot, checksum, |_, _| {})
+}
+
+#[test]
+fn oxeron_checksummed_recordings_pass_java_verify_and_a_corrupt_frame_fails_both() {
+    let Some(java) = JavaPeer::find(
+        "oxeron_checksummed_recordings_pass_java_verify_and_a_corrupt_frame_fails_both",
+    ) else {
+        return;
+    };
+    let archive_dir = tempfile::tempdir().unwrap();
+    let node = OxeronDriver::launch();
+    let archive = Archive::launch(
+        node.archive_context(archive_dir.path(), None)
+            .record_checksum(Checksum::Crc32),
+    )
+    .unwrap();
+    let mut client = node.client("aeron:ipc", "aeron:ipc");
+    let (rec, _) = record_ipc(&node, &mut client, 1001);
+    drop(client);
+    archive.close();
+
+    let (status, out) = archive_tool(
+        &java,
+        archive_dir.path(),
+        &["verify", "-a", "-checksum", CRC32],
+    );
+    assert!(status.success(), "ArchiveTool verify -checksum:\n{out}");
+    assert!(out.contains(&format!("(recordingId={rec}) OK")), "{out}");
+    assert!(oxeron_verify(archive_dir.path(), Some(Checksum::Crc32)).is_ok());
+
+    // One flipped payload byte, in the second segment file: both verifiers name it.
+    let corrupt_at = SEGMENT + 10 * frame(SHORT);
+    let segment = archive_dir.path().join(format!("{rec}-{SEGMENT}.rec"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.write_all_at(&[0x5A], (corrupt_at - SEGMENT) as u64 + 40)
+        .unwrap();
+    drop(file);
+    let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32));
+    let rendered = report.render();
+    assert!(!report.is_ok(), "{rendered}");
+    assert!(
+        rendered.contains(&format!("CRC checksum mismatch at position={corrupt_at}")),
+        "{rendered}"
+    );
+    assert!(
+        oxeron_verify(archive_dir.path(), None).is_ok(),
+        "without a checksum the frames still walk"
+    );
+    let (status, out) = archive_tool(
+        &java,
+        archive_dir.path(),
+        &["verify", "-a", "-checksum", CRC32],
+    );
+    assert!(
+        !status.success(),
+        "ArchiveTool verify passed a corrupt frame:\n{out}"
+    );
+    assert!(out.contains("ERR"), "{out}");
+    println!("ArchiveTool on the corrupt frame:\n{out}");
+}
+
+#[test]
+fn java_checksummed_recordings_pass_oxeron_verify_and_replay_checked() {
+    let Some(java) =
+        JavaPeer::find("java_checksummed_recordings_pass_oxeron_verify_and_replay_checked")
+    else {
+        return;
+    };
+    let archive_dir = tempfile::tempdir().unwrap();
+    let ja = JavaArchive::launch(
+        &java,
+        archive_dir.path(),
+        port(12, 0),
+        &[format!("-Daeron.archive.record.checksum={CRC32}")],
+    );
+    let node = OxeronDriver::launch();
+    let mut ox = node.client(&ja.control, &udp(port(12, 5)));
+    let endpoint = udp(port(12, 6));
+    let sub = ox
+        .start_recording(&endpoint, 1001, SourceLocation::Remote, false)
+        .unwrap();
+    let mut publication = node
+        .aeron
+        .add_exclusive_publication(&format!("{endpoint}|term-length={TERM}"), 1001)
+        .unwrap();
+    wait_for("the recording to connect", || publication.is_connected());
+    let rec = await_signal(&mut ox, None, RecordingSignal::Start).recording_id;
+    let end = publish(|m| publication.offer(m), 0, COUNT, SHORT);
+    wait_for("the recording", || {
+        ox.get_recording_position(rec).unwrap() >= end
+    });
+    ox.stop_recording_subscription(sub).unwrap();
+    await_signal(&mut ox, Some(rec), RecordingSignal::Stop);
+    drop(publication);
+    drop(ox);
+    ja.stop();
+
+    let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32));
+    assert!(report.is_ok(), "{}", report.render());
+    let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32c));
+    assert!(!report.is_ok(), "a CRC-32C check of CRC-32 checksums fails");
+
+    let archive = Archive::launch(
+        node.archive_context(archive_dir.path(), None)
+            .replay_checksum(Checksum::Crc32),
+    )
+    .unwrap();
+    let mut client = node.client("aeron:ipc", "aeron:ipc");
+    replay_checks_every_message(&mut client, rec, end);
+    drop(client);
+    archive.close();
+}
+
+#[test]
+fn checksums_java_archive_tool_writes_are_the_ones_oxeron_checks() {
+    let Some(java) =
+        JavaPeer::find("checksums_java_archive_tool_writes_are_the_ones_oxeron_checks")
+    else {
+        return;
+    };
+    let archive_dir = tempfile::tempdir().unwrap();
+    let node = OxeronDriver::launch();
+    let archive = Archive::launch(node.archive_context(archive_dir.path(), None)).unwrap();
+    let mut client = node.client("aeron:ipc", "aeron:ipc");
+    let (rec, end) = record_ipc(&node, &mut client, 1001);
+    drop(client);
+    archive.close();
+    assert!(
+        !oxeron_verify(archive_dir.path(), Some(Checksum::Crc32)).is_ok(),
+        "frames recorded without a checksum carry session ids, not checksums"
+    );
+
+    let (status, out) = archive_tool(&java, archive_dir.path(), &["checksum", CRC32, "-a"]);
+    assert!(status.success(), "ArchiveTool checksum:\n{out}");
+    let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32));
+    assert!(report.is_ok(), "{}", report.render());
+
+    let archive = Archive::launch(
+        node.archive_context(archive_dir.path(), None)
+            .replay_checksum(Checksum::Crc32),
+    )
+    .unwrap();
+    let mut client = node.client("aeron:ipc", "aeron:ipc");
+    replay_checks_every_message(&mut client, rec, end);
+    drop(client);
+    archive.close();
+}
