@@ -1,7 +1,8 @@
 //! Checksums and Aeron's `ArchiveTool` across Java and Oxeron: recordings an Oxeron archive checksums pass
 //! Java's `ArchiveTool verify -checksum`, and a corrupt frame fails both verifiers; recordings the Java
 //! archive checksums pass `oxeron catalog verify --checksum` and replay through an Oxeron archive that checks
-//! them; checksums `ArchiveTool checksum` writes into an Oxeron recording are the ones Oxeron checks.
+//! them; checksums `ArchiveTool checksum` writes into an Oxeron recording are the ones Oxeron checks; and
+//! `oxeron catalog`'s changing commands leave a directory byte for byte as `ArchiveTool`'s do.
 //!
 //! Ports 25600-25649 (test block 12). Skips, saying so, without Java.
 
@@ -14,6 +15,8 @@ use java_archive_support::*;
 use oxeron::archive::client::{AeronArchive, ReplayParams, REPLAY_ALL_AND_STOP};
 use oxeron::archive::server::Archive;
 use oxeron::archive::{Checksum, RecordingSignal, SourceLocation};
+use oxeron::protocol::archive::RecordingState;
+use oxeron_cli::catalog_edit;
 use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
 use oxeron_interop::java::JavaPeer;
 
@@ -209,4 +212,179 @@ fn checksums_java_archive_tool_writes_are_the_ones_oxeron_checks() {
     replay_checks_every_message(&mut client, rec, end);
     drop(client);
     archive.close();
+}
+
+/// Two copies of the golden Java archive directory (its recordings 0 and 1 stopped, 2 active after a
+/// SIGKILL), with `damage` applied to both: one for Java's `ArchiveTool`, one for `oxeron catalog`.
+fn twin_directories(damage: impl Fn(&Path)) -> (tempfile::TempDir, tempfile::TempDir) {
+    let source = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
+    let twins = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [twins.0.path(), twins.1.path()] {
+        for entry in std::fs::read_dir(&source).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.ends_with(".rec") || name.ends_with(".catalog") || name.ends_with(".dat") {
+                std::fs::copy(&path, dir.join(&name)).unwrap();
+            }
+        }
+        damage(dir);
+    }
+    twins
+}
+
+/// `ArchiveTool <dir> <args>`, answering yes to its prompt; (success, stdout).
+fn archive_tool_yes(java: &JavaPeer, dir: &Path, args: &[&str]) -> (bool, String) {
+    let mut all = vec![dir.display().to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    let mut process = java
+        .spawn_interactive(&[], "io.aeron.archive.ArchiveTool", &all)
+        .expect("start ArchiveTool");
+    let _ = process.send_line("y");
+    let mut out = String::new();
+    while let Ok(line) = process.next_line(WAIT) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let status = process.wait(WAIT);
+    if !status.success() {
+        println!(
+            "ArchiveTool {args:?} exited {status}:\n{out}\n{}",
+            process.stderr()
+        );
+    }
+    (status.success(), out)
+}
+
+/// The directory's files and their bytes, by name.
+fn contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+/// The same command through Java's `ArchiveTool` and through Oxeron's plan, on twin directories; then the
+/// two directories must hold the same files with the same bytes.
+fn same_result(
+    java: &JavaPeer,
+    what: &str,
+    damage: impl Fn(&Path),
+    java_args: &[&str],
+    oxeron: impl Fn(&CatalogSnapshot) -> catalog_edit::EditPlan,
+) {
+    let (java_dir, oxeron_dir) = twin_directories(damage);
+    let (ok, out) = archive_tool_yes(java, java_dir.path(), java_args);
+    assert!(ok, "{what}: ArchiveTool {java_args:?} failed:\n{out}");
+    let plan = oxeron(&CatalogSnapshot::read(oxeron_dir.path()).unwrap());
+    print!("{what}: Oxeron's plan:\n{}", plan.render());
+    plan.apply().unwrap();
+    let (j, o) = (contents(java_dir.path()), contents(oxeron_dir.path()));
+    assert_eq!(
+        j.keys().collect::<Vec<_>>(),
+        o.keys().collect::<Vec<_>>(),
+        "{what}: the files left differ"
+    );
+    for (name, bytes) in &j {
+        assert!(&o[name] == bytes, "{what}: {name} differs from Java's");
+    }
+}
+
+fn mark_invalid(dir: &Path, id: i64) {
+    let snapshot = CatalogSnapshot::read(dir).unwrap();
+    catalog_edit::plan_mark(&snapshot, id, RecordingState::Invalid)
+        .unwrap()
+        .apply()
+        .unwrap();
+}
+
+#[test]
+fn catalog_commands_change_a_directory_as_java_archive_tool_does() {
+    let Some(java) =
+        JavaPeer::find("catalog_commands_change_a_directory_as_java_archive_tool_does")
+    else {
+        return;
+    };
+    let undamaged = |_: &Path| {};
+    same_result(
+        &java,
+        "mark-invalid",
+        undamaged,
+        &["mark-invalid", "1"],
+        |s| catalog_edit::plan_mark(s, 1, RecordingState::Invalid).unwrap(),
+    );
+    same_result(
+        &java,
+        "mark-valid of an INVALID recording",
+        |d| mark_invalid(d, 0),
+        &["mark-valid", "0"],
+        |s| catalog_edit::plan_mark(s, 0, RecordingState::Valid).unwrap(),
+    );
+    let orphans = |d: &Path| {
+        // Beyond recording 1's stop (its first segment holds it all), and a file of a recording the
+        // catalog does not hold, which is nobody's to delete.
+        std::fs::write(d.join("1-262144.rec"), vec![0u8; 4096]).unwrap();
+        std::fs::write(d.join("7-0.rec"), vec![0u8; 4096]).unwrap();
+    };
+    same_result(
+        &java,
+        "delete-orphaned-segments",
+        orphans,
+        &["delete-orphaned-segments"],
+        |s| catalog_edit::plan_delete_orphaned_segments(s, None).unwrap(),
+    );
+    same_result(
+        &java,
+        "delete-orphaned-segments of one recording",
+        orphans,
+        &["delete-orphaned-segments", "1"],
+        |s| catalog_edit::plan_delete_orphaned_segments(s, Some(1)).unwrap(),
+    );
+    same_result(
+        &java,
+        "compact",
+        |d| mark_invalid(d, 1),
+        &["compact"],
+        |s| catalog_edit::plan_compact(s).unwrap(),
+    );
+    same_result(
+        &java,
+        "checksum -a",
+        undamaged,
+        &["checksum", CRC32, "-a"],
+        |s| catalog_edit::plan_checksum(s, Checksum::Crc32, None, true).unwrap(),
+    );
+    same_result(
+        &java,
+        "checksum of the last segments",
+        undamaged,
+        &["checksum", CRC32],
+        |s| catalog_edit::plan_checksum(s, Checksum::Crc32, None, false).unwrap(),
+    );
+    same_result(
+        &java,
+        "checksum of one recording",
+        undamaged,
+        &["checksum", "io.aeron.archive.checksum.Crc32c", "0", "-a"],
+        |s| catalog_edit::plan_checksum(s, Checksum::Crc32c, Some(0), true).unwrap(),
+    );
+
+    // What the reading commands say.
+    let (dir, _) = twin_directories(|d| mark_invalid(d, 2));
+    let snapshot = CatalogSnapshot::read(dir.path()).unwrap();
+    let (ok, out) = archive_tool_yes(&java, dir.path(), &["count-entries"]);
+    assert!(ok);
+    assert_eq!(
+        out.trim(),
+        catalog_edit::count_entries(&snapshot).to_string()
+    );
+    let (ok, out) = archive_tool_yes(&java, dir.path(), &["pid"]);
+    assert!(ok);
+    assert_eq!(
+        out.lines().last().unwrap().trim(),
+        catalog_edit::mark_file_pid(dir.path()).unwrap().to_string()
+    );
 }

@@ -18,7 +18,7 @@ use oxeron::concurrent::error_log::ErrorLogReader;
 use oxeron::protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
 use oxeron::protocol::archive::{
     segment_file_base_position, segment_file_name, CatalogHeader, CatalogWalker,
-    RecordingDescriptorHeader, RecordingState,
+    RecordingDescriptorHeader, RecordingState, RECORDING_DESCRIPTOR_HEADER_LENGTH,
 };
 
 /// Major version of the catalog and mark file formats this tool reads.
@@ -54,6 +54,29 @@ pub enum CatalogToolError {
     /// The recording asked for is not in the catalog.
     #[error("no recording {0} in the catalog")]
     UnknownRecording(i64),
+    /// An archive is running on the directory (its mark file's activity timestamp is fresh).
+    #[error("{path}: an archive (pid {pid}) is running on this directory: its activity timestamp is {age_ms} ms old; stop it first")]
+    LiveArchive {
+        /// The mark file.
+        path: PathBuf,
+        /// Age of its activity timestamp.
+        age_ms: i64,
+        /// The archive's pid.
+        pid: i64,
+    },
+    /// A state change Aeron does not allow (a DELETED entry made VALID, ...).
+    #[error("(recordingId={recording_id}) state transition {from} -> {to} is not allowed")]
+    StateTransition {
+        /// The recording.
+        recording_id: i64,
+        /// Its state.
+        from: String,
+        /// The state asked for.
+        to: String,
+    },
+    /// The catalog has entries that do not decode; a command that rewrites it would lose them.
+    #[error("the catalog has problems, fix them first: {}", .0.join("; "))]
+    CatalogProblems(Vec<String>),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogToolError + '_ {
@@ -173,7 +196,7 @@ fn semantic(version: i32) -> String {
     )
 }
 
-fn state_name(state: RecordingState) -> String {
+pub(crate) fn state_name(state: RecordingState) -> String {
     match state {
         RecordingState::Valid => "VALID".into(),
         RecordingState::Invalid => "INVALID".into(),
@@ -380,12 +403,15 @@ pub fn verify_with(
         .filter(|e| e.header.state == RecordingState::Valid)
         .collect();
     let mut recordings = Vec::with_capacity(valid.len());
+    let catalog = checksum.map(|_| std::fs::read(snapshot.archive_dir.join(CATALOG_FILE_NAME)));
     for (i, entry) in valid.iter().enumerate() {
-        recordings.push(verify_recording(
-            &snapshot.archive_dir,
-            &entry.descriptor,
-            checksum,
-        ));
+        let mut verdict = verify_recording(&snapshot.archive_dir, &entry.descriptor, checksum);
+        if let (Some(checksum), Some(catalog)) = (checksum, &catalog) {
+            if let Some(problem) = descriptor_checksum_problem(entry, checksum, catalog) {
+                verdict.problems.insert(0, problem);
+            }
+        }
+        recordings.push(verdict);
         progress(i + 1, valid.len());
     }
     VerifyReport {
@@ -393,6 +419,27 @@ pub fn verify_with(
         catalog_problems: snapshot.problems.clone(),
         skipped: snapshot.entries.len() - valid.len(),
     }
+}
+
+/// Java's `verify -checksum` check of a descriptor: its header checksum is the checksum of its body.
+fn descriptor_checksum_problem(
+    entry: &CatalogEntryInfo,
+    checksum: Checksum,
+    catalog: &std::io::Result<Vec<u8>>,
+) -> Option<String> {
+    let catalog = match catalog {
+        Ok(bytes) => bytes,
+        Err(e) => return Some(format!("reading the catalog for its checksums: {e}")),
+    };
+    let start = entry.offset + RECORDING_DESCRIPTOR_HEADER_LENGTH;
+    let body = catalog.get(start..start + entry.header.length.max(0) as usize)?;
+    let expected = checksum.compute(body);
+    (expected != entry.header.checksum).then(|| {
+        format!(
+            "invalid Catalog checksum: expected={expected}, actual={}",
+            entry.header.checksum
+        )
+    })
 }
 
 fn verify_recording(
@@ -637,9 +684,31 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
         if alive { "alive" } else { "not alive" },
         age
     );
-    let log = m.error_log(&bytes);
+    out.push_str(&render_error_log(m.error_log(&bytes)));
+    Ok(out)
+}
+
+/// The archive's distinct errors, from the error log in its mark file (`ArchiveTool errors`).
+pub fn mark_file_errors(archive_dir: &Path) -> Result<String, CatalogToolError> {
+    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
+    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+    let header_bytes = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
+    let m =
+        ArchiveMarkFileHeader::decode(header_bytes).map_err(|e| CatalogToolError::BadMarkFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(format!(
+        "Archive error log ({}):\n{}",
+        path.display(),
+        render_error_log(m.error_log(&bytes))
+    ))
+}
+
+/// Each distinct error of an error log, then their count.
+fn render_error_log(log: &[u8]) -> String {
     let usable = log.len() - log.len() % 8;
-    let mut errors = String::new();
+    let mut out = String::new();
     let count = if usable == 0 {
         Ok(0)
     } else {
@@ -647,12 +716,11 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
         buffer.put_bytes(0, &log[..usable]);
         ErrorLogReader::try_read(&buffer, 0, |observations, first, last, text| {
             let _ = writeln!(
-                errors,
+                out,
                 "***\n{observations} observations from {first} to {last} (epoch ms) for:\n {text}"
             );
         })
     };
-    out.push_str(&errors);
     match count {
         Ok(n) => {
             let _ = writeln!(out, "{n} distinct errors observed.");
@@ -661,15 +729,15 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
             let _ = writeln!(out, "error log unreadable past the entries above: {e}");
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A writable copy of the golden Java archive directory.
-    fn golden_copy() -> tempfile::TempDir {
+    pub(crate) fn golden_copy() -> tempfile::TempDir {
         let source = oxeron_testkit::golden_dir().join("aeron-java-archive-1.54");
         let dir = tempfile::tempdir().unwrap();
         for name in [

@@ -4,6 +4,7 @@
 
 pub mod backlog_stat;
 pub mod bench;
+pub mod catalog_edit;
 pub mod catalog_tool;
 pub mod demo;
 pub mod latency_plot;

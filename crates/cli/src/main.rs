@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod archive_cmd;
 mod args;
 mod bench_cmd;
+mod catalog_cmd;
 mod driver_cmd;
 mod progress;
 mod stat_cmd;
@@ -68,7 +69,7 @@ enum Command {
     /// Reads an archive directory without changing it (like Aeron's `ArchiveTool`).
     Catalog {
         #[command(subcommand)]
-        command: archive_cmd::CatalogCommand,
+        command: catalog_cmd::CatalogCommand,
     },
     /// Prints the driver's counters like Aeron's `AeronStat`: once, refreshing (`--watch`), or served to
     /// Prometheus (`--serve`); filtered as AeronStat filters them.
@@ -117,7 +118,7 @@ fn main() -> ExitCode {
         Command::Archive(args) => archive_cmd::run_archive(args).map_err(failed),
         Command::Record(args) => archive_cmd::run_record(args).map_err(failed),
         Command::Replay(args) => archive_cmd::run_replay(args).map_err(failed),
-        Command::Catalog { command } => archive_cmd::run_catalog(command).map_err(failed),
+        Command::Catalog { command } => catalog_cmd::run_catalog(command).map_err(failed),
         Command::Bench(args) => bench_cmd::run(args).map_err(failed),
     };
     match result {

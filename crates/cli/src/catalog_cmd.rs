@@ -1,0 +1,257 @@
+//! `oxeron catalog`: Aeron's `ArchiveTool` on an archive directory. Reading commands (`list`, `describe`,
+//! `verify`, `dump`, `count-entries`, `pid`, `errors`) change nothing; the others (`mark-valid`,
+//! `mark-invalid`, `checksum`, `delete-orphaned-segments`, `compact`) print each change they make, refuse a
+//! directory a live archive runs on, and only print with `--dry-run`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use oxeron::archive::Checksum;
+use oxeron::protocol::archive::RecordingState;
+use oxeron_cli::catalog_edit::{self, EditPlan};
+use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
+
+/// The archive directory a catalog command works on.
+#[derive(Args)]
+pub struct ArchiveDirArg {
+    /// Archive directory, as `oxeron archive` defaults it.
+    #[arg(
+        long,
+        env = "AERON_ARCHIVE_DIR",
+        default_value = "aeron-archive",
+        value_name = "DIR"
+    )]
+    archive_dir: PathBuf,
+}
+
+/// Flags of the commands that change the directory.
+#[derive(Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    dir: ArchiveDirArg,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// Subcommands of `oxeron catalog`.
+#[derive(Subcommand)]
+pub enum CatalogCommand {
+    /// One line per recording of the catalog.
+    List {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
+    /// Every descriptor field of one recording, or of all.
+    Describe {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+        /// Only this recording.
+        #[arg(long)]
+        recording_id: Option<i64>,
+    },
+    /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop;
+    /// exits 1 on any problem.
+    Verify {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+        /// Also check each data frame's checksum and each descriptor's (crc32, crc32c or Java's class
+        /// name), as a recording made with a record checksum carries them (`ArchiveTool verify -checksum`;
+        /// default: not checked).
+        #[arg(long, value_name = "CHECKSUM")]
+        checksum: Option<Checksum>,
+        /// No progress on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The catalog header, every descriptor and the mark file.
+    Dump {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
+    /// The number of VALID recordings.
+    CountEntries {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
+    /// The pid of the archive, from its mark file.
+    Pid {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
+    /// The archive's distinct errors, from its mark file.
+    Errors {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
+    /// Marks an INVALID recording VALID again (a DELETED one is refused).
+    MarkValid {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// The recording.
+        #[arg(long)]
+        recording_id: i64,
+    },
+    /// Marks a VALID recording INVALID: no longer listed, found or replayed; `compact` then deletes it.
+    MarkInvalid {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// The recording.
+        #[arg(long)]
+        recording_id: i64,
+    },
+    /// Computes and writes checksums: each descriptor's, and each data frame's (into its session id field)
+    /// in the last segment file of each recording, or in all of them with `--all`.
+    Checksum {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// crc32, crc32c or Java's class name (`io.aeron.archive.checksum.Crc32`).
+        #[arg(long, value_name = "CHECKSUM")]
+        checksum: Checksum,
+        /// Only this (VALID) recording (default: every entry).
+        #[arg(long)]
+        recording_id: Option<i64>,
+        /// Every segment file, not only the last.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Deletes segment files of catalogued recordings that lie outside their start and stop positions (left by
+    /// detached segments); files of recordings the catalog does not hold are not touched.
+    DeleteOrphanedSegments {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// Only this recording's files (default: every entry's).
+        #[arg(long)]
+        recording_id: Option<i64>,
+    },
+    /// Removes every entry that is not VALID from the catalog and deletes its segment files; recording ids
+    /// are kept.
+    Compact {
+        #[command(flatten)]
+        change: ChangeArgs,
+    },
+}
+
+fn read(dir: &Path) -> Result<CatalogSnapshot, String> {
+    CatalogSnapshot::read(dir).map_err(|e| e.to_string())
+}
+
+/// Prints a plan, and applies it unless `--dry-run`.
+fn carry_out(
+    change: &ChangeArgs,
+    plan: impl FnOnce(&CatalogSnapshot) -> Result<EditPlan, catalog_tool::CatalogToolError>,
+) -> Result<(), String> {
+    let dir = &change.dir.archive_dir;
+    catalog_edit::refuse_live_archive(dir).map_err(|e| e.to_string())?;
+    let plan = plan(&read(dir)?).map_err(|e| e.to_string())?;
+    print!("{}", plan.render());
+    if change.dry_run {
+        println!("dry run: nothing changed");
+        return Ok(());
+    }
+    plan.apply().map_err(|e| e.to_string())
+}
+
+/// Runs an `oxeron catalog` subcommand.
+pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
+    match command {
+        CatalogCommand::List { dir } => {
+            let snapshot = read(&dir.archive_dir)?;
+            print!("{}", catalog_tool::list(&snapshot));
+            catalog_problems(&snapshot)?;
+        }
+        CatalogCommand::Describe { dir, recording_id } => {
+            let snapshot = read(&dir.archive_dir)?;
+            print!(
+                "{}",
+                catalog_tool::describe(&snapshot, recording_id).map_err(|e| e.to_string())?
+            );
+            catalog_problems(&snapshot)?;
+        }
+        CatalogCommand::Verify {
+            dir,
+            checksum,
+            quiet,
+        } => {
+            let snapshot = read(&dir.archive_dir)?;
+            let bar = if quiet {
+                indicatif::ProgressBar::hidden()
+            } else {
+                crate::progress::bar(0, "verifying recordings")
+            };
+            let report = catalog_tool::verify_with(&snapshot, checksum, |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            });
+            bar.finish_and_clear();
+            print!("{}", report.render());
+            if !report.is_ok() {
+                return Err(format!(
+                    "verify found {} problem(s) in {}",
+                    report.problem_count(),
+                    dir.archive_dir.display()
+                ));
+            }
+        }
+        CatalogCommand::Dump { dir } => {
+            let snapshot = read(&dir.archive_dir)?;
+            print!(
+                "{}",
+                catalog_tool::dump(&snapshot).map_err(|e| e.to_string())?
+            );
+            catalog_problems(&snapshot)?;
+        }
+        CatalogCommand::CountEntries { dir } => {
+            println!("{}", catalog_edit::count_entries(&read(&dir.archive_dir)?));
+        }
+        CatalogCommand::Pid { dir } => {
+            let pid = catalog_edit::mark_file_pid(&dir.archive_dir).map_err(|e| e.to_string())?;
+            println!("{pid}");
+        }
+        CatalogCommand::Errors { dir } => print!(
+            "{}",
+            catalog_tool::mark_file_errors(&dir.archive_dir).map_err(|e| e.to_string())?
+        ),
+        CatalogCommand::MarkValid {
+            change,
+            recording_id,
+        } => carry_out(&change, |s| {
+            catalog_edit::plan_mark(s, recording_id, RecordingState::Valid)
+        })?,
+        CatalogCommand::MarkInvalid {
+            change,
+            recording_id,
+        } => carry_out(&change, |s| {
+            catalog_edit::plan_mark(s, recording_id, RecordingState::Invalid)
+        })?,
+        CatalogCommand::Checksum {
+            change,
+            checksum,
+            recording_id,
+            all,
+        } => carry_out(&change, |s| {
+            catalog_edit::plan_checksum(s, checksum, recording_id, all)
+        })?,
+        CatalogCommand::DeleteOrphanedSegments {
+            change,
+            recording_id,
+        } => carry_out(&change, |s| {
+            catalog_edit::plan_delete_orphaned_segments(s, recording_id)
+        })?,
+        CatalogCommand::Compact { change } => carry_out(&change, catalog_edit::plan_compact)?,
+    }
+    Ok(())
+}
+
+fn catalog_problems(snapshot: &CatalogSnapshot) -> Result<(), String> {
+    if snapshot.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the catalog in {} has {} problem(s): {}",
+            snapshot.archive_dir.display(),
+            snapshot.problems.len(),
+            snapshot.problems.join("; ")
+        ))
+    }
+}

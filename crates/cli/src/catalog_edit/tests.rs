@@ -1,0 +1,210 @@
+use super::*;
+use crate::catalog_tool::tests::golden_copy;
+use crate::catalog_tool::{verify, verify_with};
+use oxeron::protocol::archive::mark::MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET;
+
+fn snapshot(dir: &Path) -> CatalogSnapshot {
+    CatalogSnapshot::read(dir).unwrap()
+}
+
+fn state_of(dir: &Path, id: i64) -> RecordingState {
+    snapshot(dir).entry(id).unwrap().header.state
+}
+
+#[test]
+fn mark_invalid_and_valid_follow_javas_transitions() {
+    let dir = golden_copy();
+    let path = dir.path();
+    assert_eq!(count_entries(&snapshot(path)), 3);
+
+    let plan = plan_mark(&snapshot(path), 1, RecordingState::Invalid).unwrap();
+    assert_eq!(plan.render(), "(recordingId=1) state VALID -> INVALID\n");
+    plan.apply().unwrap();
+    assert_eq!(state_of(path, 1), RecordingState::Invalid);
+    assert_eq!(count_entries(&snapshot(path)), 2);
+
+    let again = plan_mark(&snapshot(path), 1, RecordingState::Invalid).unwrap();
+    assert_eq!(again.render(), "nothing to change\n");
+
+    plan_mark(&snapshot(path), 1, RecordingState::Valid)
+        .unwrap()
+        .apply()
+        .unwrap();
+    assert_eq!(state_of(path, 1), RecordingState::Valid);
+
+    // A DELETED entry stays deleted.
+    let offset = snapshot(path).entry(2).unwrap().offset as u64;
+    let catalog = OpenOptions::new()
+        .write(true)
+        .open(path.join(CATALOG_FILE_NAME))
+        .unwrap();
+    catalog
+        .write_all_at(
+            &RecordingState::Deleted.value().to_le_bytes(),
+            offset + STATE_OFFSET,
+        )
+        .unwrap();
+    let err = plan_mark(&snapshot(path), 2, RecordingState::Valid).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "(recordingId=2) state transition DELETED -> VALID is not allowed"
+    );
+    assert!(matches!(
+        plan_mark(&snapshot(path), 7, RecordingState::Valid),
+        Err(CatalogToolError::UnknownRecording(7))
+    ));
+}
+
+#[test]
+fn checksum_writes_what_verify_with_a_checksum_then_accepts() {
+    let dir = golden_copy();
+    let path = dir.path();
+    assert!(!verify_with(&snapshot(path), Some(Checksum::Crc32), |_, _| {}).is_ok());
+
+    let last_only = plan_checksum(&snapshot(path), Checksum::Crc32, None, false).unwrap();
+    let stamped: Vec<String> = last_only
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::StampFrameChecksums { path, .. } => {
+                Some(path.file_name().unwrap().to_string_lossy().into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stamped, ["0-786432.rec", "1-0.rec", "2-0.rec"]);
+
+    let all = plan_checksum(&snapshot(path), Checksum::Crc32, None, true).unwrap();
+    assert_eq!(
+        all.changes
+            .iter()
+            .filter(|c| matches!(c, Change::SetDescriptorChecksum { .. }))
+            .count(),
+        3
+    );
+    all.apply().unwrap();
+    let report = verify_with(&snapshot(path), Some(Checksum::Crc32), |_, _| {});
+    assert!(report.is_ok(), "{}", report.render());
+    assert!(verify(&snapshot(path), |_, _| {}).is_ok());
+    for entry in &snapshot(path).entries {
+        assert_ne!(entry.header.checksum, 0);
+    }
+    let again = plan_checksum(&snapshot(path), Checksum::Crc32, Some(0), false).unwrap();
+    assert!(
+        !again
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::SetDescriptorChecksum { .. })),
+        "descriptor checksums are current"
+    );
+}
+
+#[test]
+fn delete_orphaned_segments_deletes_only_the_catalogs_files_outside_their_range() {
+    let dir = golden_copy();
+    let path = dir.path();
+    // Recording 1 stopped at 185664, in its first segment: a second one is orphaned. Recording 9 is not in
+    // the catalog, so its file is not ours to delete.
+    std::fs::write(path.join("1-262144.rec"), [0u8; 64]).unwrap();
+    std::fs::write(path.join("9-0.rec"), [0u8; 64]).unwrap();
+    let plan = plan_delete_orphaned_segments(&snapshot(path), None).unwrap();
+    assert_eq!(
+        plan.render(),
+        format!(
+            "(recordingId=1) delete {} (after the segment of the stop position)\n",
+            path.join("1-262144.rec").display()
+        )
+    );
+    plan.apply().unwrap();
+    assert!(!path.join("1-262144.rec").exists());
+    assert!(path.join("9-0.rec").exists() && path.join("1-0.rec").exists());
+    assert!(verify(&snapshot(path), |_, _| {}).is_ok());
+}
+
+#[test]
+fn compact_drops_entries_that_are_not_valid_and_their_files_and_keeps_ids() {
+    let dir = golden_copy();
+    let path = dir.path();
+    let before = snapshot(path);
+    assert_eq!(
+        plan_compact(&before).unwrap().render(),
+        "nothing to change\n"
+    );
+    plan_mark(&before, 1, RecordingState::Invalid)
+        .unwrap()
+        .apply()
+        .unwrap();
+    let plan = plan_compact(&snapshot(path)).unwrap();
+    assert!(
+        plan.render().contains("without 1 entries ([1])"),
+        "{}",
+        plan.render()
+    );
+    plan.apply().unwrap();
+    let after = snapshot(path);
+    let ids: Vec<i64> = after
+        .entries
+        .iter()
+        .map(|e| e.descriptor.recording_id)
+        .collect();
+    assert_eq!(ids, [0, 2]);
+    assert_eq!(
+        after.header.next_recording_id,
+        before.header.next_recording_id
+    );
+    assert_eq!(after.entries[1].descriptor, before.entries[2].descriptor);
+    assert!(!path.join("1-0.rec").exists());
+    assert!(!path.join(format!("{CATALOG_FILE_NAME}.compact")).exists());
+    // The archive opens the compacted catalog and grows it as it needs.
+    let catalog = oxeron::archive::Catalog::open(
+        path,
+        oxeron::archive::DEFAULT_CATALOG_CAPACITY,
+        oxeron::archive::FileSyncLevel::None,
+    )
+    .unwrap();
+    assert_eq!(catalog.next_recording_id(), before.header.next_recording_id);
+}
+
+#[test]
+fn a_catalog_with_entries_that_do_not_decode_is_not_compacted() {
+    let dir = golden_copy();
+    let path = dir.path();
+    // Garbage over the first entry's channel lengths, as in catalog_tool's tests.
+    let catalog = OpenOptions::new()
+        .write(true)
+        .open(path.join(CATALOG_FILE_NAME))
+        .unwrap();
+    catalog.write_all_at(&[0xEE; 40], 64 + 80).unwrap();
+    let broken = snapshot(path);
+    assert_eq!(broken.problems.len(), 1, "{:?}", broken.problems);
+    let before = std::fs::read(path.join(CATALOG_FILE_NAME)).unwrap();
+    assert!(matches!(
+        plan_compact(&broken),
+        Err(CatalogToolError::CatalogProblems(_))
+    ));
+    assert_eq!(std::fs::read(path.join(CATALOG_FILE_NAME)).unwrap(), before);
+}
+
+#[test]
+fn changes_refuse_a_live_archive() {
+    let dir = golden_copy();
+    let path = dir.path();
+    let mark = OpenOptions::new()
+        .write(true)
+        .open(path.join(ARCHIVE_MARK_FILE_NAME))
+        .unwrap();
+    let now = oxeron::concurrent::clock::system_epoch_ms();
+    mark.write_all_at(
+        &now.to_le_bytes(),
+        MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET as u64,
+    )
+    .unwrap();
+    let plan = plan_mark(&snapshot(path), 1, RecordingState::Invalid).unwrap();
+    let err = plan.apply().unwrap_err();
+    assert!(
+        err.to_string().contains("is running on this directory"),
+        "{err}"
+    );
+    assert_eq!(state_of(path, 1), RecordingState::Valid, "nothing changed");
+    assert_eq!(mark_file_pid(path).unwrap(), 23942);
+}
