@@ -388,3 +388,94 @@ fn catalog_commands_change_a_directory_as_java_archive_tool_does() {
         catalog_edit::mark_file_pid(dir.path()).unwrap().to_string()
     );
 }
+
+/// (recording id, state, stop position) of every catalog entry.
+fn verdicts(dir: &Path) -> Vec<(i64, RecordingState, i64)> {
+    CatalogSnapshot::read(dir)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                e.descriptor.recording_id,
+                e.header.state,
+                e.descriptor.stop_position,
+            )
+        })
+        .collect()
+}
+
+fn patch(path: &Path, offset: u64, bytes: &[u8]) {
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all_at(bytes, offset).unwrap();
+}
+
+/// Damage: a wrong term id in the header of frame `n` of a segment file.
+fn corrupt_term_id(file: &'static str, n: usize) -> impl Fn(&Path) {
+    move |d: &Path| {
+        let path = d.join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        let mut offset = 0usize;
+        for _ in 0..n {
+            let length = i32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap());
+            assert!(length > 0, "{file} has fewer than {n} frames");
+            offset += (length as usize).next_multiple_of(32);
+        }
+        patch(&path, offset as u64 + 20, &[0x11, 0x22, 0x33, 0x44]);
+    }
+}
+
+#[test]
+fn verify_judges_damaged_directories_as_java_archive_tool_does() {
+    let Some(java) = JavaPeer::find("verify_judges_damaged_directories_as_java_archive_tool_does")
+    else {
+        return;
+    };
+    let matrix: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        ("an active recording after a crash", Box::new(|_: &Path| {})),
+        (
+            "a corrupt frame in a last segment",
+            Box::new(corrupt_term_id("1-0.rec", 100)),
+        ),
+        (
+            "a corrupt frame in a first segment",
+            Box::new(corrupt_term_id("0-0.rec", 3)),
+        ),
+        (
+            "a missing last segment",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("0-786432.rec")).unwrap()),
+        ),
+        (
+            "a truncated segment of a stopped recording",
+            Box::new(|d: &Path| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("1-0.rec"))
+                    .and_then(|f| f.set_len(100_000))
+                    .unwrap()
+            }),
+        ),
+        (
+            "an INVALID recording that verifies",
+            Box::new(|d: &Path| mark_invalid(d, 1)),
+        ),
+    ];
+    for (what, damage) in &matrix {
+        let (java_dir, oxeron_dir) = twin_directories(damage);
+        let (_, out) = archive_tool_yes(&java, java_dir.path(), &["verify", "-a"]);
+        let snapshot = CatalogSnapshot::read(oxeron_dir.path()).unwrap();
+        let report = catalog_tool::verify(&snapshot, |_, _| {});
+        let plan = catalog_edit::plan_verify_fixes(&snapshot, &report, None);
+        plan.apply().unwrap();
+        println!(
+            "{what}:\nArchiveTool verify -a:\n{out}Oxeron:\n{}{}",
+            report.render(),
+            plan.render()
+        );
+        assert_eq!(
+            verdicts(oxeron_dir.path()),
+            verdicts(java_dir.path()),
+            "{what}: states and stop positions differ from ArchiveTool's"
+        );
+    }
+}

@@ -50,9 +50,14 @@ pub enum CatalogCommand {
         #[arg(long)]
         recording_id: Option<i64>,
     },
-    /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop;
-    /// exits 1 on any problem.
+    /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop, then
+    /// makes the changes Aeron's `ArchiveTool verify` makes: a recording that fails becomes INVALID, one
+    /// active when its archive stopped gets its stop position, an INVALID one that verifies becomes VALID.
+    /// Exits 1 on any problem.
     Verify {
+        /// Print the changes, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         dir: ArchiveDirArg,
         /// Also check each data frame's checksum and each descriptor's (crc32, crc32c or Java's class
@@ -169,6 +174,7 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
             catalog_problems(&snapshot)?;
         }
         CatalogCommand::Verify {
+            dry_run,
             dir,
             checksum,
             quiet,
@@ -185,6 +191,15 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
             });
             bar.finish_and_clear();
             print!("{}", report.render());
+            let plan = catalog_edit::plan_verify_fixes(&snapshot, &report, checksum);
+            if !plan.changes.is_empty() {
+                print!("changes:\n{}", plan.render());
+                if dry_run {
+                    println!("dry run: nothing changed");
+                } else {
+                    plan.apply().map_err(|e| e.to_string())?;
+                }
+            }
             if !report.is_ok() {
                 return Err(format!(
                     "verify found {} problem(s) in {}",

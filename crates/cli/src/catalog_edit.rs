@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use oxeron::archive::mark::LIVENESS_TIMEOUT_MS;
 use oxeron::archive::{Checksum, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
+use oxeron::protocol::archive::catalog::{STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET};
 use oxeron::protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
 use oxeron::protocol::archive::{
     parse_segment_file_name, segment_file_base_position, RecordingState,
@@ -22,7 +23,9 @@ use oxeron::protocol::frame::data::{HEADER_LENGTH, SESSION_ID_FIELD_OFFSET};
 use oxeron::protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_DATA, TYPE_FIELD_OFFSET};
 use oxeron::protocol::{align, le};
 
-use crate::catalog_tool::{state_name, CatalogEntryInfo, CatalogSnapshot, CatalogToolError};
+use crate::catalog_tool::{
+    state_name, verify_recording, CatalogEntryInfo, CatalogSnapshot, CatalogToolError, VerifyReport,
+};
 
 /// Offset of `state` in a descriptor header.
 const STATE_OFFSET: u64 = 4;
@@ -98,6 +101,20 @@ pub enum Change {
         /// Why.
         reason: &'static str,
     },
+    /// A recording that was active when its archive stopped gets the stop position its files show, and a
+    /// stop timestamp of now.
+    SetStopPosition {
+        /// The recording.
+        recording_id: i64,
+        /// Catalog offset of its entry.
+        offset: usize,
+        /// Its stop position now.
+        from: i64,
+        /// Its stop position after.
+        to: i64,
+        /// The stop timestamp written (epoch ms).
+        timestamp_ms: i64,
+    },
     /// The catalog is rewritten with only its VALID entries (ids and bytes unchanged).
     CompactCatalog {
         /// Recordings whose entries go.
@@ -148,6 +165,15 @@ impl fmt::Display for Change {
                 f,
                 "(recordingId={recording_id}) delete {} ({reason})",
                 path.display()
+            ),
+            Self::SetStopPosition {
+                recording_id,
+                from,
+                to,
+                ..
+            } => write!(
+                f,
+                "(recordingId={recording_id}) stop position {from} -> {to}, stop timestamp now"
             ),
             Self::CompactCatalog { removed, reclaimed } => write!(
                 f,
@@ -212,6 +238,24 @@ impl EditPlan {
                 } => stamp_segment_file(path, *from_offset, *checksum).map_err(io(path))?,
                 Change::DeleteSegmentFile { path, .. } => {
                     std::fs::remove_file(path).map_err(io(path))?
+                }
+                Change::SetStopPosition {
+                    offset,
+                    to,
+                    timestamp_ms,
+                    ..
+                } => {
+                    let body = (*offset + RECORDING_DESCRIPTOR_HEADER_LENGTH) as u64;
+                    catalog
+                        .write_all_at(
+                            &timestamp_ms.to_le_bytes(),
+                            body + STOP_TIMESTAMP_OFFSET as u64,
+                        )
+                        .and_then(|()| {
+                            catalog
+                                .write_all_at(&to.to_le_bytes(), body + STOP_POSITION_OFFSET as u64)
+                        })
+                        .map_err(io(&catalog_path))?
                 }
                 Change::CompactCatalog { .. } => compact_catalog(&self.archive_dir, &catalog)?,
             }
@@ -495,6 +539,58 @@ fn compact_catalog(archive_dir: &Path, catalog: &File) -> Result<(), CatalogTool
     };
     write().map_err(io(&compacted))?;
     std::fs::rename(&compacted, &path).map_err(io(&path))
+}
+
+/// What `verify` changes, as Java's `ArchiveTool verify` does: a VALID recording that fails becomes INVALID;
+/// one that was active when its archive stopped (stop position -1) and verifies gets the stop position its
+/// frames reach; an INVALID recording that now verifies, and has segment files, becomes VALID again.
+/// INVALID recordings are verified here (the report holds the VALID ones).
+pub fn plan_verify_fixes(
+    snapshot: &CatalogSnapshot,
+    report: &VerifyReport,
+    checksum: Option<Checksum>,
+) -> EditPlan {
+    let mut plan = EditPlan::new(snapshot);
+    let now = oxeron::concurrent::clock::system_epoch_ms();
+    for entry in &snapshot.entries {
+        let d = &entry.descriptor;
+        let state = entry.header.state;
+        let verdict = match state {
+            RecordingState::Valid => report
+                .recordings
+                .iter()
+                .find(|r| r.recording_id == d.recording_id)
+                .cloned(),
+            RecordingState::Invalid => Some(verify_recording(&snapshot.archive_dir, d, checksum)),
+            _ => None,
+        };
+        let Some(verdict) = verdict else { continue };
+        let to_state = match (state, verdict.problems.is_empty()) {
+            (RecordingState::Valid, false) => Some(RecordingState::Invalid),
+            (RecordingState::Invalid, true) if verdict.segment_files > 0 => {
+                Some(RecordingState::Valid)
+            }
+            _ => None,
+        };
+        if let Some(to) = to_state {
+            plan.changes.push(Change::SetState {
+                recording_id: d.recording_id,
+                offset: entry.offset,
+                from: state,
+                to,
+            });
+        }
+        if verdict.problems.is_empty() && d.stop_position < 0 {
+            plan.changes.push(Change::SetStopPosition {
+                recording_id: d.recording_id,
+                offset: entry.offset,
+                from: d.stop_position,
+                to: verdict.position,
+                timestamp_ms: now,
+            });
+        }
+    }
+    plan
 }
 
 /// `count-entries`: the VALID entries, as Java counts them.

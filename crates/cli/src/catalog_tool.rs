@@ -442,7 +442,8 @@ fn descriptor_checksum_problem(
     })
 }
 
-fn verify_recording(
+/// Verifies one recording as [`verify_with`] does, whatever its catalog state.
+pub fn verify_recording(
     dir: &Path,
     d: &RecordingDescriptor,
     checksum: Option<Checksum>,

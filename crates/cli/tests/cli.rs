@@ -47,8 +47,9 @@ fn demo_rejects_too_short_messages() {
 fn catalog_verify_accepts_the_golden_java_archive() {
     let dir = golden_archive_copy();
     let path = dir.path().to_str().unwrap();
+    let catalog = std::fs::read(dir.path().join("archive.catalog")).unwrap();
     let finished = run(
-        &["catalog", "verify", "--archive-dir", path],
+        &["catalog", "verify", "--archive-dir", path, "--dry-run"],
         Duration::from_secs(60),
     );
     assert!(finished.status.success(), "{}", finished.describe());
@@ -58,6 +59,19 @@ fn catalog_verify_accepts_the_golden_java_archive() {
     assert!(finished
         .stdout
         .contains("recording 0: OK: 5033 frames to position 927936"));
+    // Recording 2 was active when the Java archive was killed: verify gives it the stop position its
+    // frames reach, as ArchiveTool does, once it is not a dry run.
+    assert!(
+        finished.stdout.contains(
+            "changes:\n(recordingId=2) stop position -1 -> 15968, stop timestamp now\ndry run: nothing changed"
+        ),
+        "{}",
+        finished.stdout
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("archive.catalog")).unwrap(),
+        catalog
+    );
     let finished = run(
         &["catalog", "list", "--archive-dir", path],
         Duration::from_secs(60),
@@ -78,6 +92,27 @@ fn catalog_verify_accepts_the_golden_java_archive() {
     assert!(finished.status.success(), "{}", finished.describe());
     assert!(finished.stdout.contains("stopPosition = -1"));
     assert!(finished.stdout.contains("sessionId = -2050728755"));
+    let finished = run(
+        &["catalog", "verify", "--archive-dir", path],
+        Duration::from_secs(60),
+    );
+    assert!(finished.status.success(), "{}", finished.describe());
+    let finished = run(
+        &[
+            "catalog",
+            "describe",
+            "--archive-dir",
+            path,
+            "--recording-id",
+            "2",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(
+        finished.stdout.contains("stopPosition = 15968"),
+        "{}",
+        finished.stdout
+    );
     let finished = run(
         &["catalog", "dump", "--archive-dir", path],
         Duration::from_secs(60),
