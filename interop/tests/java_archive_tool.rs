@@ -410,6 +410,9 @@ fn patch(path: &Path, offset: u64, bytes: &[u8]) {
     file.write_all_at(bytes, offset).unwrap();
 }
 
+/// What is done to a directory before it is verified.
+type Damage = Box<dyn Fn(&Path)>;
+
 /// Damage: a wrong term id in the header of frame `n` of a segment file.
 fn corrupt_term_id(file: &'static str, n: usize) -> impl Fn(&Path) {
     move |d: &Path| {
@@ -431,7 +434,7 @@ fn verify_judges_damaged_directories_as_java_archive_tool_does() {
     else {
         return;
     };
-    let matrix: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let matrix: Vec<(&str, Damage)> = vec![
         ("an active recording after a crash", Box::new(|_: &Path| {})),
         (
             "a corrupt frame in a last segment",
