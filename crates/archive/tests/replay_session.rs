@@ -342,3 +342,76 @@ fn a_replay_over_a_segment_truncated_by_a_crash_ends_with_an_error_naming_the_fi
     );
     assert!(received > 0, "the intact part was replayed first");
 }
+
+/// Replays the whole recording and returns the error the archive reports, with how many messages came
+/// before it.
+fn replay_until_error(archive: &mut AeronArchive, recording_id: i64, stop: i64) -> (String, usize) {
+    let started = Instant::now();
+    let mut subscription = replay_ipc(archive, recording_id, 0, stop);
+    let mut error = None;
+    let mut received = 0;
+    wait_for("the replay's error", || {
+        received += subscription.poll(|_: &[u8], _: &_| {}, 100);
+        error = archive.poll_for_errors();
+        error.is_some()
+    });
+    assert!(started.elapsed() < Duration::from_secs(10));
+    (error.unwrap().to_string(), received)
+}
+
+#[test]
+fn a_replay_over_a_missing_segment_file_ends_with_an_error_naming_it() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 200;
+    // 256 KiB segments: 2,000 frames of 256 bytes span two.
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        2_000,
+        LENGTH,
+    );
+    let second = fixture
+        .archive_dir
+        .join(format!("{recording_id}-{}.rec", 256 * 1024));
+    std::fs::remove_file(&second).unwrap();
+    let (text, received) = replay_until_error(&mut archive, recording_id, stop);
+    assert!(
+        text.contains(&format!("recordingId={recording_id}"))
+            && text.contains(&format!("{recording_id}-262144.rec")),
+        "{text}"
+    );
+    assert_eq!(received, 1024, "the first segment was replayed whole");
+}
+
+#[test]
+fn a_replay_over_a_corrupt_frame_length_ends_with_an_error_naming_the_position() {
+    let fixture = Fixture::new();
+    let mut archive = fixture.client();
+    const LENGTH: usize = 200;
+    let (recording_id, stop) = record(
+        &mut archive,
+        &fixture.aeron,
+        "aeron:ipc",
+        RECORDED_STREAM,
+        500,
+        LENGTH,
+    );
+    use std::os::unix::fs::FileExt;
+    let segment = fixture.archive_dir.join(format!("{recording_id}-0.rec"));
+    let at = 100 * 256;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .and_then(|f| f.write_all_at(&(-5i32).to_le_bytes(), at))
+        .unwrap();
+    let (text, received) = replay_until_error(&mut archive, recording_id, stop);
+    assert!(text.contains(&format!("at position {at}")), "{text}");
+    assert!(
+        text.contains(&format!("recordingId={recording_id}")),
+        "{text}"
+    );
+    assert!(received <= 100, "{received}");
+}
