@@ -43,9 +43,16 @@ fn record_ipc(node: &OxeronDriver, archive: &mut AeronArchive, stream: i32) -> (
     (rec, end)
 }
 
-/// Replays recording `rec` whole on IPC and checks every message.
-fn replay_checks_every_message(archive: &mut AeronArchive, rec: i64, end: i64) {
-    let (_, mut replay) = archive
+/// Replays recording `rec` of `archive_dir` whole on IPC, through an Oxeron archive that checks CRC-32
+/// checksums, and checks every message.
+fn replay_checks_every_message(node: &OxeronDriver, archive_dir: &Path, rec: i64, end: i64) {
+    let archive = Archive::launch(
+        node.archive_context(archive_dir, None)
+            .replay_checksum(Checksum::Crc32),
+    )
+    .unwrap();
+    let mut client = node.client("aeron:ipc", "aeron:ipc");
+    let (_, mut replay) = client
         .replay(
             rec,
             "aeron:ipc",
@@ -57,7 +64,9 @@ fn replay_checks_every_message(archive: &mut AeronArchive, rec: i64, end: i64) {
     let reached = receive(&mut replay, &mut Expect::new(&what, 0, COUNT, SHORT, 0));
     assert_eq!(reached, end);
     wait_end(&mut replay, &what);
-    assert!(archive.poll_for_errors().is_none());
+    assert!(client.poll_for_errors().is_none());
+    drop(client);
+    archive.close();
 }
 
 fn oxeron_verify(dir: &Path, checksum: Option<Checksum>) -> catalog_tool::VerifyReport {
@@ -168,15 +177,7 @@ fn java_checksummed_recordings_pass_oxeron_verify_and_replay_checked() {
     let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32c));
     assert!(!report.is_ok(), "a CRC-32C check of CRC-32 checksums fails");
 
-    let archive = Archive::launch(
-        node.archive_context(archive_dir.path(), None)
-            .replay_checksum(Checksum::Crc32),
-    )
-    .unwrap();
-    let mut client = node.client("aeron:ipc", "aeron:ipc");
-    replay_checks_every_message(&mut client, rec, end);
-    drop(client);
-    archive.close();
+    replay_checks_every_message(&node, archive_dir.path(), rec, end);
 }
 
 #[test]
@@ -203,15 +204,7 @@ fn checksums_java_archive_tool_writes_are_the_ones_oxeron_checks() {
     let report = oxeron_verify(archive_dir.path(), Some(Checksum::Crc32));
     assert!(report.is_ok(), "{}", report.render());
 
-    let archive = Archive::launch(
-        node.archive_context(archive_dir.path(), None)
-            .replay_checksum(Checksum::Crc32),
-    )
-    .unwrap();
-    let mut client = node.client("aeron:ipc", "aeron:ipc");
-    replay_checks_every_message(&mut client, rec, end);
-    drop(client);
-    archive.close();
+    replay_checks_every_message(&node, archive_dir.path(), rec, end);
 }
 
 /// Two copies of the golden Java archive directory (its recordings 0 and 1 stopped, 2 active after a

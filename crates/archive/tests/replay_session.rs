@@ -315,22 +315,7 @@ fn a_replay_over_a_segment_truncated_by_a_crash_ends_with_an_error_naming_the_fi
         .open(&segment)
         .and_then(|file| file.set_len(cut))
         .unwrap();
-    let started = Instant::now();
-    let mut subscription = replay_ipc(&mut archive, recording_id, 0, stop);
-    let mut error = None;
-    let mut received = 0;
-    wait_for("the replay's error", || {
-        received += subscription.poll(|_: &[u8], _: &_| {}, 100);
-        error = archive.poll_for_errors();
-        error.is_some()
-    });
-    let error = error.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
-    let text = error.to_string();
+    let (text, received) = replay_until_error(&mut archive, recording_id, stop);
     assert!(
         text.contains(&format!("recordingId={recording_id}"))
             && text.contains(&format!("{recording_id}-0.rec")),
@@ -355,7 +340,11 @@ fn replay_until_error(archive: &mut AeronArchive, recording_id: i64, stop: i64) 
         error = archive.poll_for_errors();
         error.is_some()
     });
-    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     (error.unwrap().to_string(), received)
 }
 
