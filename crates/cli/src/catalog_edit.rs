@@ -11,20 +11,20 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use oxeron::archive::mark::LIVENESS_TIMEOUT_MS;
 use oxeron::archive::{Checksum, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
 use oxeron::protocol::archive::catalog::{STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET};
-use oxeron::protocol::archive::mark::{ArchiveMarkFileHeader, MARK_FILE_HEADER_LENGTH};
 use oxeron::protocol::archive::{
-    parse_segment_file_name, segment_file_base_position, RecordingState,
-    RECORDING_DESCRIPTOR_HEADER_LENGTH,
+    segment_file_base_position, RecordingState, RECORDING_DESCRIPTOR_HEADER_LENGTH,
 };
 use oxeron::protocol::frame::data::{HEADER_LENGTH, SESSION_ID_FIELD_OFFSET};
 use oxeron::protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_DATA, TYPE_FIELD_OFFSET};
 use oxeron::protocol::{align, le};
 
+use oxeron::archive::segment::segment_files;
+
 use crate::catalog_tool::{
-    state_name, verify_recording, CatalogEntryInfo, CatalogSnapshot, CatalogToolError, VerifyReport,
+    mark_file_activity, state_name, verify_recording, with_mark_file, CatalogEntryInfo,
+    CatalogSnapshot, CatalogToolError, VerifyReport,
 };
 
 /// Offset of `state` in a descriptor header.
@@ -35,25 +35,24 @@ const CHECKSUM_OFFSET: u64 = 8;
 /// Refuses `archive_dir` when its mark file's activity timestamp is within the archive liveness timeout:
 /// an archive is running there, and a change under it would be lost or would corrupt it.
 pub fn refuse_live_archive(archive_dir: &Path) -> Result<(), CatalogToolError> {
-    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(CatalogToolError::Io { path, source }),
-    };
-    let header = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
-    let Ok(mark) = ArchiveMarkFileHeader::decode(header) else {
+    if !archive_dir.join(ARCHIVE_MARK_FILE_NAME).exists() {
         return Ok(());
-    };
-    let age = oxeron::concurrent::clock::system_epoch_ms().saturating_sub(mark.activity_timestamp);
-    if mark.activity_timestamp > 0 && (0..=LIVENESS_TIMEOUT_MS).contains(&age) {
-        return Err(CatalogToolError::LiveArchive {
-            path,
-            age_ms: age,
-            pid: mark.pid,
-        });
     }
-    Ok(())
+    let now = oxeron::concurrent::clock::system_epoch_ms();
+    let live = with_mark_file(archive_dir, |path, _, m| {
+        let (age_ms, alive) = mark_file_activity(m, now);
+        alive.then(|| CatalogToolError::LiveArchive {
+            path: path.to_path_buf(),
+            age_ms,
+            pid: m.pid,
+        })
+    });
+    match live {
+        Ok(Some(error)) => Err(error),
+        // A mark file that does not decode is no archive's heartbeat.
+        Ok(None) | Err(CatalogToolError::BadMarkFile { .. }) => Ok(()),
+        Err(other) => Err(other),
+    }
 }
 
 /// One change to an archive directory.
@@ -267,28 +266,6 @@ impl EditPlan {
     }
 }
 
-/// A recording's segment files in the directory, as (base position, path), in position order. Files whose
-/// name does not parse are not the recording's and are left alone.
-fn segment_files_of(
-    archive_dir: &Path,
-    recording_id: i64,
-) -> Result<Vec<(i64, PathBuf)>, CatalogToolError> {
-    let read = std::fs::read_dir(archive_dir).map_err(|source| CatalogToolError::Io {
-        path: archive_dir.to_path_buf(),
-        source,
-    })?;
-    let mut files: Vec<(i64, PathBuf)> = read
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let (id, base) = parse_segment_file_name(&name)?;
-            (id == recording_id).then(|| (base, e.path()))
-        })
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// `mark-valid` (`to` VALID, from INVALID) and `mark-invalid` (`to` INVALID, from VALID), with Java's rules:
 /// a recording already in the state is left as it is; any other transition (a DELETED entry) is refused.
 pub fn plan_mark(
@@ -367,7 +344,7 @@ pub fn plan_checksum(
                 to,
             });
         }
-        let files = segment_files_of(&snapshot.archive_dir, d.recording_id)?;
+        let files = segment_files(&snapshot.archive_dir, d.recording_id)?;
         let chosen = if all_segments {
             &files[..]
         } else {
@@ -448,7 +425,7 @@ pub fn plan_delete_orphaned_segments(
             segment_file_base_position(d.start_position, d.start_position, term, segment);
         let max_base = (d.stop_position >= 0)
             .then(|| segment_file_base_position(d.start_position, d.stop_position, term, segment));
-        for (base, path) in segment_files_of(&snapshot.archive_dir, d.recording_id)? {
+        for (base, path) in segment_files(&snapshot.archive_dir, d.recording_id)? {
             let reason = if base < min_base {
                 "before the segment of the start position"
             } else if max_base.is_some_and(|max| base > max) {
@@ -483,7 +460,7 @@ pub fn plan_compact(snapshot: &CatalogSnapshot) -> Result<EditPlan, CatalogToolE
         let id = entry.descriptor.recording_id;
         removed.push(id);
         reclaimed += RECORDING_DESCRIPTOR_HEADER_LENGTH + entry.header.length.max(0) as usize;
-        for (_, path) in segment_files_of(&snapshot.archive_dir, id)? {
+        for (_, path) in segment_files(&snapshot.archive_dir, id)? {
             plan.changes.push(Change::DeleteSegmentFile {
                 recording_id: id,
                 path,
@@ -604,18 +581,7 @@ pub fn count_entries(snapshot: &CatalogSnapshot) -> usize {
 
 /// `pid`: the pid in the archive mark file.
 pub fn mark_file_pid(archive_dir: &Path) -> Result<i64, CatalogToolError> {
-    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
-    let bytes = std::fs::read(&path).map_err(|source| CatalogToolError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let header = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
-    ArchiveMarkFileHeader::decode(header)
-        .map(|m| m.pid)
-        .map_err(|e| CatalogToolError::BadMarkFile {
-            path,
-            reason: e.to_string(),
-        })
+    with_mark_file(archive_dir, |_, _, m| m.pid)
 }
 
 #[cfg(test)]

@@ -74,6 +74,9 @@ pub enum CatalogToolError {
         /// The state asked for.
         to: String,
     },
+    /// Segment files could not be listed or read.
+    #[error(transparent)]
+    Storage(#[from] oxeron::archive::ArchiveStorageError),
     /// The catalog has entries that do not decode; a command that rewrites it would lose them.
     #[error("the catalog has problems, fix them first: {}", .0.join("; "))]
     CatalogProblems(Vec<String>),
@@ -637,16 +640,36 @@ pub fn dump(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
     Ok(out)
 }
 
-/// The archive mark file's header fields and its distinct error log.
-pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
+/// Reads the archive mark file and hands `read` its path, its bytes and its decoded header.
+pub(crate) fn with_mark_file<T>(
+    archive_dir: &Path,
+    read: impl FnOnce(&Path, &[u8], &ArchiveMarkFileHeader<'_>) -> T,
+) -> Result<T, CatalogToolError> {
     let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
     let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-    let bad = |reason: String| CatalogToolError::BadMarkFile {
-        path: path.clone(),
-        reason,
-    };
     let header_bytes = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
-    let m = ArchiveMarkFileHeader::decode(header_bytes).map_err(|e| bad(e.to_string()))?;
+    let m =
+        ArchiveMarkFileHeader::decode(header_bytes).map_err(|e| CatalogToolError::BadMarkFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(read(&path, &bytes, &m))
+}
+
+/// The age of the mark file's activity timestamp at `now_ms`, and whether it is recent enough (within the
+/// archive liveness timeout) to show a live archive.
+pub(crate) fn mark_file_activity(m: &ArchiveMarkFileHeader<'_>, now_ms: i64) -> (i64, bool) {
+    let age = now_ms.saturating_sub(m.activity_timestamp);
+    let alive = m.activity_timestamp > 0 && (0..=LIVENESS_TIMEOUT_MS).contains(&age);
+    (age, alive)
+}
+
+/// The archive mark file's header fields and its distinct error log.
+pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
+    with_mark_file(archive_dir, render_mark_file)
+}
+
+fn render_mark_file(path: &Path, bytes: &[u8], m: &ArchiveMarkFileHeader<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "mark file {} ({} bytes)", path.display(), bytes.len());
     let _ = writeln!(out, "MarkFileHeader:");
@@ -671,39 +694,31 @@ pub fn dump_mark_file(archive_dir: &Path) -> Result<String, CatalogToolError> {
         ("localControlChannel", m.local_control_channel.to_string()),
         ("eventsChannel", m.events_channel.to_string()),
         ("aeronDirectory", m.aeron_directory.to_string()),
-        ("errorLog", format!("{} bytes", m.error_log(&bytes).len())),
+        ("errorLog", format!("{} bytes", m.error_log(bytes).len())),
     ];
     for (name, value) in fields {
         let _ = writeln!(out, "  {name} = {value}");
     }
-    let now = oxeron::concurrent::clock::system_epoch_ms();
-    let age = now.saturating_sub(m.activity_timestamp);
-    let alive = m.activity_timestamp != -1 && (0..=LIVENESS_TIMEOUT_MS).contains(&age);
+    let (age, alive) = mark_file_activity(m, oxeron::concurrent::clock::system_epoch_ms());
     let _ = writeln!(
         out,
         "archive {} (activity timestamp {} ms ago, liveness timeout {LIVENESS_TIMEOUT_MS} ms)",
         if alive { "alive" } else { "not alive" },
         age
     );
-    out.push_str(&render_error_log(m.error_log(&bytes)));
-    Ok(out)
+    out.push_str(&render_error_log(m.error_log(bytes)));
+    out
 }
 
 /// The archive's distinct errors, from the error log in its mark file (`ArchiveTool errors`).
 pub fn mark_file_errors(archive_dir: &Path) -> Result<String, CatalogToolError> {
-    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
-    let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-    let header_bytes = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
-    let m =
-        ArchiveMarkFileHeader::decode(header_bytes).map_err(|e| CatalogToolError::BadMarkFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    Ok(format!(
-        "Archive error log ({}):\n{}",
-        path.display(),
-        render_error_log(m.error_log(&bytes))
-    ))
+    with_mark_file(archive_dir, |path, bytes, m| {
+        format!(
+            "Archive error log ({}):\n{}",
+            path.display(),
+            render_error_log(m.error_log(bytes))
+        )
+    })
 }
 
 /// Each distinct error of an error log, then their count.
