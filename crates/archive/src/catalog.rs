@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use oxeron_concurrent::mapped_file::MappedFile;
 use oxeron_protocol::archive::catalog::{
-    LEGACY_CATALOG_ALIGNMENT, START_POSITION_OFFSET, STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET,
+    DESCRIPTOR_CHECKSUM_OFFSET, DESCRIPTOR_STATE_OFFSET, LEGACY_CATALOG_ALIGNMENT,
+    START_POSITION_OFFSET, STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET,
 };
 use oxeron_protocol::archive::CatalogEntryError;
 use oxeron_protocol::archive::{
@@ -43,10 +44,6 @@ const LENGTH_OFFSET: usize = 4;
 const NEXT_RECORDING_ID_OFFSET: usize = 8;
 /// Offset of `alignment` in the catalog header.
 const ALIGNMENT_OFFSET: usize = 16;
-/// Offset of `state` in a descriptor header.
-const STATE_OFFSET: usize = 4;
-/// Offset of `checksum` in a descriptor header.
-const CHECKSUM_OFFSET: usize = 8;
 /// Bytes read at a time while scanning a segment file.
 const SCAN_CHUNK: usize = 1024 * 1024;
 
@@ -526,7 +523,7 @@ impl Catalog {
             let buffer = self.map.buffer();
             let length = buffer.get_i32(offset).max(0) as usize;
             let body = buffer.to_vec(offset + RECORDING_DESCRIPTOR_HEADER_LENGTH, length);
-            buffer.put_i32(offset + CHECKSUM_OFFSET, checksum.compute(&body));
+            buffer.put_i32(offset + DESCRIPTOR_CHECKSUM_OFFSET, checksum.compute(&body));
         }
     }
 
@@ -608,7 +605,7 @@ impl Catalog {
         let offset = self.index[i].1;
         self.map
             .buffer()
-            .put_i32(offset + STATE_OFFSET, state.value());
+            .put_i32(offset + DESCRIPTOR_STATE_OFFSET, state.value());
         if state != RecordingState::Valid {
             self.index.remove(i);
         }

@@ -12,7 +12,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use oxeron::archive::{Checksum, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
-use oxeron::protocol::archive::catalog::{STOP_POSITION_OFFSET, STOP_TIMESTAMP_OFFSET};
+use oxeron::protocol::archive::catalog::{
+    DESCRIPTOR_CHECKSUM_OFFSET, DESCRIPTOR_STATE_OFFSET, STOP_POSITION_OFFSET,
+    STOP_TIMESTAMP_OFFSET,
+};
 use oxeron::protocol::archive::{
     segment_file_base_position, RecordingState, RECORDING_DESCRIPTOR_HEADER_LENGTH,
 };
@@ -26,11 +29,6 @@ use crate::catalog_tool::{
     mark_file_activity, state_name, verify_recording, with_mark_file, CatalogEntryInfo,
     CatalogSnapshot, CatalogToolError, VerifyReport,
 };
-
-/// Offset of `state` in a descriptor header.
-const STATE_OFFSET: u64 = 4;
-/// Offset of `checksum` in a descriptor header.
-const CHECKSUM_OFFSET: u64 = 8;
 
 /// Refuses `archive_dir` when its mark file's activity timestamp is within the archive liveness timeout:
 /// an archive is running there, and a change under it would be lost or would corrupt it.
@@ -224,10 +222,16 @@ impl EditPlan {
         for change in &self.changes {
             match change {
                 Change::SetState { offset, to, .. } => catalog
-                    .write_all_at(&to.value().to_le_bytes(), *offset as u64 + STATE_OFFSET)
+                    .write_all_at(
+                        &to.value().to_le_bytes(),
+                        (*offset + DESCRIPTOR_STATE_OFFSET) as u64,
+                    )
                     .map_err(io(&catalog_path))?,
                 Change::SetDescriptorChecksum { offset, to, .. } => catalog
-                    .write_all_at(&to.to_le_bytes(), *offset as u64 + CHECKSUM_OFFSET)
+                    .write_all_at(
+                        &to.to_le_bytes(),
+                        (*offset + DESCRIPTOR_CHECKSUM_OFFSET) as u64,
+                    )
                     .map_err(io(&catalog_path))?,
                 Change::StampFrameChecksums {
                     path,

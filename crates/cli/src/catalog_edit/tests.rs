@@ -41,7 +41,7 @@ fn mark_invalid_and_valid_follow_javas_transitions() {
     catalog
         .write_all_at(
             &RecordingState::Deleted.value().to_le_bytes(),
-            offset + STATE_OFFSET,
+            offset + DESCRIPTOR_STATE_OFFSET as u64,
         )
         .unwrap();
     let err = plan_mark(&snapshot(path), 2, RecordingState::Valid).unwrap_err();

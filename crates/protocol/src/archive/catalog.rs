@@ -19,6 +19,10 @@ pub const CATALOG_VERSION: i32 = semantic_version(3, 1, 0);
 pub const DEFAULT_CATALOG_ALIGNMENT: i32 = 64;
 /// Entry alignment, and first entry offset, of legacy catalogs whose header says alignment 0.
 pub const LEGACY_CATALOG_ALIGNMENT: usize = 1024;
+/// Offset of `state` in a descriptor header (updated in place).
+pub const DESCRIPTOR_STATE_OFFSET: usize = 4;
+/// Offset of `checksum` in a descriptor header (updated in place).
+pub const DESCRIPTOR_CHECKSUM_OFFSET: usize = 8;
 /// Offset of `stopTimestamp` in a descriptor body (updated in place).
 pub const STOP_TIMESTAMP_OFFSET: usize = 32;
 /// Offset of `startPosition` in a descriptor body (updated in place).
