@@ -57,16 +57,15 @@ impl Authenticator for AcceptAllAuthenticator {
     }
 }
 
-/// How the archive's work is spread over threads (`aeron.archive.threading.mode`). Oxeron runs the
-/// conductor, recorders and replayers as one agent; every mode is accepted and gives that agent its own
-/// thread, except [`ArchiveThreadingMode::Invoker`] where the embedding application calls
-/// [`crate::server::Archive::invoke`].
+/// How the archive's work is spread over threads (`aeron.archive.threading.mode`, as in Java): the
+/// conductor (control sessions, catalog), the recorder (every recording) and the replayer (every replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ArchiveThreadingMode {
-    /// Conductor, recorder and replayer on separate threads in Java; one thread here.
+    /// Conductor, recorder and replayer each on a thread of its own (`archive-conductor`,
+    /// `archive-recorder`, `archive-replayer`).
     #[default]
     Dedicated,
-    /// Everything on one thread.
+    /// All three on one thread.
     Shared,
     /// No thread: the application drives the archive.
     Invoker,
@@ -114,6 +113,8 @@ pub struct Context {
     pub(crate) record_checksum: Option<Checksum>,
     pub(crate) replay_checksum: Option<Checksum>,
     pub(crate) idle_strategy: IdleStrategyKind,
+    pub(crate) recorder_idle_strategy: IdleStrategyKind,
+    pub(crate) replayer_idle_strategy: IdleStrategyKind,
     pub(crate) authenticator: Arc<dyn Authenticator>,
 }
 
@@ -168,6 +169,8 @@ impl Default for Context {
             record_checksum: None,
             replay_checksum: None,
             idle_strategy: IdleStrategyKind::Backoff,
+            recorder_idle_strategy: IdleStrategyKind::Backoff,
+            replayer_idle_strategy: IdleStrategyKind::Backoff,
             authenticator: Arc::new(AcceptAllAuthenticator),
         }
     }
@@ -267,6 +270,16 @@ impl Context {
         }
         read!(threading_mode, parsed, "AERON_ARCHIVE_THREADING_MODE");
         read!(idle_strategy, parsed, "AERON_ARCHIVE_IDLE_STRATEGY");
+        read!(
+            recorder_idle_strategy,
+            parsed,
+            "AERON_ARCHIVE_RECORDER_IDLE_STRATEGY"
+        );
+        read!(
+            replayer_idle_strategy,
+            parsed,
+            "AERON_ARCHIVE_REPLAYER_IDLE_STRATEGY"
+        );
         if let Some(id) = env::parsed::<i64>("AERON_ARCHIVE_ID")? {
             c.archive_id = Some(id);
         }
@@ -393,8 +406,17 @@ impl Context {
         max_concurrent_replays: usize
     );
     setter!(
-        /// How the archive's thread waits when it has nothing to do (Aeron's backoff by default).
+        /// How the conductor's thread (every thread, in SHARED mode) waits when it has nothing to do
+        /// (Aeron's backoff by default; `AERON_ARCHIVE_IDLE_STRATEGY`).
         idle_strategy: IdleStrategyKind
+    );
+    setter!(
+        /// How the recorder's thread waits in DEDICATED mode (`AERON_ARCHIVE_RECORDER_IDLE_STRATEGY`).
+        recorder_idle_strategy: IdleStrategyKind
+    );
+    setter!(
+        /// How the replayer's thread waits in DEDICATED mode (`AERON_ARCHIVE_REPLAYER_IDLE_STRATEGY`).
+        replayer_idle_strategy: IdleStrategyKind
     );
 
     /// Checksum of recorded frames, written into each frame's session id field in the segment files, and of

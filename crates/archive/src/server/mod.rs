@@ -19,9 +19,12 @@
 mod archive_conductor;
 mod channel;
 pub mod context;
+mod recorder;
 mod recording_session;
 mod replay_session;
+mod replayer;
 mod replication_session;
+mod session_worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -181,6 +184,8 @@ impl Archive {
         };
         let threading = ctx.threading_mode;
         let idle = ctx.idle_strategy;
+        let errors: oxeron_concurrent::agent::ErrorHandler =
+            Arc::new(|e| tracing::error!(target: "oxeron::archive", "{e}"));
         let conductor = ArchiveConductor::new(
             ctx,
             aeron.clone(),
@@ -189,9 +194,8 @@ impl Archive {
             archive_id,
             control,
             events,
-        );
-        let errors: oxeron_concurrent::agent::ErrorHandler =
-            Arc::new(|e| tracing::error!(target: "oxeron::archive", "{e}"));
+            errors.clone(),
+        )?;
         let runner = match threading {
             ArchiveThreadingMode::Invoker => {
                 let mut invoker = AgentInvoker::new(conductor, errors);

@@ -1,5 +1,6 @@
 //! A recording session: block-polls one image and appends its frames, unchanged, to segment files.
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use oxeron_client::{Counter, Image};
@@ -13,6 +14,43 @@ pub(crate) enum RecordingEnd {
     ImageClosed,
     /// Storage failed; the recording stops at the last complete block.
     Storage(ArchiveStorageError),
+    /// The conductor stopped it (its subscription was closed, or the archive is closing).
+    Stopped,
+}
+
+/// How far a recording has got, shared by its session (which writes it) with the conductor and the replays
+/// that follow the recording (which read it from their own threads).
+#[derive(Debug)]
+pub(crate) struct RecordedPosition {
+    position: AtomicI64,
+    active: AtomicBool,
+}
+
+impl RecordedPosition {
+    pub(crate) fn new(position: i64) -> Arc<Self> {
+        Arc::new(Self {
+            position: AtomicI64::new(position),
+            active: AtomicBool::new(true),
+        })
+    }
+
+    /// The position recorded so far (the stop position once inactive).
+    pub(crate) fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+
+    /// `Some(position)` while the recording is still recording.
+    pub(crate) fn live(&self) -> Option<i64> {
+        self.active.load(Ordering::Acquire).then(|| self.position())
+    }
+
+    fn set(&self, position: i64) {
+        self.position.store(position, Ordering::Release);
+    }
+
+    fn deactivate(&self) {
+        self.active.store(false, Ordering::Release);
+    }
 }
 
 /// One image being recorded.
@@ -26,7 +64,7 @@ pub(crate) struct RecordingSession {
     pub(crate) image: Arc<Image>,
     pub(crate) writer: SegmentWriter,
     pub(crate) position: Counter,
-    pub(crate) progress_reported: i64,
+    pub(crate) recorded: Arc<RecordedPosition>,
     block_limit: usize,
 }
 
@@ -56,7 +94,7 @@ impl RecordingSession {
             image,
             writer,
             position,
-            progress_reported: start_position,
+            recorded: RecordedPosition::new(start_position),
             block_limit,
         }
     }
@@ -64,6 +102,24 @@ impl RecordingSession {
     /// Recorded position.
     pub(crate) fn recorded_position(&self) -> i64 {
         self.writer.position()
+    }
+
+    /// Records what is left in the image's buffer, for a session being stopped.
+    pub(crate) fn drain(&mut self) -> Option<RecordingEnd> {
+        loop {
+            match self.do_work() {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(RecordingEnd::ImageClosed) => return None,
+                Err(end) => return Some(end),
+            }
+        }
+    }
+
+    /// Marks the recording as no longer live; its recorded position is final.
+    pub(crate) fn end(&self) {
+        self.recorded.set(self.writer.position());
+        self.recorded.deactivate();
     }
 
     /// Records what the image has; `Err` when the session is over.
@@ -83,6 +139,7 @@ impl RecordingSession {
         }
         if bytes > 0 {
             self.position.set(self.writer.position());
+            self.recorded.set(self.writer.position());
             return Ok(bytes);
         }
         if self.image.is_closed() || self.image.is_end_of_stream() {

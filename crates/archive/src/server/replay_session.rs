@@ -1,6 +1,8 @@
 //! A replay session: reads a recording's frames from its segment files and republishes them, with their
 //! recorded positions, on an exclusive publication that starts where the replay starts.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use oxeron_client::{ExclusivePublication, OfferError};
@@ -10,6 +12,7 @@ use oxeron_protocol::frame::data::{
 use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
 use oxeron_protocol::{align, le};
 
+use super::recording_session::RecordedPosition;
 use crate::{ArchiveStorageError, SegmentReader};
 
 /// Where a replay stops.
@@ -46,6 +49,12 @@ pub(crate) struct ReplaySession {
     /// Control session and correlation id of the request, for errors after the OK.
     pub(crate) requested_by: (i64, i64),
     pub(crate) channel: String,
+    /// The recording's progress while it was live when the replay started.
+    pub(crate) recorded: Option<Arc<RecordedPosition>>,
+    /// The recording's stop position when the replay started (used when it was not live).
+    pub(crate) stop_position: i64,
+    /// The replay's position, read by the conductor.
+    pub(crate) shared_position: Arc<AtomicI64>,
     publication: ExclusivePublication,
     reader: SegmentReader,
     connect_deadline: Instant,
@@ -80,6 +89,9 @@ impl ReplaySession {
             limit,
             requested_by: (0, 0),
             channel: String::new(),
+            recorded: None,
+            stop_position: oxeron_protocol::archive::NULL_POSITION,
+            shared_position: Arc::new(AtomicI64::new(0)),
             publication,
             reader,
             connect_deadline,
@@ -89,9 +101,10 @@ impl ReplaySession {
         }
     }
 
-    /// Position of the next frame to replay.
-    pub(crate) fn position(&self) -> i64 {
-        self.reader.position()
+    /// Publishes the replay's position to the conductor.
+    pub(crate) fn share_position(&self) {
+        self.shared_position
+            .store(self.reader.position(), Ordering::Release);
     }
 
     /// Replays what it can. `recorded` is the live recording's position (if it is still recording) and

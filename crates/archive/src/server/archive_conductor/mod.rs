@@ -13,15 +13,16 @@ use control_sessions::ControlSession;
 use replications::ReplicationRequest;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use oxeron_client::{
     Aeron, AeronError, ExclusivePublication, Header, Image, OfferError, Publication, Subscription,
 };
-use oxeron_concurrent::agent::{Agent, AgentError};
+use oxeron_concurrent::agent::{Agent, AgentError, ErrorHandler};
 use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
-use oxeron_concurrent::counters::RECORD_ALLOCATED;
 use oxeron_concurrent::error_log::DistinctErrorLog;
 use oxeron_protocol::archive::*;
 use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
@@ -31,12 +32,15 @@ use oxeron_protocol::uri::ChannelUri;
 use super::channel::{
     control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
 };
-use super::context::{AuthDecision, Context};
+use super::context::{ArchiveThreadingMode, AuthDecision, Context};
 
 const NULL_RECORDING_ID: i64 = -1;
-use super::recording_session::{RecordingEnd, RecordingSession};
+use super::recorder::{EndedRecording, Recorder, RecorderCommand};
+use super::recording_session::{RecordedPosition, RecordingEnd, RecordingSession};
 use super::replay_session::{ReplayEnd, ReplayLimit, ReplaySession};
+use super::replayer::{allocated_counter_value, EndedReplay, Replayer, ReplayerCommand};
 use super::replication_session::{ReplicationSession, ReplicationStep};
+use super::session_worker::SessionWorker;
 use crate::client::{
     AeronArchive, ArchiveError, ConnectReply, Context as ArchiveClientContext, ReplayParams,
     LIVE_ADD_MAX_WINDOW,
@@ -60,7 +64,36 @@ struct RecordingSubscription {
     seen_images: Vec<i64>,
 }
 
-/// The archive's single agent.
+/// A recording the recorder drives, as the conductor sees it.
+struct ActiveRecording {
+    recording_id: i64,
+    subscription_id: i64,
+    start_position: i64,
+    recorded: Arc<RecordedPosition>,
+    progress_reported: i64,
+}
+
+impl ActiveRecording {
+    fn recorded_position(&self) -> i64 {
+        self.recorded.position()
+    }
+}
+
+/// A replay the replayer drives, as the conductor sees it.
+struct ActiveReplay {
+    replay_session_id: i64,
+    recording_id: i64,
+    position: Arc<AtomicI64>,
+}
+
+impl ActiveReplay {
+    fn position(&self) -> i64 {
+        self.position.load(Ordering::Acquire)
+    }
+}
+
+/// The archive's conductor agent: it serves the control sessions and owns the catalog, and hands recording
+/// and replay sessions to the recorder and the replayer.
 pub(crate) struct ArchiveConductor {
     ctx: Context,
     aeron: Aeron,
@@ -71,10 +104,10 @@ pub(crate) struct ArchiveConductor {
     partial: HashMap<(usize, i32), Vec<u8>>,
     sessions: Vec<ControlSession>,
     recording_subscriptions: Vec<RecordingSubscription>,
-    recordings: Vec<RecordingSession>,
-    replays: Vec<ReplaySession>,
-    /// The buffer every replay reads its blocks into, one at a time (as Java's replayer shares one).
-    replay_buffer: Vec<u8>,
+    recordings: Vec<ActiveRecording>,
+    replays: Vec<ActiveReplay>,
+    recorder: SessionWorker<Recorder, RecorderCommand, EndedRecording>,
+    replayer: SessionWorker<Replayer, ReplayerCommand, EndedReplay>,
     replications: Vec<ReplicationSession>,
     events: Option<Publication>,
     next_control_session_id: i64,
@@ -121,6 +154,7 @@ fn control_response(
 }
 
 impl ArchiveConductor {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         ctx: Context,
         aeron: Aeron,
@@ -129,14 +163,34 @@ impl ArchiveConductor {
         archive_id: i64,
         control_subscriptions: Vec<Subscription>,
         events: Option<Publication>,
-    ) -> Self {
+        errors_handler: ErrorHandler,
+    ) -> std::io::Result<Self> {
+        let dedicated = ctx.threading_mode == ArchiveThreadingMode::Dedicated;
+        let (commands, inbox) = mpsc::channel();
+        let (outbox, outcomes) = mpsc::channel();
+        let recorder = SessionWorker::start(
+            Recorder::new(inbox, outbox),
+            commands,
+            outcomes,
+            dedicated.then(|| ctx.recorder_idle_strategy.build()),
+            errors_handler.clone(),
+        )?;
+        let (commands, inbox) = mpsc::channel();
+        let (outbox, outcomes) = mpsc::channel();
+        let replayer = SessionWorker::start(
+            Replayer::new(aeron.clone(), inbox, outbox),
+            commands,
+            outcomes,
+            dedicated.then(|| ctx.replayer_idle_strategy.build()),
+            errors_handler,
+        )?;
         let seed = (now_ms() ^ i64::from(std::process::id()) << 20) & 0x3FFF_FFFF;
         let errors = mark
             .error_buffer()
             .ok()
             .flatten()
             .and_then(|buffer| DistinctErrorLog::new(buffer, system_epoch_clock()).ok());
-        Self {
+        Ok(Self {
             ctx,
             aeron,
             catalog,
@@ -148,7 +202,8 @@ impl ArchiveConductor {
             recording_subscriptions: Vec::new(),
             recordings: Vec::new(),
             replays: Vec::new(),
-            replay_buffer: Vec::new(),
+            recorder,
+            replayer,
             replications: Vec::new(),
             events,
             next_control_session_id: seed.max(1),
@@ -158,7 +213,7 @@ impl ArchiveConductor {
             bound_counter: None,
             replay_tokens: Vec::new(),
             token_seed: (now_ms() as u64) ^ 0x9E37_79B9_7F4A_7C15 | 1,
-        }
+        })
     }
 
     fn on_request(&mut self, message: ArchiveMessage<'_>, (session, correlation): (i64, i64)) {
@@ -387,13 +442,12 @@ impl ArchiveConductor {
                 self.bound_counter = None;
             }
             M::StopReplayRequest(r) => {
-                self.replays
-                    .retain(|p| p.replay_session_id != r.replay_session_id);
+                self.stop_replays(|p| p.replay_session_id == r.replay_session_id);
                 self.ok(session, correlation, 0);
             }
             M::StopAllReplaysRequest(r) => {
-                self.replays.retain(|p| {
-                    r.recording_id != NULL_RECORDING_ID && p.recording_id != r.recording_id
+                self.stop_replays(|p| {
+                    r.recording_id == NULL_RECORDING_ID || p.recording_id == r.recording_id
                 });
                 self.ok(session, correlation, 0);
             }
@@ -526,11 +580,7 @@ impl ArchiveConductor {
 
     /// The value of an allocated counter of the driver.
     fn counter_value(&self, counter_id: i32) -> Option<i64> {
-        let counters = self.aeron.counters_reader();
-        let allocated = counters.counter_state(counter_id).ok()? == RECORD_ALLOCATED;
-        allocated
-            .then(|| counters.counter_value(counter_id).ok())
-            .flatten()
+        allocated_counter_value(self.aeron.counters_reader(), counter_id)
     }
 
     fn live_position(&self, recording_id: i64) -> Option<i64> {
@@ -542,6 +592,7 @@ impl ArchiveConductor {
 
     /// Stops every recording (at what has been recorded) and replay, and flushes the catalog.
     pub(crate) fn shutdown(&mut self) {
+        self.replayer.close();
         self.replays.clear();
         let ids: Vec<i64> = self
             .recording_subscriptions
@@ -551,6 +602,8 @@ impl ArchiveConductor {
         for id in ids {
             self.stop_recording_subscription(id);
         }
+        self.recorder.close();
+        self.on_ended_recordings();
         for session in &mut self.sessions {
             session.flush();
         }
@@ -584,8 +637,11 @@ impl Agent for ArchiveConductor {
         let mut work = self.poll_control();
         work += self.service_sessions(now);
         work += self.discover_images();
-        work += self.drive_recordings();
-        work += self.drive_replays(now);
+        work += self.recorder.do_work();
+        work += self.on_ended_recordings();
+        work += self.report_progress();
+        work += self.replayer.do_work();
+        work += self.on_ended_replays();
         work += self.drive_replications(now);
         self.replay_tokens.retain(|t| t.deadline > now);
         let ms = now_ms();

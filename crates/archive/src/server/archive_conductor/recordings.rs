@@ -110,27 +110,18 @@ impl ArchiveConductor {
             return false;
         };
         let subscription = self.recording_subscriptions.remove(index);
-        let mut i = 0;
-        while i < self.recordings.len() {
-            if self.recordings[i].subscription_id == subscription_id {
-                let mut recording = self.recordings.remove(i);
-                while let Ok(n) = recording.do_work() {
-                    if n == 0 {
-                        break;
-                    }
-                }
-                self.finish_recording(recording, None);
-            } else {
-                i += 1;
-            }
-        }
-        drop(subscription);
+        // The recorder records what the images hold, then closes the subscription and hands the sessions
+        // back, which `on_ended_recordings` finishes.
+        self.recorder.send(RecorderCommand::StopSubscription {
+            subscription_id,
+            subscription: subscription.subscription,
+        });
         true
     }
 
     pub(super) fn finish_recording(
         &mut self,
-        recording: RecordingSession,
+        recording: Box<RecordingSession>,
         failure: Option<String>,
     ) {
         let position = recording.recorded_position();
@@ -151,7 +142,7 @@ impl ArchiveConductor {
             start_position,
             writer,
             ..
-        } = recording;
+        } = *recording;
         let _ = writer.close();
         self.event(
             RecordingStopped {
@@ -304,7 +295,15 @@ impl ArchiveConductor {
             counter,
             self.ctx.file_io_max_length,
         );
-        self.recordings.push(recording);
+        self.recordings.push(ActiveRecording {
+            recording_id,
+            subscription_id,
+            start_position,
+            recorded: Arc::clone(&recording.recorded),
+            progress_reported: start_position,
+        });
+        self.recorder
+            .send(RecorderCommand::Add(Box::new(recording)));
         if signal == RecordingSignal::Start {
             self.event(
                 RecordingStarted {
@@ -329,45 +328,55 @@ impl ArchiveConductor {
         Ok(())
     }
 
-    pub(super) fn drive_recordings(&mut self) -> usize {
-        let mut work = 0;
-        let mut i = 0;
-        while i < self.recordings.len() {
-            match self.recordings[i].do_work() {
-                Ok(n) => {
-                    work += n;
-                    let r = &mut self.recordings[i];
-                    let position = r.recorded_position();
-                    if self.events.is_some() && position > r.progress_reported {
-                        r.progress_reported = position;
-                        let m = RecordingProgress {
-                            recording_id: r.recording_id,
-                            start_position: r.start_position,
-                            position,
-                        }
-                        .to_vec();
-                        self.event(m);
+    /// Sends a progress event for every recording that moved since the last one.
+    pub(super) fn report_progress(&mut self) -> usize {
+        if self.events.is_none() {
+            return 0;
+        }
+        let mut moved = Vec::new();
+        for r in &mut self.recordings {
+            let position = r.recorded_position();
+            if position > r.progress_reported {
+                r.progress_reported = position;
+                moved.push(
+                    RecordingProgress {
+                        recording_id: r.recording_id,
+                        start_position: r.start_position,
+                        position,
                     }
-                    i += 1;
-                }
-                Err(end) => {
-                    let recording = self.recordings.remove(i);
-                    let auto_stop = recording.auto_stop;
-                    let subscription_id = recording.subscription_id;
-                    let failure = match end {
-                        RecordingEnd::ImageClosed => None,
-                        RecordingEnd::Storage(e) => Some(e.to_string()),
-                    };
-                    self.finish_recording(recording, failure);
-                    let extension = self.recording_subscriptions.iter().any(|s| {
-                        s.registration_id == subscription_id && s.extend_recording_id.is_some()
-                    });
-                    if auto_stop || extension {
-                        self.stop_recording_subscription(subscription_id);
-                    }
-                    work += 1;
-                }
+                    .to_vec(),
+                );
             }
+        }
+        let work = moved.len();
+        for m in moved {
+            self.event(m);
+        }
+        work
+    }
+
+    /// Finishes the recordings the recorder handed back: catalog, events, signals, and the subscription of an
+    /// auto-stop recording or an extension.
+    pub(super) fn on_ended_recordings(&mut self) -> usize {
+        let mut work = 0;
+        while let Some(EndedRecording { session, end }) = self.recorder.next_outcome() {
+            self.recordings
+                .retain(|r| r.recording_id != session.recording_id);
+            let auto_stop = session.auto_stop;
+            let subscription_id = session.subscription_id;
+            let failure = match end {
+                RecordingEnd::ImageClosed | RecordingEnd::Stopped => None,
+                RecordingEnd::Storage(e) => Some(e.to_string()),
+            };
+            self.finish_recording(session, failure);
+            let extension = self
+                .recording_subscriptions
+                .iter()
+                .any(|s| s.registration_id == subscription_id && s.extend_recording_id.is_some());
+            if auto_stop || extension {
+                self.stop_recording_subscription(subscription_id);
+            }
+            work += 1;
         }
         work
     }

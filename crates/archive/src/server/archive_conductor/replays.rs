@@ -236,59 +236,62 @@ impl ArchiveConductor {
         );
         replay.requested_by = (session, correlation);
         replay.channel = format!("{channel}, replayStreamId={replay_stream_id}");
-        self.replays.push(replay);
+        replay.recorded = self
+            .recordings
+            .iter()
+            .find(|r| r.recording_id == recording_id)
+            .map(|r| Arc::clone(&r.recorded));
+        replay.stop_position = d.stop_position;
+        replay.share_position();
+        self.replays.push(ActiveReplay {
+            replay_session_id,
+            recording_id,
+            position: Arc::clone(&replay.shared_position),
+        });
+        self.replayer.send(ReplayerCommand::Add(Box::new(replay)));
         self.ok(session, correlation, replay_session_id);
     }
 
-    pub(super) fn drive_replays(&mut self, now: Instant) -> usize {
-        let mut work = 0;
+    /// Ends the replays `which` picks.
+    pub(super) fn stop_replays(&mut self, which: impl Fn(&ActiveReplay) -> bool) {
         let mut i = 0;
         while i < self.replays.len() {
-            let recording_id = self.replays[i].recording_id;
-            let recorded = self.live_position(recording_id);
-            let live = match self.replays[i].bound_counter {
-                // A bounded replay follows its counter, never past what was recorded.
-                Some(counter_id) => self.counter_value(counter_id).map(|bound| {
-                    let available = recorded.unwrap_or_else(|| {
-                        self.catalog
-                            .stop_position(recording_id)
-                            .unwrap_or(NULL_POSITION)
-                    });
-                    bound.min(available)
-                }),
-                None => recorded,
-            };
-            let stop = self
-                .catalog
-                .stop_position(recording_id)
-                .unwrap_or(NULL_POSITION);
-            match self.replays[i].do_work(now, live, stop, &mut self.replay_buffer) {
-                Ok(n) => {
-                    work += n;
-                    i += 1;
-                }
-                Err(end) => {
-                    let replay = self.replays.remove(i);
-                    let (session, correlation) = replay.requested_by;
-                    let failure = match end {
-                        ReplayEnd::Storage(e) => Some(format!("{e}, recordingId={recording_id}")),
-                        ReplayEnd::NotConnected => Some(format!(
-                            "no connection established for replayChannel={}",
-                            replay.channel
-                        )),
-                        ReplayEnd::Complete
-                        | ReplayEnd::SubscriberLeft
-                        | ReplayEnd::PublicationClosed => None,
-                    };
-                    if let Some(message) = failure {
-                        self.report(&format!(
-                            "replay of recording {recording_id} failed: {message}"
-                        ));
-                        self.error(session, correlation, ArchiveErrorCode::Generic, &message);
-                    }
-                    work += 1;
-                }
+            if which(&self.replays[i]) {
+                let replay = self.replays.swap_remove(i);
+                self.replayer.send(ReplayerCommand::Stop {
+                    replay_session_id: replay.replay_session_id,
+                });
+            } else {
+                i += 1;
             }
+        }
+    }
+
+    /// Tells the control sessions of failed replays why they ended.
+    pub(super) fn on_ended_replays(&mut self) -> usize {
+        let mut work = 0;
+        while let Some(ended) = self.replayer.next_outcome() {
+            self.replays
+                .retain(|r| r.replay_session_id != ended.replay_session_id);
+            let recording_id = ended.recording_id;
+            let (session, correlation) = ended.requested_by;
+            let failure = match ended.end {
+                ReplayEnd::Storage(e) => Some(format!("{e}, recordingId={recording_id}")),
+                ReplayEnd::NotConnected => Some(format!(
+                    "no connection established for replayChannel={}",
+                    ended.channel
+                )),
+                ReplayEnd::Complete | ReplayEnd::SubscriberLeft | ReplayEnd::PublicationClosed => {
+                    None
+                }
+            };
+            if let Some(message) = failure {
+                self.report(&format!(
+                    "replay of recording {recording_id} failed: {message}"
+                ));
+                self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+            }
+            work += 1;
         }
         work
     }
