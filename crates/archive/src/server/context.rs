@@ -71,6 +71,17 @@ pub enum ArchiveThreadingMode {
     Invoker,
 }
 
+impl ArchiveThreadingMode {
+    /// Aeron's name of the mode (`DEDICATED`, `SHARED`, `INVOKER`), as counter labels show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dedicated => "DEDICATED",
+            Self::Shared => "SHARED",
+            Self::Invoker => "INVOKER",
+        }
+    }
+}
+
 impl std::str::FromStr for ArchiveThreadingMode {
     type Err = String;
 
@@ -106,6 +117,10 @@ pub struct Context {
     pub(crate) archive_id: Option<i64>,
     pub(crate) connect_timeout: Duration,
     pub(crate) session_liveness_timeout: Duration,
+    pub(crate) session_liveness_check_interval: Duration,
+    pub(crate) conductor_cycle_threshold: Duration,
+    pub(crate) recorder_cycle_threshold: Duration,
+    pub(crate) replayer_cycle_threshold: Duration,
     pub(crate) mark_file_liveness_timeout: Duration,
     pub(crate) max_concurrent_recordings: usize,
     pub(crate) max_concurrent_replays: usize,
@@ -162,6 +177,10 @@ impl Default for Context {
             archive_id: None,
             connect_timeout: Duration::from_secs(5),
             session_liveness_timeout: Duration::from_secs(10),
+            session_liveness_check_interval: Duration::from_secs(1),
+            conductor_cycle_threshold: Duration::from_millis(100),
+            recorder_cycle_threshold: Duration::from_millis(100),
+            replayer_cycle_threshold: Duration::from_millis(100),
             mark_file_liveness_timeout: Duration::from_secs(10),
             max_concurrent_recordings: 20,
             max_concurrent_replays: 20,
@@ -290,6 +309,26 @@ impl Context {
             "AERON_ARCHIVE_SESSION_LIVENESS_TIMEOUT"
         );
         read!(
+            session_liveness_check_interval,
+            duration,
+            "AERON_ARCHIVE_SESSION_LIVENESS_CHECK_INTERVAL"
+        );
+        read!(
+            conductor_cycle_threshold,
+            duration,
+            "AERON_ARCHIVE_CONDUCTOR_CYCLE_THRESHOLD"
+        );
+        read!(
+            recorder_cycle_threshold,
+            duration,
+            "AERON_ARCHIVE_RECORDER_CYCLE_THRESHOLD"
+        );
+        read!(
+            replayer_cycle_threshold,
+            duration,
+            "AERON_ARCHIVE_REPLAYER_CYCLE_THRESHOLD"
+        );
+        read!(
             max_concurrent_recordings,
             parsed,
             "AERON_ARCHIVE_MAX_CONCURRENT_RECORDINGS"
@@ -396,6 +435,24 @@ impl Context {
         /// An archive mark file touched within this time belongs to a live archive, and a new archive
         /// refuses the directory (Java uses the driver timeout, 10 s).
         mark_file_liveness_timeout: Duration
+    );
+    setter!(
+        /// How often an active control session is sent a Ping, as Java's archive does
+        /// (`AERON_ARCHIVE_SESSION_LIVENESS_CHECK_INTERVAL`, default 1 s).
+        session_liveness_check_interval: Duration
+    );
+    setter!(
+        /// A conductor duty cycle longer than this is counted by its "work cycle time exceeded" counter
+        /// (`AERON_ARCHIVE_CONDUCTOR_CYCLE_THRESHOLD`, default 100 ms).
+        conductor_cycle_threshold: Duration
+    );
+    setter!(
+        /// The same for the recorder, in DEDICATED mode (`AERON_ARCHIVE_RECORDER_CYCLE_THRESHOLD`).
+        recorder_cycle_threshold: Duration
+    );
+    setter!(
+        /// The same for the replayer, in DEDICATED mode (`AERON_ARCHIVE_REPLAYER_CYCLE_THRESHOLD`).
+        replayer_cycle_threshold: Duration
     );
     setter!(
         /// Most recordings at once.

@@ -17,6 +17,7 @@
 //! ```
 
 mod archive_conductor;
+mod archive_counters;
 mod channel;
 pub mod context;
 mod recorder;
@@ -195,7 +196,11 @@ impl Archive {
             control,
             events,
             errors.clone(),
-        )?;
+        )
+        .map_err(|e| match e {
+            archive_conductor::StartError::Aeron(e) => ArchiveLaunchError::Aeron(e),
+            archive_conductor::StartError::Io(e) => ArchiveLaunchError::Io(e),
+        })?;
         let runner = match threading {
             ArchiveThreadingMode::Invoker => {
                 let mut invoker = AgentInvoker::new(conductor, errors);

@@ -6,6 +6,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use oxeron_client::Subscription;
 use oxeron_concurrent::agent::{Agent, AgentError};
 
+use super::archive_counters::{DutyCycleTracker, IoCounters};
 use super::recording_session::{RecordingEnd, RecordingSession};
 
 /// What the conductor asks of the recorder.
@@ -31,18 +32,29 @@ pub(crate) struct Recorder {
     sessions: Vec<RecordingSession>,
     commands: Receiver<RecorderCommand>,
     ended: Sender<EndedRecording>,
+    writes: IoCounters,
+    /// The recorder's own cycle counters, in DEDICATED mode.
+    cycle: Option<DutyCycleTracker>,
 }
 
 impl Recorder {
-    pub(crate) fn new(commands: Receiver<RecorderCommand>, ended: Sender<EndedRecording>) -> Self {
+    pub(crate) fn new(
+        commands: Receiver<RecorderCommand>,
+        ended: Sender<EndedRecording>,
+        writes: IoCounters,
+        cycle: Option<DutyCycleTracker>,
+    ) -> Self {
         Self {
             sessions: Vec::new(),
             commands,
             ended,
+            writes,
+            cycle,
         }
     }
 
-    fn hand_back(&self, session: RecordingSession, end: RecordingEnd) {
+    fn hand_back(&self, mut session: RecordingSession, end: RecordingEnd) {
+        self.writes.add(session.writes.take());
         session.end();
         let _ = self.ended.send(EndedRecording {
             session: Box::new(session),
@@ -79,6 +91,9 @@ impl Recorder {
 
 impl Agent for Recorder {
     fn do_work(&mut self) -> Result<usize, AgentError> {
+        if let Some(cycle) = &mut self.cycle {
+            cycle.measure_and_update(std::time::Instant::now());
+        }
         let mut work = 0;
         while let Ok(command) = self.commands.try_recv() {
             self.on_command(command);
@@ -88,6 +103,7 @@ impl Agent for Recorder {
         while i < self.sessions.len() {
             match self.sessions[i].do_work() {
                 Ok(bytes) => {
+                    self.writes.add(self.sessions[i].writes.take());
                     work += bytes;
                     i += 1;
                 }

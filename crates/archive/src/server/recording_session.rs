@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use oxeron_client::{Counter, Image};
 
+use super::archive_counters::IoStats;
 use crate::{ArchiveStorageError, SegmentWriter};
 
 /// Why a recording session ended.
@@ -65,6 +66,8 @@ pub(crate) struct RecordingSession {
     pub(crate) writer: SegmentWriter,
     pub(crate) position: Counter,
     pub(crate) recorded: Arc<RecordedPosition>,
+    /// Writes since the recorder last collected them.
+    pub(crate) writes: IoStats,
     block_limit: usize,
 }
 
@@ -95,6 +98,7 @@ impl RecordingSession {
             writer,
             position,
             recorded: RecordedPosition::new(start_position),
+            writes: IoStats::default(),
             block_limit,
         }
     }
@@ -126,11 +130,14 @@ impl RecordingSession {
     pub(crate) fn do_work(&mut self) -> Result<usize, RecordingEnd> {
         let mut failure = None;
         let writer = &mut self.writer;
+        let writes = &mut self.writes;
         let bytes = self.image.block_poll(
             |block, _session_id, _term_id| {
+                let started = std::time::Instant::now();
                 if let Err(e) = writer.on_block(block) {
                     failure = Some(e);
                 }
+                writes.record(block.len(), started.elapsed());
             },
             self.block_limit,
         );

@@ -12,6 +12,7 @@ use oxeron_protocol::frame::data::{
 use oxeron_protocol::frame::{FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_FIELD_OFFSET};
 use oxeron_protocol::{align, le};
 
+use super::archive_counters::IoStats;
 use super::recording_session::RecordedPosition;
 use crate::{ArchiveStorageError, SegmentReader};
 
@@ -55,6 +56,8 @@ pub(crate) struct ReplaySession {
     pub(crate) stop_position: i64,
     /// The replay's position, read by the conductor.
     pub(crate) shared_position: Arc<AtomicI64>,
+    /// Reads since the replayer last collected them.
+    pub(crate) reads: IoStats,
     publication: ExclusivePublication,
     reader: SegmentReader,
     connect_deadline: Instant,
@@ -92,6 +95,7 @@ impl ReplaySession {
             recorded: None,
             stop_position: oxeron_protocol::archive::NULL_POSITION,
             shared_position: Arc::new(AtomicI64::new(0)),
+            reads: IoStats::default(),
             publication,
             reader,
             connect_deadline,
@@ -155,10 +159,12 @@ impl ReplaySession {
                 break;
             }
             let block_position = self.reader.position();
+            let started = Instant::now();
             let block_length = self
                 .reader
                 .read_block(buffer, self.max_block.min(window as usize))
                 .map_err(ReplayEnd::Storage)?;
+            self.reads.record(block_length, started.elapsed());
             if block_length == 0 {
                 break;
             }

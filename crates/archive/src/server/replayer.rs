@@ -9,6 +9,7 @@ use oxeron_concurrent::agent::{Agent, AgentError};
 use oxeron_concurrent::counters::{CountersReader, RECORD_ALLOCATED};
 use oxeron_protocol::archive::NULL_POSITION;
 
+use super::archive_counters::{DutyCycleTracker, IoCounters};
 use super::replay_session::{ReplayEnd, ReplaySession};
 
 /// What the conductor asks of the replayer.
@@ -43,6 +44,9 @@ pub(crate) struct Replayer {
     buffer: Vec<u8>,
     commands: Receiver<ReplayerCommand>,
     ended: Sender<EndedReplay>,
+    reads: IoCounters,
+    /// The replayer's own cycle counters, in DEDICATED mode.
+    cycle: Option<DutyCycleTracker>,
 }
 
 impl Replayer {
@@ -50,6 +54,8 @@ impl Replayer {
         aeron: Aeron,
         commands: Receiver<ReplayerCommand>,
         ended: Sender<EndedReplay>,
+        reads: IoCounters,
+        cycle: Option<DutyCycleTracker>,
     ) -> Self {
         Self {
             aeron,
@@ -57,6 +63,8 @@ impl Replayer {
             buffer: Vec::new(),
             commands,
             ended,
+            reads,
+            cycle,
         }
     }
 
@@ -86,18 +94,22 @@ impl Replayer {
         };
         let result = session.do_work(now, live, stop, &mut self.buffer);
         session.share_position();
+        self.reads.add(session.reads.take());
         result
     }
 }
 
 impl Agent for Replayer {
     fn do_work(&mut self) -> Result<usize, AgentError> {
+        let now = Instant::now();
+        if let Some(cycle) = &mut self.cycle {
+            cycle.measure_and_update(now);
+        }
         let mut work = 0;
         while let Ok(command) = self.commands.try_recv() {
             self.on_command(command);
             work += 1;
         }
-        let now = Instant::now();
         let mut i = 0;
         while i < self.sessions.len() {
             match self.step(i, now) {

@@ -22,6 +22,12 @@ pub(super) struct ControlSession {
     pub(super) deadline: Instant,
     pub(super) disconnected_since: Option<Instant>,
     pub(super) queue: VecDeque<Vec<u8>>,
+    /// The session's "control-session" counter, while the driver allocates it, then held until the
+    /// session closes.
+    pub(super) counter_registration: Option<i64>,
+    pub(super) counter: Option<oxeron_client::Counter>,
+    /// When the next Ping is due, once active.
+    pub(super) next_ping: Instant,
 }
 
 impl ControlSession {
@@ -48,9 +54,19 @@ impl ControlSession {
     }
 }
 
+/// The fields of a connect request, with or without credentials.
+pub(super) struct ConnectFrom<'a> {
+    pub(super) correlation_id: i64,
+    pub(super) response_stream_id: i32,
+    pub(super) version: i32,
+    pub(super) response_channel: &'a str,
+    pub(super) credentials: &'a [u8],
+    pub(super) client_info: &'a str,
+}
+
 impl ArchiveConductor {
     pub(super) fn poll_control(&mut self) -> usize {
-        let mut inbox: Vec<Vec<u8>> = Vec::new();
+        let mut inbox: Vec<(Vec<u8>, (usize, i32))> = Vec::new();
         let mut work = 0;
         for (index, subscription) in self.control_subscriptions.iter_mut().enumerate() {
             let partial = &mut self.partial;
@@ -59,14 +75,14 @@ impl ArchiveConductor {
                     let flags = header.flags();
                     let key = (index, header.session_id());
                     if flags & (BEGIN_FLAG | END_FLAG) == BEGIN_FLAG | END_FLAG {
-                        inbox.push(payload.to_vec());
+                        inbox.push((payload.to_vec(), key));
                     } else if flags & BEGIN_FLAG != 0 {
                         partial.insert(key, payload.to_vec());
                     } else if let Some(buffer) = partial.get_mut(&key) {
                         buffer.extend_from_slice(payload);
                         if flags & END_FLAG != 0 {
                             if let Some(message) = partial.remove(&key) {
-                                inbox.push(message);
+                                inbox.push((message, key));
                             }
                         }
                     }
@@ -74,15 +90,25 @@ impl ArchiveConductor {
                 CONTROL_FRAGMENT_LIMIT,
             );
         }
-        for message in inbox {
-            self.on_message(&message);
+        for (message, origin) in inbox {
+            self.on_message(&message, origin);
         }
         work
+    }
+
+    /// The source identity of the control request image a message came from.
+    fn source_identity(&mut self, (index, session_id): (usize, i32)) -> String {
+        self.control_subscriptions
+            .get_mut(index)
+            .and_then(|s| s.image_by_session_id(session_id))
+            .map(|image| image.source_identity().to_string())
+            .unwrap_or_default()
     }
 
     /// Records an error in the mark file's distinct error log (read with `oxeron errors` or Aeron's
     /// `ArchiveTool errors`).
     pub(super) fn report(&self, message: &str) {
+        self.counters.errors.increment();
         let logged = self
             .errors
             .as_ref()
@@ -176,7 +202,7 @@ impl ArchiveConductor {
         }
     }
 
-    pub(super) fn on_message(&mut self, bytes: &[u8]) {
+    pub(super) fn on_message(&mut self, bytes: &[u8], origin: (usize, i32)) {
         let message = match ArchiveMessage::decode(bytes) {
             Ok(m) => m,
             Err(error) => {
@@ -188,18 +214,26 @@ impl ArchiveConductor {
         use ArchiveMessage as M;
         match message {
             M::AuthConnectRequest(r) => self.on_connect(
-                r.correlation_id,
-                r.response_stream_id,
-                r.version,
-                r.response_channel,
-                r.encoded_credentials,
+                ConnectFrom {
+                    correlation_id: r.correlation_id,
+                    response_stream_id: r.response_stream_id,
+                    version: r.version,
+                    response_channel: r.response_channel,
+                    credentials: r.encoded_credentials,
+                    client_info: r.client_info,
+                },
+                origin,
             ),
             M::ConnectRequest(r) => self.on_connect(
-                r.correlation_id,
-                r.response_stream_id,
-                r.version,
-                r.response_channel,
-                &[],
+                ConnectFrom {
+                    correlation_id: r.correlation_id,
+                    response_stream_id: r.response_stream_id,
+                    version: r.version,
+                    response_channel: r.response_channel,
+                    credentials: &[],
+                    client_info: "",
+                },
+                origin,
             ),
             M::CloseSessionRequest(r) => {
                 if let Some(s) = self
@@ -235,14 +269,15 @@ impl ArchiveConductor {
         }
     }
 
-    pub(super) fn on_connect(
-        &mut self,
-        correlation_id: i64,
-        response_stream_id: i32,
-        version: i32,
-        response_channel: &str,
-        credentials: &[u8],
-    ) {
+    pub(super) fn on_connect(&mut self, request: ConnectFrom<'_>, origin: (usize, i32)) {
+        let ConnectFrom {
+            correlation_id,
+            response_stream_id,
+            version,
+            response_channel,
+            credentials,
+            client_info,
+        } = request;
         let id = self.next_control_session_id;
         self.next_control_session_id += 1;
         let mut rejection = None;
@@ -291,6 +326,21 @@ impl ArchiveConductor {
                 return;
             }
         };
+        let source_identity = self.source_identity(origin);
+        let (key, label) =
+            control_session_key(self.archive_id, id, client_info, &source_identity, origin.1);
+        let counter_registration =
+            match self
+                .aeron
+                .async_add_counter(ARCHIVE_CONTROL_SESSION_TYPE_ID, &key, &label)
+            {
+                Ok(registration) => Some(registration),
+                Err(e) => {
+                    self.report(&format!("control session {id}: counter: {e}"));
+                    None
+                }
+            };
+        let now = Instant::now();
         self.sessions.push(ControlSession {
             id,
             connect_correlation_id: correlation_id,
@@ -298,10 +348,14 @@ impl ArchiveConductor {
             rejection,
             challenge,
             publication: None,
-            deadline: Instant::now() + self.ctx.connect_timeout,
+            deadline: now + self.ctx.connect_timeout,
             disconnected_since: None,
             queue: VecDeque::new(),
+            counter_registration,
+            counter: None,
+            next_ping: now + self.ctx.session_liveness_check_interval,
         });
+        self.counters.control_sessions.increment();
     }
 
     pub(super) fn on_challenge_response(
@@ -358,6 +412,16 @@ impl ArchiveConductor {
         let mut work = 0;
         let mut connected = Vec::new();
         for session in &mut self.sessions {
+            if let Some(registration) = session.counter_registration {
+                match self.aeron.poll_counter(registration) {
+                    Ok(Some(counter)) => {
+                        session.counter = Some(counter);
+                        session.counter_registration = None;
+                    }
+                    Ok(None) => {}
+                    Err(_) => session.counter_registration = None,
+                }
+            }
             match session.state {
                 SessionState::AwaitingPublication(registration) => {
                     match self.aeron.poll_exclusive_publication(registration) {
@@ -418,6 +482,17 @@ impl ArchiveConductor {
                     }
                 }
                 SessionState::Active => {
+                    if now >= session.next_ping {
+                        session.next_ping = now + self.ctx.session_liveness_check_interval;
+                        if session.queue.is_empty() {
+                            session.queue.push_back(
+                                Ping {
+                                    control_session_id: session.id,
+                                }
+                                .to_vec(),
+                            );
+                        }
+                    }
                     work += session.flush();
                     let is_connected = session
                         .publication
@@ -449,6 +524,8 @@ impl ArchiveConductor {
                 .any(|s| s.id == t.control_session_id && s.state != SessionState::Done)
         });
         self.sessions.retain(|s| s.state != SessionState::Done);
-        work + (before - self.sessions.len())
+        let closed = before - self.sessions.len();
+        self.counters.control_sessions.get_and_add(-(closed as i64));
+        work + closed
     }
 }

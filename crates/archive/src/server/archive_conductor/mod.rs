@@ -29,6 +29,9 @@ use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
 use oxeron_protocol::frame::data::{BEGIN_FLAG, END_FLAG};
 use oxeron_protocol::uri::ChannelUri;
 
+use super::archive_counters::{
+    control_session_key, ArchiveCounters, ConductorCounters, CycleSettings,
+};
 use super::channel::{
     control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
 };
@@ -108,6 +111,7 @@ pub(crate) struct ArchiveConductor {
     replays: Vec<ActiveReplay>,
     recorder: SessionWorker<Recorder, RecorderCommand, EndedRecording>,
     replayer: SessionWorker<Replayer, ReplayerCommand, EndedReplay>,
+    counters: ConductorCounters,
     replications: Vec<ReplicationSession>,
     events: Option<Publication>,
     next_control_session_id: i64,
@@ -120,6 +124,15 @@ pub(crate) struct ArchiveConductor {
     replay_tokens: Vec<ReplayToken>,
     /// State of the token generator (xorshift, seeded from the clock).
     token_seed: u64,
+}
+
+/// Why the conductor could not start.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// The driver refused a counter.
+    Aeron(AeronError),
+    /// A worker's thread could not start.
+    Io(std::io::Error),
 }
 
 /// A replay token (Java's `SessionForReplay`): lets a replay request that arrives on a response channel act for
@@ -164,26 +177,46 @@ impl ArchiveConductor {
         control_subscriptions: Vec<Subscription>,
         events: Option<Publication>,
         errors_handler: ErrorHandler,
-    ) -> std::io::Result<Self> {
+    ) -> Result<Self, StartError> {
         let dedicated = ctx.threading_mode == ArchiveThreadingMode::Dedicated;
+        let counters = ArchiveCounters::allocate(
+            &aeron,
+            archive_id,
+            &CycleSettings {
+                mode: ctx.threading_mode.name(),
+                dedicated,
+                conductor: ctx.conductor_cycle_threshold,
+                recorder: ctx.recorder_cycle_threshold,
+                replayer: ctx.replayer_cycle_threshold,
+            },
+        )
+        .map_err(StartError::Aeron)?;
         let (commands, inbox) = mpsc::channel();
         let (outbox, outcomes) = mpsc::channel();
         let recorder = SessionWorker::start(
-            Recorder::new(inbox, outbox),
+            Recorder::new(inbox, outbox, counters.writes, counters.recorder_cycle),
             commands,
             outcomes,
             dedicated.then(|| ctx.recorder_idle_strategy.build()),
             errors_handler.clone(),
-        )?;
+        )
+        .map_err(StartError::Io)?;
         let (commands, inbox) = mpsc::channel();
         let (outbox, outcomes) = mpsc::channel();
         let replayer = SessionWorker::start(
-            Replayer::new(aeron.clone(), inbox, outbox),
+            Replayer::new(
+                aeron.clone(),
+                inbox,
+                outbox,
+                counters.reads,
+                counters.replayer_cycle,
+            ),
             commands,
             outcomes,
             dedicated.then(|| ctx.replayer_idle_strategy.build()),
             errors_handler,
-        )?;
+        )
+        .map_err(StartError::Io)?;
         let seed = (now_ms() ^ i64::from(std::process::id()) << 20) & 0x3FFF_FFFF;
         let errors = mark
             .error_buffer()
@@ -204,6 +237,7 @@ impl ArchiveConductor {
             replays: Vec::new(),
             recorder,
             replayer,
+            counters: counters.conductor,
             replications: Vec::new(),
             events,
             next_control_session_id: seed.max(1),
@@ -634,6 +668,7 @@ fn aeron_message(error: &AeronError) -> String {
 impl Agent for ArchiveConductor {
     fn do_work(&mut self) -> Result<usize, AgentError> {
         let now = Instant::now();
+        self.counters.cycle.measure_and_update(now);
         let mut work = self.poll_control();
         work += self.service_sessions(now);
         work += self.discover_images();

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Longest a stop request waits for the recorder to finish the recordings it stops.
+const STOP_RECORDING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl ArchiveConductor {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_recording(
@@ -116,7 +119,32 @@ impl ArchiveConductor {
             subscription_id,
             subscription: subscription.subscription,
         });
+        self.await_recordings_ended(subscription_id);
         true
+    }
+
+    /// Waits until the recorder has handed back every session of a stopped subscription, so a stop request is
+    /// answered once the catalog holds the stop positions (Java answers first and updates the catalog later).
+    fn await_recordings_ended(&mut self, subscription_id: i64) {
+        let deadline = Instant::now() + STOP_RECORDING_TIMEOUT;
+        loop {
+            self.recorder.do_work();
+            self.on_ended_recordings();
+            if !self
+                .recordings
+                .iter()
+                .any(|r| r.subscription_id == subscription_id)
+            {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.report(&format!(
+                    "recordings of subscription {subscription_id} still stopping after {STOP_RECORDING_TIMEOUT:?}"
+                ));
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
     }
 
     pub(super) fn finish_recording(
@@ -304,6 +332,7 @@ impl ArchiveConductor {
         });
         self.recorder
             .send(RecorderCommand::Add(Box::new(recording)));
+        self.counters.recording_sessions.increment();
         if signal == RecordingSignal::Start {
             self.event(
                 RecordingStarted {
@@ -362,6 +391,7 @@ impl ArchiveConductor {
         while let Some(EndedRecording { session, end }) = self.recorder.next_outcome() {
             self.recordings
                 .retain(|r| r.recording_id != session.recording_id);
+            self.counters.recording_sessions.get_and_add(-1);
             let auto_stop = session.auto_stop;
             let subscription_id = session.subscription_id;
             let failure = match end {

@@ -258,6 +258,7 @@ impl ArchiveConductor {
         while i < self.replays.len() {
             if which(&self.replays[i]) {
                 let replay = self.replays.swap_remove(i);
+                self.counters.replay_sessions.get_and_add(-1);
                 self.replayer.send(ReplayerCommand::Stop {
                     replay_session_id: replay.replay_session_id,
                 });
@@ -271,8 +272,16 @@ impl ArchiveConductor {
     pub(super) fn on_ended_replays(&mut self) -> usize {
         let mut work = 0;
         while let Some(ended) = self.replayer.next_outcome() {
-            self.replays
-                .retain(|r| r.replay_session_id != ended.replay_session_id);
+            let Some(index) = self
+                .replays
+                .iter()
+                .position(|r| r.replay_session_id == ended.replay_session_id)
+            else {
+                // Stopped by a request while it ended by itself: nothing left to tell.
+                continue;
+            };
+            self.replays.swap_remove(index);
+            self.counters.replay_sessions.get_and_add(-1);
             let recording_id = ended.recording_id;
             let (session, correlation) = ended.requested_by;
             let failure = match ended.end {
