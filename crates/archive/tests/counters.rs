@@ -103,11 +103,11 @@ fn a_dedicated_archive_has_javas_counters_and_they_count_sessions_and_bytes() {
     assert!(value(&counters, "archive-conductor max cycle time in ns") > 0);
 
     replay_all(&mut client, recording_id, 0, 200, LENGTH);
-    wait_for("the replay session to end", || {
+    wait_for("the replayer's read bytes", || {
         value(
             &archive_counters(&fixture.aeron, 77),
-            "Archive Replay Sessions",
-        ) == 0
+            "archive-replayer total read bytes",
+        ) >= stop
     });
     let counters = archive_counters(&fixture.aeron, 77);
     assert!(value(&counters, "archive-replayer total read bytes") >= stop);
