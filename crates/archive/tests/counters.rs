@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use oxeron_archive::server::ArchiveThreadingMode;
 use oxeron_client::Aeron;
-use oxeron_protocol::archive::{
-    ArchiveMessage, AuthConnectRequest, ARCHIVE_CONTROL_SESSION_TYPE_ID, PROTOCOL_SEMANTIC_VERSION,
-};
+use oxeron_concurrent::counters::type_id::ARCHIVE_CONTROL_SESSION_TYPE_ID;
+use oxeron_protocol::archive::{ArchiveMessage, AuthConnectRequest, PROTOCOL_SEMANTIC_VERSION};
 
 const LENGTH: usize = 500;
 

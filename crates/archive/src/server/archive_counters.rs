@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use oxeron_client::{Aeron, AeronError, Counter};
-use oxeron_protocol::archive::*;
+use oxeron_concurrent::counters::type_id::*;
 
 /// The label suffix naming the archive a counter belongs to.
 pub(crate) fn archive_id_suffix(archive_id: i64) -> String {

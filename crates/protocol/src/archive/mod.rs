@@ -53,29 +53,3 @@ pub const CONTROL_RESPONSE_STREAM_ID_DEFAULT: i32 = 20;
 pub const RECORDING_EVENTS_STREAM_ID_DEFAULT: i32 = 30;
 /// Counter type id of the recording position counter (rec-pos).
 pub const RECORDING_POSITION_TYPE_ID: i32 = 100;
-/// Counter type id of the archive's error count ("Archive Errors").
-pub const ARCHIVE_ERROR_COUNT_TYPE_ID: i32 = 101;
-/// Counter type id of the number of control sessions ("Archive Control Sessions").
-pub const ARCHIVE_CONTROL_SESSIONS_TYPE_ID: i32 = 102;
-/// Counter type id of an archive agent's longest duty cycle in ns.
-pub const ARCHIVE_MAX_CYCLE_TIME_TYPE_ID: i32 = 103;
-/// Counter type id of how many of an archive agent's duty cycles took longer than its threshold.
-pub const ARCHIVE_CYCLE_TIME_THRESHOLD_EXCEEDED_TYPE_ID: i32 = 104;
-/// Counter type id of the recorder's longest write in ns.
-pub const ARCHIVE_RECORDER_MAX_WRITE_TIME_TYPE_ID: i32 = 105;
-/// Counter type id of the bytes the recorder wrote.
-pub const ARCHIVE_RECORDER_TOTAL_WRITE_BYTES_TYPE_ID: i32 = 106;
-/// Counter type id of the time the recorder spent writing, in ns.
-pub const ARCHIVE_RECORDER_TOTAL_WRITE_TIME_TYPE_ID: i32 = 107;
-/// Counter type id of the replayer's longest read in ns.
-pub const ARCHIVE_REPLAYER_MAX_READ_TIME_TYPE_ID: i32 = 108;
-/// Counter type id of the bytes the replayer read.
-pub const ARCHIVE_REPLAYER_TOTAL_READ_BYTES_TYPE_ID: i32 = 109;
-/// Counter type id of the time the replayer spent reading, in ns.
-pub const ARCHIVE_REPLAYER_TOTAL_READ_TIME_TYPE_ID: i32 = 110;
-/// Counter type id of the number of recording sessions.
-pub const ARCHIVE_RECORDING_SESSION_COUNT_TYPE_ID: i32 = 111;
-/// Counter type id of the number of replay sessions.
-pub const ARCHIVE_REPLAY_SESSION_COUNT_TYPE_ID: i32 = 112;
-/// Counter type id of one control session ("control-session: ..."; key: archive id, control session id).
-pub const ARCHIVE_CONTROL_SESSION_TYPE_ID: i32 = 113;

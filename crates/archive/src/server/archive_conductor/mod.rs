@@ -23,6 +23,7 @@ use oxeron_client::{
 };
 use oxeron_concurrent::agent::{Agent, AgentError, ErrorHandler};
 use oxeron_concurrent::clock::{system_epoch_clock, system_epoch_ms};
+use oxeron_concurrent::counters::type_id::ARCHIVE_CONTROL_SESSION_TYPE_ID;
 use oxeron_concurrent::error_log::DistinctErrorLog;
 use oxeron_protocol::archive::*;
 use oxeron_protocol::archive::{segment_file_base_position, segment_file_name};
