@@ -1,6 +1,7 @@
 //! Page-cache hints for segment files: start writing recorded bytes back while recording goes on, and read
 //! ahead of a replay. Hints only: they change no file content, and a kernel that ignores them or refuses one
-//! costs nothing but the speed they would have bought. The archive's only `unsafe` lives here.
+//! costs nothing but the speed they would have bought. The archive's `unsafe` lives here and in
+//! `storage_space.rs`.
 
 use std::fs::File;
 

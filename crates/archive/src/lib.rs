@@ -51,6 +51,7 @@ pub mod io_hints;
 pub mod mark;
 pub mod segment;
 pub mod server;
+pub mod storage_space;
 
 pub use catalog::{
     Catalog, CatalogRecording, NewRecording, CATALOG_FILE_NAME, DEFAULT_CATALOG_CAPACITY,
@@ -58,7 +59,10 @@ pub use catalog::{
 pub use checksum::Checksum;
 pub use client::{AeronArchive, ArchiveError, ReplayParams, ReplicationParams};
 pub use error::ArchiveStorageError;
-pub use mark::{ArchiveMarkFile, MarkFileSettings, ARCHIVE_MARK_FILE_NAME};
+pub use mark::{
+    link_mark_file_dir, resolve_mark_file_dir, ArchiveMarkFile, MarkFileSettings,
+    ARCHIVE_MARK_FILE_NAME, ARCHIVE_MARK_LINK_FILE_NAME,
+};
 pub use oxeron_protocol::archive::{RecordingSignal, SourceLocation};
 pub use segment::{RecordedFrame, SegmentReader, SegmentWriter};
 pub use server::Archive;

@@ -17,6 +17,9 @@ use crate::error::{ArchiveStorageError, Result};
 
 /// File name of the mark file.
 pub const ARCHIVE_MARK_FILE_NAME: &str = "archive-mark.dat";
+/// File name of the link an archive directory holds when its mark file lives in another directory: the
+/// text of that directory's absolute path (Java's `ArchiveMarkFile.LINK_FILENAME`).
+pub const ARCHIVE_MARK_LINK_FILE_NAME: &str = "archive-mark.lnk";
 /// How old an activity timestamp may be for the archive to count as alive (Aeron: 10 s).
 pub const LIVENESS_TIMEOUT_MS: i64 = 10_000;
 /// Default error log length (1 MiB).
@@ -25,6 +28,41 @@ pub const DEFAULT_ERROR_BUFFER_LENGTH: usize = 1024 * 1024;
 pub const NULL_TIMESTAMP: i64 = -1;
 /// Major version of the mark file format this crate reads.
 pub const MARK_FILE_MAJOR_VERSION: i32 = 3;
+
+/// Writes `archive_dir/archive-mark.lnk` naming `mark_dir` when the two differ, and removes a stale link
+/// when they are the same directory, as Java's archive does on start.
+pub fn link_mark_file_dir(archive_dir: &Path, mark_dir: &Path) -> Result<()> {
+    let canonical = |dir: &Path| dir.canonicalize().map_err(ArchiveStorageError::io(dir));
+    let archive = canonical(archive_dir)?;
+    let mark = canonical(mark_dir)?;
+    let link = archive.join(ARCHIVE_MARK_LINK_FILE_NAME);
+    if archive == mark {
+        match std::fs::remove_file(&link) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(ArchiveStorageError::io(&link)(e))
+            }
+            _ => Ok(()),
+        }
+    } else {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::write(&link, mark.as_os_str().as_bytes()).map_err(ArchiveStorageError::io(&link))
+    }
+}
+
+/// The directory holding an archive's mark file: the one `archive_dir/archive-mark.lnk` names, or
+/// `archive_dir` itself when there is no link.
+pub fn resolve_mark_file_dir(archive_dir: &Path) -> Result<PathBuf> {
+    let link = archive_dir.join(ARCHIVE_MARK_LINK_FILE_NAME);
+    match std::fs::read(&link) {
+        Ok(bytes) => {
+            use std::os::unix::ffi::OsStrExt;
+            let text = bytes.trim_ascii();
+            Ok(PathBuf::from(std::ffi::OsStr::from_bytes(text)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(archive_dir.to_path_buf()),
+        Err(e) => Err(ArchiveStorageError::io(&link)(e)),
+    }
+}
 
 /// What a new mark file records about the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +105,8 @@ impl ArchiveMarkFile {
         now_ms: i64,
         timeout_ms: i64,
     ) -> Result<Self> {
+        Self::refuse_live(&dir, now_ms, timeout_ms)?;
         let path = dir.as_ref().join(ARCHIVE_MARK_FILE_NAME);
-        if let Some(activity_timestamp) = Self::live_timestamp(&path, now_ms, timeout_ms)? {
-            return Err(ArchiveStorageError::ActiveArchive {
-                path,
-                activity_timestamp,
-            });
-        }
         let error_length = i32::try_from(settings.error_buffer_length).map_err(|_| {
             ArchiveStorageError::InvalidParameter {
                 what: "error buffer length",
@@ -142,6 +175,18 @@ impl ArchiveMarkFile {
         let pid = buffer.get_i64_acquire(MARK_FILE_PID_OFFSET);
         let alive = recent && process_state(pid) != ProcessState::Dead;
         Ok(alive.then_some(timestamp))
+    }
+
+    /// Refuses (with [`ArchiveStorageError::ActiveArchive`]) when a live archive owns `dir/archive-mark.dat`.
+    pub fn refuse_live(dir: impl AsRef<Path>, now_ms: i64, timeout_ms: i64) -> Result<()> {
+        let path = dir.as_ref().join(ARCHIVE_MARK_FILE_NAME);
+        match Self::live_timestamp(&path, now_ms, timeout_ms)? {
+            Some(activity_timestamp) => Err(ArchiveStorageError::ActiveArchive {
+                path,
+                activity_timestamp,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Whether a live archive owns `dir/archive-mark.dat` (activity timestamp within `timeout_ms`, and its

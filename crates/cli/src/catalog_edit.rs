@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use oxeron::archive::{Checksum, ARCHIVE_MARK_FILE_NAME, CATALOG_FILE_NAME};
+use oxeron::archive::{Checksum, CATALOG_FILE_NAME};
 use oxeron::protocol::archive::catalog::{
     DESCRIPTOR_CHECKSUM_OFFSET, DESCRIPTOR_STATE_OFFSET, STOP_POSITION_OFFSET,
     STOP_TIMESTAMP_OFFSET,
@@ -26,14 +26,14 @@ use oxeron::protocol::{align, le};
 use oxeron::archive::segment::segment_files;
 
 use crate::catalog_tool::{
-    mark_file_activity, state_name, verify_recording, with_mark_file, CatalogEntryInfo,
-    CatalogSnapshot, CatalogToolError, VerifyReport,
+    mark_file_activity, mark_file_path, state_name, verify_recording, with_mark_file,
+    CatalogEntryInfo, CatalogSnapshot, CatalogToolError, VerifyReport,
 };
 
 /// Refuses `archive_dir` when its mark file's activity timestamp is within the archive liveness timeout:
 /// an archive is running there, and a change under it would be lost or would corrupt it.
 pub fn refuse_live_archive(archive_dir: &Path) -> Result<(), CatalogToolError> {
-    if !archive_dir.join(ARCHIVE_MARK_FILE_NAME).exists() {
+    if !mark_file_path(archive_dir)?.exists() {
         return Ok(());
     }
     let now = oxeron::concurrent::clock::system_epoch_ms();

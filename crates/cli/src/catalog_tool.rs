@@ -640,12 +640,21 @@ pub fn dump(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
     Ok(out)
 }
 
+/// Where the archive's mark file is: in the directory its `archive-mark.lnk` names, if it has one, as
+/// Java's archive places it with `aeron.archive.mark.file.dir`, else in the archive directory.
+pub(crate) fn mark_file_path(archive_dir: &Path) -> Result<PathBuf, CatalogToolError> {
+    let link = archive_dir.join(oxeron::archive::ARCHIVE_MARK_LINK_FILE_NAME);
+    let dir = oxeron::archive::resolve_mark_file_dir(archive_dir)
+        .map_err(|e| io_error(&link)(std::io::Error::other(e.to_string())))?;
+    Ok(dir.join(ARCHIVE_MARK_FILE_NAME))
+}
+
 /// Reads the archive mark file and hands `read` its path, its bytes and its decoded header.
 pub(crate) fn with_mark_file<T>(
     archive_dir: &Path,
     read: impl FnOnce(&Path, &[u8], &ArchiveMarkFileHeader<'_>) -> T,
 ) -> Result<T, CatalogToolError> {
-    let path = archive_dir.join(ARCHIVE_MARK_FILE_NAME);
+    let path = mark_file_path(archive_dir)?;
     let bytes = std::fs::read(&path).map_err(io_error(&path))?;
     let header_bytes = &bytes[..bytes.len().min(MARK_FILE_HEADER_LENGTH)];
     let m =

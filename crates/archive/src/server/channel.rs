@@ -105,19 +105,40 @@ pub(crate) fn strip_channel(uri: &ChannelUri) -> String {
     build(uri, kept_params(uri))
 }
 
-/// The control response publication's channel: stripped, with the control term length, sparseness and
-/// MTU taken from the client's channel or the defaults (64 KiB, sparse, 1408).
-pub(crate) fn control_response_channel(uri: &ChannelUri) -> String {
+/// Term geometry of the control streams where the client's channel does not say (the archive's
+/// `control.term.buffer.length`, `control.mtu.length` and `control.term.buffer.sparse` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ControlTerm {
+    pub(crate) term_length: i32,
+    pub(crate) mtu: i32,
+    pub(crate) sparse: bool,
+}
+
+/// The control response publication's channel: stripped, with the term length, sparseness and MTU taken
+/// from the client's channel or else from `defaults`.
+pub(crate) fn control_response_channel(uri: &ChannelUri, defaults: ControlTerm) -> String {
     let mut params = kept_params(uri);
     for (key, default) in [
-        ("term-length", "65536"),
-        ("sparse", "true"),
-        ("mtu", "1408"),
+        ("term-length", defaults.term_length.to_string()),
+        ("sparse", defaults.sparse.to_string()),
+        ("mtu", defaults.mtu.to_string()),
     ] {
-        let value = uri.get(key).unwrap_or(default);
-        params.push((key.to_string(), value.to_string()));
+        let value = uri.get(key).map_or(default, str::to_string);
+        params.push((key.to_string(), value));
     }
     build(uri, params)
+}
+
+/// The control request subscription's channel: as configured, with the control sparseness unless the
+/// channel sets its own, as Java's archive subscribes.
+pub(crate) fn control_subscription_channel(channel: &str, sparse: bool) -> String {
+    match ChannelUri::parse(channel) {
+        Ok(mut uri) if uri.get("sparse").is_none() => {
+            let _ = uri.set("sparse", &sparse.to_string());
+            uri.to_string()
+        }
+        _ => channel.to_string(),
+    }
 }
 
 /// What a recording subscribes to: a local UDP source is read through a spy, without the network.
@@ -134,11 +155,13 @@ pub(crate) fn recording_subscription_channel(
 }
 
 /// The replay publication's channel: the requested channel's identifying parameters plus the recording's
-/// term geometry, so that the replayed stream starts at `position` with the recorded term ids.
+/// term geometry, so that the replayed stream starts at `position` with the recorded term ids, and a
+/// linger of `linger` unless the requested channel has one.
 pub(crate) fn replay_channel(
     uri: &ChannelUri,
     d: &RecordingDescriptor<'_>,
     position: i64,
+    linger: std::time::Duration,
 ) -> String {
     let mut channel = ChannelUri::new(uri.media());
     for (key, value) in uri.params() {
@@ -154,6 +177,9 @@ pub(crate) fn replay_channel(
     let _ = channel.set("term-offset", &term_offset.to_string());
     let _ = channel.set("term-length", &d.term_buffer_length.to_string());
     let _ = channel.set("mtu", &d.mtu_length.to_string());
+    if uri.get("linger").is_none() {
+        let _ = channel.set("linger", &linger.as_nanos().to_string());
+    }
     channel.to_string()
 }
 
@@ -206,8 +232,38 @@ mod tests {
         );
         // What the Java client sent in the golden capture comes back unchanged.
         let sent = "aeron:udp?endpoint=localhost:8020|session-id=-454188837|term-length=65536|sparse=true|mtu=1408";
-        let response = control_response_channel(&ChannelUri::parse(sent).unwrap());
+        let response = control_response_channel(&ChannelUri::parse(sent).unwrap(), DEFAULTS);
         assert_eq!(response, "aeron:udp?endpoint=localhost:8020|mtu=1408|term-length=65536|session-id=-454188837|sparse=true");
+    }
+
+    const DEFAULTS: ControlTerm = ControlTerm {
+        term_length: 64 * 1024,
+        mtu: 1408,
+        sparse: true,
+    };
+
+    #[test]
+    fn control_term_settings_fill_in_what_the_client_channel_leaves_out() {
+        let settings = ControlTerm {
+            term_length: 256 * 1024,
+            mtu: 8192,
+            sparse: false,
+        };
+        let bare = ChannelUri::parse("aeron:udp?endpoint=localhost:8020").unwrap();
+        assert_eq!(
+            control_response_channel(&bare, settings),
+            "aeron:udp?endpoint=localhost:8020|mtu=8192|term-length=262144|sparse=false"
+        );
+        let own = ChannelUri::parse("aeron:udp?endpoint=localhost:8020|term-length=65536").unwrap();
+        assert!(control_response_channel(&own, settings).contains("term-length=65536"));
+        assert_eq!(
+            control_subscription_channel("aeron:udp?endpoint=localhost:8010", false),
+            "aeron:udp?endpoint=localhost:8010|sparse=false"
+        );
+        assert_eq!(
+            control_subscription_channel("aeron:udp?endpoint=localhost:8010|sparse=true", false),
+            "aeron:udp?endpoint=localhost:8010|sparse=true"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
 
+use super::authorisation_service::{self, AllowAll, AuthorisationService};
 use crate::{Checksum, FileSyncLevel};
 
 /// Default control request channel (`aeron.archive.control.channel`).
@@ -23,12 +24,25 @@ pub const REPLICATION_CHANNEL_DEFAULT: &str = "aeron:udp?endpoint=localhost:0";
 pub const SEGMENT_FILE_LENGTH_DEFAULT: i32 = 128 * 1024 * 1024;
 /// Default directory name of the archive, relative to the working directory.
 pub const ARCHIVE_DIR_DEFAULT: &str = "aeron-archive";
+/// Default (and least) length of the mark file's error buffer: 1 MiB.
+pub const ERROR_BUFFER_LENGTH_DEFAULT: usize = crate::mark::DEFAULT_ERROR_BUFFER_LENGTH;
+/// Default low-storage-space threshold: one default segment file, 128 MiB.
+pub const LOW_STORAGE_SPACE_THRESHOLD_DEFAULT: u64 = SEGMENT_FILE_LENGTH_DEFAULT as u64;
+/// Default term length of control response streams: 64 KiB.
+pub const CONTROL_TERM_BUFFER_LENGTH_DEFAULT: i32 = 64 * 1024;
+/// Default MTU of control response streams: the driver's default, 1408.
+pub const CONTROL_MTU_LENGTH_DEFAULT: i32 = 1408;
+/// Default linger of replay publications: the driver's publication linger, 5 s.
+pub const REPLAY_LINGER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
 /// What an [`Authenticator`] decides about a control session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthDecision {
-    /// The session may use the archive.
+    /// The session may use the archive, with an empty principal.
     Accept,
+    /// The session may use the archive as this encoded principal, which the
+    /// [`super::AuthorisationService`] is given with each of its requests.
+    AcceptAs(Vec<u8>),
     /// The session is refused (AUTHENTICATION_REJECTED).
     Reject,
     /// The client must answer this challenge with credentials first.
@@ -131,6 +145,15 @@ pub struct Context {
     pub(crate) recorder_idle_strategy: IdleStrategyKind,
     pub(crate) replayer_idle_strategy: IdleStrategyKind,
     pub(crate) authenticator: Arc<dyn Authenticator>,
+    pub(crate) authorisation_service: Arc<dyn AuthorisationService>,
+    pub(crate) catalog_capacity: u64,
+    pub(crate) mark_file_dir: Option<PathBuf>,
+    pub(crate) error_buffer_length: usize,
+    pub(crate) low_storage_space_threshold: u64,
+    pub(crate) replay_linger_timeout: Duration,
+    pub(crate) control_term_buffer_length: i32,
+    pub(crate) control_mtu_length: i32,
+    pub(crate) control_term_buffer_sparse: bool,
 }
 
 impl std::fmt::Debug for Context {
@@ -151,6 +174,24 @@ impl std::fmt::Debug for Context {
             .field("archive_id", &self.archive_id)
             .field("record_checksum", &self.record_checksum)
             .field("replay_checksum", &self.replay_checksum)
+            .field("catalog_capacity", &self.catalog_capacity)
+            .field("mark_file_dir", &self.mark_file_dir)
+            .field("error_buffer_length", &self.error_buffer_length)
+            .field(
+                "low_storage_space_threshold",
+                &self.low_storage_space_threshold,
+            )
+            .field("replay_linger_timeout", &self.replay_linger_timeout)
+            .field("file_io_max_length", &self.file_io_max_length)
+            .field(
+                "control_term_buffer_length",
+                &self.control_term_buffer_length,
+            )
+            .field("control_mtu_length", &self.control_mtu_length)
+            .field(
+                "control_term_buffer_sparse",
+                &self.control_term_buffer_sparse,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +232,15 @@ impl Default for Context {
             recorder_idle_strategy: IdleStrategyKind::Backoff,
             replayer_idle_strategy: IdleStrategyKind::Backoff,
             authenticator: Arc::new(AcceptAllAuthenticator),
+            authorisation_service: Arc::new(AllowAll),
+            catalog_capacity: crate::DEFAULT_CATALOG_CAPACITY,
+            mark_file_dir: None,
+            error_buffer_length: ERROR_BUFFER_LENGTH_DEFAULT,
+            low_storage_space_threshold: LOW_STORAGE_SPACE_THRESHOLD_DEFAULT,
+            replay_linger_timeout: REPLAY_LINGER_TIMEOUT_DEFAULT,
+            control_term_buffer_length: CONTROL_TERM_BUFFER_LENGTH_DEFAULT,
+            control_mtu_length: CONTROL_MTU_LENGTH_DEFAULT,
+            control_term_buffer_sparse: true,
         }
     }
 }
@@ -344,6 +394,48 @@ impl Context {
         if let Some(checksum) = env::parsed("AERON_ARCHIVE_REPLAY_CHECKSUM")? {
             c.replay_checksum = Some(checksum);
         }
+        read!(catalog_capacity, size, "AERON_ARCHIVE_CATALOG_CAPACITY");
+        c.mark_file_dir = env::path("AERON_ARCHIVE_MARK_FILE_DIR");
+        read!(
+            error_buffer_length,
+            size_usize,
+            "AERON_ARCHIVE_ERROR_BUFFER_LENGTH"
+        );
+        read!(
+            low_storage_space_threshold,
+            size,
+            "AERON_ARCHIVE_LOW_STORAGE_SPACE_THRESHOLD"
+        );
+        read!(
+            replay_linger_timeout,
+            duration,
+            "AERON_ARCHIVE_REPLAY_LINGER_TIMEOUT"
+        );
+        read!(
+            file_io_max_length,
+            size_usize,
+            "AERON_ARCHIVE_FILE_IO_MAX_LENGTH"
+        );
+        read!(
+            control_term_buffer_length,
+            size_i32,
+            "AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH"
+        );
+        read!(
+            control_mtu_length,
+            size_i32,
+            "AERON_ARCHIVE_CONTROL_MTU_LENGTH"
+        );
+        read!(
+            control_term_buffer_sparse,
+            boolean,
+            "AERON_ARCHIVE_CONTROL_TERM_BUFFER_SPARSE"
+        );
+        let supplier = "AERON_ARCHIVE_AUTHORISATION_SERVICE_SUPPLIER";
+        if let Some(name) = env::string(supplier) {
+            c.authorisation_service = authorisation_service::named(supplier, &name)?;
+        }
+        refuse_unsupported_env()?;
         Ok(c)
     }
 
@@ -502,6 +594,65 @@ impl Context {
         self
     }
 
+    /// Which requests each session may make (default: all; `AERON_ARCHIVE_AUTHORISATION_SERVICE_SUPPLIER`
+    /// takes Aeron's `ALLOW_ALL` and `DENY_ALL`).
+    pub fn authorisation_service(mut self, service: impl AuthorisationService + 'static) -> Self {
+        self.authorisation_service = Arc::new(service);
+        self
+    }
+
+    /// Directory of the mark file `archive-mark.dat` when it is not the archive directory
+    /// (`AERON_ARCHIVE_MARK_FILE_DIR`). The archive directory then holds a link file, `archive-mark.lnk`,
+    /// naming it, as Java's archive writes, and `oxeron catalog` follows it.
+    pub fn mark_file_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.mark_file_dir = Some(dir.into());
+        self
+    }
+
+    setter!(
+        /// Bytes the catalog file is created with, or grown to when it is smaller
+        /// (`AERON_ARCHIVE_CATALOG_CAPACITY`, default 1 MiB). It grows on its own when full.
+        catalog_capacity: u64
+    );
+    setter!(
+        /// Length of the mark file's error buffer, at least 1 MiB (`AERON_ARCHIVE_ERROR_BUFFER_LENGTH`).
+        error_buffer_length: usize
+    );
+    setter!(
+        /// A recording is not started or extended while the archive's file system has this many usable
+        /// bytes or fewer (`AERON_ARCHIVE_LOW_STORAGE_SPACE_THRESHOLD`, default 128 MiB); the client gets a
+        /// `STORAGE_SPACE` error.
+        low_storage_space_threshold: u64
+    );
+    setter!(
+        /// How long a replay publication lingers once drained, unless the replay channel has a `linger`
+        /// of its own (`AERON_ARCHIVE_REPLAY_LINGER_TIMEOUT`, default 5 s).
+        replay_linger_timeout: Duration
+    );
+    setter!(
+        /// Most bytes read or written by one file call (`AERON_ARCHIVE_FILE_IO_MAX_LENGTH`, default 1 MiB).
+        file_io_max_length: usize
+    );
+    setter!(
+        /// Term length of control response streams whose channel has no `term-length`
+        /// (`AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH`, default 64 KiB).
+        control_term_buffer_length: i32
+    );
+    setter!(
+        /// MTU of control response streams whose channel has no `mtu` (`AERON_ARCHIVE_CONTROL_MTU_LENGTH`).
+        control_mtu_length: i32
+    );
+    setter!(
+        /// Whether control streams' term buffers are sparse files unless their channel says
+        /// (`AERON_ARCHIVE_CONTROL_TERM_BUFFER_SPARSE`, default true).
+        control_term_buffer_sparse: bool
+    );
+
+    /// The directory the mark file is in: the mark file directory if set, else the archive directory.
+    pub fn mark_file_dir_path(&self) -> &std::path::Path {
+        self.mark_file_dir.as_deref().unwrap_or(&self.archive_dir)
+    }
+
     /// The archive directory.
     pub fn archive_dir_path(&self) -> &std::path::Path {
         &self.archive_dir
@@ -560,6 +711,41 @@ impl Context {
                 format!("{} must be IPC media", self.local_control_channel),
             );
         }
+        let term = self.control_term_buffer_length;
+        if !term_range.contains(&term) || term.count_ones() != 1 {
+            return fail(
+                "AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH",
+                format!("{term} must be a power of two from 64 KiB to 1 GiB"),
+            );
+        }
+        let mtu = self.control_mtu_length;
+        if !(32..=65504).contains(&mtu) || mtu % 32 != 0 {
+            return fail(
+                "AERON_ARCHIVE_CONTROL_MTU_LENGTH",
+                format!("{mtu} must be a multiple of 32 from 32 to 65504"),
+            );
+        }
+        let errors = self.error_buffer_length;
+        let most = i32::MAX as usize - oxeron_protocol::archive::MARK_FILE_HEADER_LENGTH;
+        if !(ERROR_BUFFER_LENGTH_DEFAULT..=most).contains(&errors) {
+            return fail(
+                "AERON_ARCHIVE_ERROR_BUFFER_LENGTH",
+                format!("{errors} must be from {ERROR_BUFFER_LENGTH_DEFAULT} to {most}"),
+            );
+        }
+        let capacity = self.catalog_capacity;
+        if !(crate::catalog::MIN_CATALOG_CAPACITY..=crate::catalog::MAX_CATALOG_CAPACITY)
+            .contains(&capacity)
+        {
+            return fail(
+                "AERON_ARCHIVE_CATALOG_CAPACITY",
+                format!(
+                    "{capacity} must be from {} to {}",
+                    crate::catalog::MIN_CATALOG_CAPACITY,
+                    crate::catalog::MAX_CATALOG_CAPACITY
+                ),
+            );
+        }
         for (setting, timeout) in [
             ("AERON_ARCHIVE_CONNECT_TIMEOUT", self.connect_timeout),
             (
@@ -573,4 +759,43 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// Settings of the Java archive that this archive cannot act on, refused rather than ignored: thread CPU
+/// affinity (only -1, "no affinity", is taken), the deprecated entry count that catalog capacity replaced,
+/// and a Java class as authenticator.
+fn refuse_unsupported_env() -> Result<(), EnvError> {
+    for name in [
+        "AERON_ARCHIVE_CONDUCTOR_CPU_AFFINITY",
+        "AERON_ARCHIVE_RECORDER_CPU_AFFINITY",
+        "AERON_ARCHIVE_REPLAYER_CPU_AFFINITY",
+    ] {
+        if let Some(value) = env::string(name) {
+            if value.trim() != "-1" {
+                return Err(EnvError::new(
+                    name,
+                    &value,
+                    "thread CPU affinity is not supported; use -1 or pin the process with taskset",
+                ));
+            }
+        }
+    }
+    if let Some(value) = env::string("AERON_ARCHIVE_MAX_CATALOG_ENTRIES") {
+        return Err(EnvError::new(
+            "AERON_ARCHIVE_MAX_CATALOG_ENTRIES",
+            &value,
+            "deprecated in Aeron and not supported; set AERON_ARCHIVE_CATALOG_CAPACITY in bytes",
+        ));
+    }
+    let authenticator = "AERON_ARCHIVE_AUTHENTICATOR_SUPPLIER";
+    if let Some(value) = env::string(authenticator) {
+        if value.trim() != "io.aeron.security.DefaultAuthenticatorSupplier" {
+            return Err(EnvError::new(
+                authenticator,
+                &value,
+                "a Java class cannot be loaded; give a Rust Authenticator with Context::authenticator",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@
 
 mod archive_conductor;
 mod archive_counters;
+mod authorisation_service;
 mod channel;
 pub mod context;
 mod recorder;
@@ -34,15 +35,16 @@ use oxeron_client::{Aeron, AeronError, Context as AeronContext};
 use oxeron_concurrent::agent::{AgentInvoker, AgentRunner};
 use oxeron_concurrent::clock::system_epoch_ms;
 
+pub use authorisation_service::{AllowAll, AuthorisationService, DenyAll};
 pub use context::{
     AcceptAllAuthenticator, ArchiveThreadingMode, AuthDecision, Authenticator, Context,
-    CONTROL_CHANNEL_DEFAULT, LOCAL_CONTROL_CHANNEL_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT,
-    SEGMENT_FILE_LENGTH_DEFAULT,
+    CONTROL_CHANNEL_DEFAULT, CONTROL_MTU_LENGTH_DEFAULT, CONTROL_TERM_BUFFER_LENGTH_DEFAULT,
+    ERROR_BUFFER_LENGTH_DEFAULT, LOCAL_CONTROL_CHANNEL_DEFAULT,
+    LOW_STORAGE_SPACE_THRESHOLD_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT,
+    REPLAY_LINGER_TIMEOUT_DEFAULT, SEGMENT_FILE_LENGTH_DEFAULT,
 };
 
-use crate::{
-    ArchiveMarkFile, ArchiveStorageError, Catalog, MarkFileSettings, DEFAULT_CATALOG_CAPACITY,
-};
+use crate::{ArchiveMarkFile, ArchiveStorageError, Catalog, MarkFileSettings};
 use archive_conductor::ArchiveConductor;
 
 /// Why an archive could not start.
@@ -84,6 +86,7 @@ fn delete_archive_dir(dir: &Path) -> Result<(), ArchiveLaunchError> {
             && name.to_str().is_some_and(|name| {
                 name == crate::catalog::CATALOG_FILE_NAME
                     || name == crate::mark::ARCHIVE_MARK_FILE_NAME
+                    || name == crate::mark::ARCHIVE_MARK_LINK_FILE_NAME
                     || oxeron_protocol::archive::parse_segment_file_name(name).is_some()
             });
         if !is_own {
@@ -145,11 +148,16 @@ impl Archive {
             delete_archive_dir(&dir)?;
         }
         std::fs::create_dir_all(&dir)?;
+        let mark_dir = ctx.mark_file_dir_path().to_path_buf();
+        std::fs::create_dir_all(&mark_dir)?;
         let archive_id = ctx.archive_id.unwrap_or_else(|| aeron.client_id());
         let now = system_epoch_ms();
         let aeron_dir = aeron.context().aeron_dir_path().display().to_string();
+        let liveness_ms = ctx.mark_file_liveness_timeout.as_millis() as i64;
+        // A live archive whose mark file is elsewhere is found through the directory's link.
+        ArchiveMarkFile::refuse_live(crate::mark::resolve_mark_file_dir(&dir)?, now, liveness_ms)?;
         let mark = ArchiveMarkFile::create(
-            &dir,
+            &mark_dir,
             &MarkFileSettings {
                 pid: i64::from(std::process::id()),
                 archive_id,
@@ -160,20 +168,24 @@ impl Archive {
                 local_control_channel: &ctx.local_control_channel,
                 events_channel: &ctx.recording_events_channel,
                 aeron_directory: &aeron_dir,
-                error_buffer_length: 1024 * 1024,
+                error_buffer_length: ctx.error_buffer_length,
             },
             now,
-            ctx.mark_file_liveness_timeout.as_millis() as i64,
+            liveness_ms,
         )?;
-        let mut catalog =
-            Catalog::open(&dir, DEFAULT_CATALOG_CAPACITY, ctx.catalog_file_sync_level)?;
+        crate::mark::link_mark_file_dir(&dir, &mark_dir)?;
+        let mut catalog = Catalog::open(&dir, ctx.catalog_capacity, ctx.catalog_file_sync_level)?;
         catalog.set_checksum(ctx.record_checksum);
         catalog.recover(&dir, now)?;
 
         let mut control =
             vec![aeron.add_subscription(&ctx.local_control_channel, ctx.local_control_stream_id)?];
         if ctx.control_channel_enabled {
-            control.push(aeron.add_subscription(&ctx.control_channel, ctx.control_stream_id)?);
+            let channel = channel::control_subscription_channel(
+                &ctx.control_channel,
+                ctx.control_term_buffer_sparse,
+            );
+            control.push(aeron.add_subscription(&channel, ctx.control_stream_id)?);
         }
         let events = if ctx.recording_events_enabled {
             Some(aeron.add_publication(

@@ -1,6 +1,7 @@
 use super::*;
 use crate::catalog_tool::tests::golden_copy;
 use crate::catalog_tool::{verify, verify_with};
+use oxeron::archive::ARCHIVE_MARK_FILE_NAME;
 use oxeron::protocol::archive::mark::MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET;
 
 fn snapshot(dir: &Path) -> CatalogSnapshot {
@@ -207,4 +208,35 @@ fn changes_refuse_a_live_archive() {
     );
     assert_eq!(state_of(path, 1), RecordingState::Valid, "nothing changed");
     assert_eq!(mark_file_pid(path).unwrap(), 23942);
+}
+
+#[test]
+fn changes_refuse_a_live_archive_whose_mark_file_is_linked_from_elsewhere() {
+    let dir = golden_copy();
+    let path = dir.path();
+    let marks = tempfile::tempdir().unwrap();
+    std::fs::rename(
+        path.join(ARCHIVE_MARK_FILE_NAME),
+        marks.path().join(ARCHIVE_MARK_FILE_NAME),
+    )
+    .unwrap();
+    oxeron::archive::link_mark_file_dir(path, marks.path()).unwrap();
+    let mark = OpenOptions::new()
+        .write(true)
+        .open(marks.path().join(ARCHIVE_MARK_FILE_NAME))
+        .unwrap();
+    let now = oxeron::concurrent::clock::system_epoch_ms();
+    mark.write_all_at(
+        &now.to_le_bytes(),
+        MARK_FILE_ACTIVITY_TIMESTAMP_OFFSET as u64,
+    )
+    .unwrap();
+    let plan = plan_mark(&snapshot(path), 1, RecordingState::Invalid).unwrap();
+    let err = plan.apply().unwrap_err();
+    assert!(
+        err.to_string().contains("is running on this directory"),
+        "{err}"
+    );
+    assert_eq!(state_of(path, 1), RecordingState::Valid, "nothing changed");
+    assert_eq!(mark_file_pid(path).unwrap(), 23942, "read through the link");
 }

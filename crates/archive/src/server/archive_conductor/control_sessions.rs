@@ -28,6 +28,8 @@ pub(super) struct ControlSession {
     pub(super) counter: Option<oxeron_client::Counter>,
     /// When the next Ping is due, once active.
     pub(super) next_ping: Instant,
+    /// What the authenticator accepted the session as, given to the authorisation service.
+    pub(super) principal: Vec<u8>,
 }
 
 impl ControlSession {
@@ -244,14 +246,52 @@ impl ArchiveConductor {
                     s.state = SessionState::Done;
                 }
             }
-            M::KeepAliveRequest(_) | M::Ping(_) => {}
+            M::KeepAliveRequest(_) => {
+                self.authorised(bytes);
+            }
+            M::Ping(_) => {}
             M::ChallengeResponse(r) => self.on_challenge_response(
                 r.control_session_id,
                 r.correlation_id,
                 r.encoded_credentials,
             ),
-            other => self.on_request(other, request_ids(bytes)),
+            other => {
+                if self.authorised(bytes) {
+                    self.on_request(other, request_ids(bytes));
+                }
+            }
         }
+    }
+
+    /// Asks the authorisation service whether the request in `bytes` may go ahead for the session it names;
+    /// a refused request is answered with UNAUTHORISED_ACTION and logged, as Java's archive does. Requests
+    /// of unknown sessions are not for the service to judge and pass on (they are dropped later).
+    fn authorised(&mut self, bytes: &[u8]) -> bool {
+        let (session, correlation) = request_ids(bytes);
+        let Some(index) = self.session_index(session) else {
+            return true;
+        };
+        let template_id = bytes
+            .get(sbe::TEMPLATE_ID_OFFSET..sbe::TEMPLATE_ID_OFFSET + 2)
+            .map_or(0, |b| i32::from(u16::from_le_bytes([b[0], b[1]])));
+        let principal = &self.sessions[index].principal;
+        if self.ctx.authorisation_service.is_authorised(
+            i32::from(SCHEMA_ID),
+            template_id,
+            principal,
+        ) {
+            return true;
+        }
+        self.report(&format!(
+            "unauthorised archive action={template_id} controlSessionId={session}"
+        ));
+        self.error(
+            session,
+            correlation,
+            ArchiveErrorCode::UnauthorisedAction,
+            "unauthorised action",
+        );
+        false
     }
 
     /// A message that does not decode: answered with an error when its header and session can be read.
@@ -282,6 +322,7 @@ impl ArchiveConductor {
         self.next_control_session_id += 1;
         let mut rejection = None;
         let mut challenge = None;
+        let mut principal = Vec::new();
         if version != VERSION_NULL && (version >> 16) != (PROTOCOL_SEMANTIC_VERSION >> 16) {
             rejection = Some((
                 ArchiveErrorCode::Generic,
@@ -298,6 +339,7 @@ impl ArchiveConductor {
         } else {
             match self.ctx.authenticator.on_connect(id, credentials) {
                 AuthDecision::Accept => {}
+                AuthDecision::AcceptAs(encoded) => principal = encoded,
                 AuthDecision::Reject => {
                     rejection = Some((
                         ArchiveErrorCode::AuthenticationRejected,
@@ -308,7 +350,7 @@ impl ArchiveConductor {
             }
         }
         let channel = match ChannelUri::parse(response_channel) {
-            Ok(uri) => control_response_channel(&uri),
+            Ok(uri) => control_response_channel(&uri, self.control_term()),
             Err(e) => {
                 self.report(&format!(
                     "control session {id}: invalid response channel: {e}"
@@ -354,6 +396,7 @@ impl ArchiveConductor {
             counter_registration,
             counter: None,
             next_ping: now + self.ctx.session_liveness_check_interval,
+            principal,
         });
         self.counters.control_sessions.increment();
     }
@@ -376,7 +419,10 @@ impl ArchiveConductor {
             return;
         };
         let reply = match decision {
-            AuthDecision::Accept => {
+            AuthDecision::Accept | AuthDecision::AcceptAs(_) => {
+                if let AuthDecision::AcceptAs(encoded) = decision {
+                    session.principal = encoded;
+                }
                 session.state = SessionState::Active;
                 control_response(
                     session_id,

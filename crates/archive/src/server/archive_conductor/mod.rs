@@ -35,6 +35,7 @@ use super::archive_counters::{
 };
 use super::channel::{
     control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
+    ControlTerm,
 };
 use super::context::{ArchiveThreadingMode, AuthDecision, Context};
 
@@ -660,6 +661,30 @@ fn request_ids(bytes: &[u8]) -> (i64, i64) {
         field(MESSAGE_HEADER_LENGTH),
         field(MESSAGE_HEADER_LENGTH + 8),
     )
+}
+
+impl ArchiveConductor {
+    /// The control streams' term geometry where a client's channel leaves it out.
+    fn control_term(&self) -> ControlTerm {
+        ControlTerm {
+            term_length: self.ctx.control_term_buffer_length,
+            mtu: self.ctx.control_mtu_length,
+            sparse: self.ctx.control_term_buffer_sparse,
+        }
+    }
+
+    /// The low-storage-space refusal, when the archive's file system is at or under the threshold (Java's
+    /// `isLowStorageSpace`). A file system that cannot be asked refuses too, naming the error.
+    fn low_storage_space(&self) -> Option<String> {
+        let threshold = self.ctx.low_storage_space_threshold;
+        match crate::storage_space::usable_space(&self.ctx.archive_dir) {
+            Ok(usable) => crate::storage_space::low_storage_message(threshold, usable),
+            Err(e) => Some(format!(
+                "cannot read usable space of {}: {e}",
+                self.ctx.archive_dir.display()
+            )),
+        }
+    }
 }
 
 fn aeron_message(error: &AeronError) -> String {

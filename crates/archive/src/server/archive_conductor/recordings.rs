@@ -70,6 +70,9 @@ impl ArchiveConductor {
                 ));
             }
         }
+        if let Some(message) = self.low_storage_space() {
+            return Err((ArchiveErrorCode::StorageSpace, message));
+        }
         let stripped = strip_channel(&uri);
         if self
             .recording_subscriptions
@@ -202,11 +205,17 @@ impl ArchiveConductor {
         }
         let work = new_images.len();
         for (index, image) in new_images {
-            if let Err(message) = self.start_recording_session(index, image) {
+            let refusal = match self.low_storage_space() {
+                Some(message) => Err((ArchiveErrorCode::StorageSpace, message)),
+                None => self
+                    .start_recording_session(index, image)
+                    .map_err(|message| (ArchiveErrorCode::Generic, message)),
+            };
+            if let Err((code, message)) = refusal {
                 let s = &self.recording_subscriptions[index];
                 let (session, correlation) = (s.control_session_id, s.correlation_id);
                 self.report(&message);
-                self.error(session, correlation, ArchiveErrorCode::Generic, &message);
+                self.error(session, correlation, code, &message);
             }
         }
         work

@@ -201,7 +201,7 @@ impl ArchiveConductor {
         };
         // The disk reads the replay's first bytes while the driver sets up the replay publication.
         reader.start_read_ahead();
-        let replay_uri = replay_channel(&uri, &d, from);
+        let replay_uri = replay_channel(&uri, &d, from, self.ctx.replay_linger_timeout);
         let publication = match self
             .aeron
             .add_exclusive_publication(&replay_uri, replay_stream_id)
