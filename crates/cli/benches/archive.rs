@@ -2,7 +2,7 @@
 //! run: `cargo bench -p oxeron-cli --bench archive`. `OXERON_BENCH_ARCHIVE_MB` sets the volume (default 1 GiB;
 //! `--test` or `OXERON_BENCH_QUICK` runs 32 MiB, one round); `OXERON_BENCH_ROUNDS` sets the rounds (default
 //! 3); `OXERON_BENCH_ARCHIVE_PARENT` puts the archive elsewhere than under `target/` (e.g. `/dev/shm` to see
-//! the CPU-bound pipeline).
+//! the CPU-bound pipeline); `AERON_ARCHIVE_THREADING_MODE` the archive's threading (default DEDICATED).
 
 use std::path::{Path, PathBuf};
 
@@ -29,8 +29,18 @@ fn main() {
         .prefix("oxeron-bench-")
         .tempdir_in("/dev/shm")
         .unwrap();
-    let f = oxeron_cli::bench::archive_record_replay(shm.path(), disk.path(), megabytes, rounds)
-        .unwrap();
+    let threading = std::env::var("AERON_ARCHIVE_THREADING_MODE")
+        .ok()
+        .map(|mode| mode.parse().expect("AERON_ARCHIVE_THREADING_MODE"))
+        .unwrap_or_default();
+    let f = oxeron_cli::bench::archive_record_replay(
+        shm.path(),
+        disk.path(),
+        megabytes,
+        rounds,
+        threading,
+    )
+    .unwrap();
     println!(
         "{}",
         oxeron_cli::bench::describe_archive_figures(&f, megabytes)

@@ -280,6 +280,8 @@ pub struct ArchiveFigures {
     pub replay_ratios: Vec<f64>,
     /// Whether reads came from the disk (the page cache could be dropped, which needs root).
     pub cold_cache: bool,
+    /// The archive's threading mode in these rounds.
+    pub threading_mode: oxeron::archive::server::ArchiveThreadingMode,
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -372,7 +374,11 @@ fn text(e: &dyn std::fmt::Display) -> String {
 }
 
 impl ArchiveBench {
-    fn launch(shm_dir: &std::path::Path, disk_dir: &std::path::Path) -> Result<Self, String> {
+    fn launch(
+        shm_dir: &std::path::Path,
+        disk_dir: &std::path::Path,
+        threading_mode: oxeron::archive::server::ArchiveThreadingMode,
+    ) -> Result<Self, String> {
         use oxeron::archive::client::{AeronArchive, Context as ArchiveClientContext};
         use oxeron::archive::server::{Archive, Context as ArchiveContext};
         use oxeron::client::Context;
@@ -392,7 +398,8 @@ impl ArchiveBench {
             ArchiveContext::new()
                 .aeron_dir(&aeron_dir)
                 .archive_dir(&archive_dir)
-                .control_channel_enabled(false),
+                .control_channel_enabled(false)
+                .threading_mode(threading_mode),
         )
         .map_err(|e| text(&e))?;
         let aeron = Aeron::connect(Context::new().aeron_dir(&aeron_dir)).map_err(|e| text(&e))?;
@@ -546,8 +553,16 @@ pub fn archive_record_replay(
     disk_dir: &std::path::Path,
     megabytes: u64,
     rounds: usize,
+    threading_mode: oxeron::archive::server::ArchiveThreadingMode,
 ) -> Result<ArchiveFigures, String> {
-    archive_record_replay_reporting(shm_dir, disk_dir, megabytes, rounds, &|_| {})
+    archive_record_replay_reporting(
+        shm_dir,
+        disk_dir,
+        megabytes,
+        rounds,
+        threading_mode,
+        &|_| {},
+    )
 }
 
 /// The phases of one archive bench round, in the order [`archive_record_replay_reporting`] names them.
@@ -560,12 +575,13 @@ pub fn archive_record_replay_reporting(
     disk_dir: &std::path::Path,
     megabytes: u64,
     rounds: usize,
+    threading_mode: oxeron::archive::server::ArchiveThreadingMode,
     progress: &dyn Fn(&str),
 ) -> Result<ArchiveFigures, String> {
     let total_rounds = rounds.max(1);
     let bytes = megabytes * 1024 * 1024;
     let messages = bytes / (ARCHIVE_MESSAGE as u64 + 32);
-    let mut bench = ArchiveBench::launch(shm_dir, disk_dir)?;
+    let mut bench = ArchiveBench::launch(shm_dir, disk_dir, threading_mode)?;
     let (mut raw_writes, mut records, mut raw_reads, mut replays) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut recorded = 0;
@@ -625,6 +641,7 @@ pub fn archive_record_replay_reporting(
         record_ratios: ratios(&records, &raw_writes),
         replay_ratios: ratios(&replays, &raw_reads),
         cold_cache: cold,
+        threading_mode,
     })
 }
 
@@ -647,7 +664,8 @@ pub fn describe_archive_figures(f: &ArchiveFigures, megabytes: u64) -> String {
         )
     };
     format!(
-        "archive: {megabytes} MiB of 8 KiB messages over IPC, archive on disk; medians of {} rounds\n  raw sequential write (+fsync): {:>8.1} MB/s\n  recording (+fsync):            {:>8.1} MB/s ({} of raw write)\n  raw sequential read ({cache}): {:>8.1} MB/s\n  replay:                        {:>8.1} MB/s ({} of raw read)",
+        "archive ({}): {megabytes} MiB of 8 KiB messages over IPC, archive on disk; medians of {} rounds\n  raw sequential write (+fsync): {:>8.1} MB/s\n  recording (+fsync):            {:>8.1} MB/s ({} of raw write)\n  raw sequential read ({cache}): {:>8.1} MB/s\n  replay:                        {:>8.1} MB/s ({} of raw read)",
+        f.threading_mode.name(),
         f.record_ratios.len(),
         f.raw_write,
         f.record,

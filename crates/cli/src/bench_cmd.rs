@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Directory on the disk to record to and measure (archive; default: the working directory).
     #[arg(long, value_name = "DIR")]
     pub archive_dir: Option<PathBuf>,
+    /// The archive's threading mode (archive): DEDICATED (conductor, recorder and replayer threads),
+    /// SHARED (one thread), or both, one after the other in the same run.
+    #[arg(long, default_value = "dedicated", value_parser = ["dedicated", "shared", "both"])]
+    pub archive_threading: String,
     /// Also draw the round-trip histogram (percentile distribution) to this SVG file (ipc, udp).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
@@ -80,24 +84,41 @@ fn run_archive(args: &BenchArgs, shm: &Path) -> Result<(), String> {
         .tempdir_in(&parent)
         .map_err(|e| format!("{}: {e}", parent.display()))?;
     remove_on_interrupt(vec![shm.to_path_buf(), disk.path().to_path_buf()])?;
-    let progress = bar((args.rounds * bench::ARCHIVE_PHASES) as u64, "archive");
+    use oxeron::archive::server::ArchiveThreadingMode as Mode;
+    let modes = match args.archive_threading.as_str() {
+        "shared" => vec![Mode::Shared],
+        "both" => vec![Mode::Dedicated, Mode::Shared],
+        _ => vec![Mode::Dedicated],
+    };
+    let progress = bar(
+        (modes.len() * args.rounds * bench::ARCHIVE_PHASES) as u64,
+        "archive",
+    );
     let phases_done = std::cell::Cell::new(0);
-    let figures = bench::archive_record_replay_reporting(
-        shm,
-        disk.path(),
-        args.megabytes,
-        args.rounds,
-        &|phase| {
-            progress.set_position(phases_done.get());
-            progress.set_message(phase.to_string());
-            phases_done.set(phases_done.get() + 1);
-        },
-    );
+    let mut reports = Vec::new();
+    for mode in modes {
+        let figures = bench::archive_record_replay_reporting(
+            shm,
+            disk.path(),
+            args.megabytes,
+            args.rounds,
+            mode,
+            &|phase| {
+                progress.set_position(phases_done.get());
+                progress.set_message(format!("{}: {phase}", mode.name()));
+                phases_done.set(phases_done.get() + 1);
+            },
+        );
+        match figures {
+            Ok(f) => reports.push(bench::describe_archive_figures(&f, args.megabytes)),
+            Err(e) => {
+                progress.finish_and_clear();
+                return Err(e);
+            }
+        }
+    }
     progress.finish_and_clear();
-    println!(
-        "{}",
-        bench::describe_archive_figures(&figures?, args.megabytes)
-    );
+    println!("{}", reports.join("\n"));
     Ok(())
 }
 

@@ -534,12 +534,17 @@ fn bench_ipc_and_archive_print_their_figures() {
             "8",
             "--rounds",
             "2",
+            "--archive-threading",
+            "both",
             "--archive-dir",
             dir.path().to_str().unwrap(),
         ],
         Duration::from_secs(120),
     );
     assert!(archive.status.success(), "{}", archive.describe());
+    for mode in ["archive (DEDICATED)", "archive (SHARED)"] {
+        assert!(archive.stdout.contains(mode), "{}", archive.describe());
+    }
     assert!(
         archive.stdout.contains("% of raw write"),
         "{}",
