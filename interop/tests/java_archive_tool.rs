@@ -380,6 +380,31 @@ fn catalog_commands_change_a_directory_as_java_archive_tool_does() {
         out.lines().last().unwrap().trim(),
         catalog_edit::mark_file_pid(dir.path()).unwrap().to_string()
     );
+
+    // A catalog Oxeron grew is one Java reads, at the new capacity, with every entry.
+    let (ok, before) = archive_tool_yes(&java, dir.path(), &["describe-all"]);
+    assert!(ok);
+    catalog_edit::plan_capacity(&snapshot, 4 * 1024 * 1024)
+        .unwrap()
+        .apply()
+        .unwrap();
+    let (ok, after) = archive_tool_yes(&java, dir.path(), &["describe-all"]);
+    assert!(ok, "{after}");
+    assert!(
+        after.contains("Catalog capacity in bytes: 4194304"),
+        "{after}"
+    );
+    let entries = |out: &str| out.lines().filter(|l| l.contains("recordingId=")).count();
+    assert_eq!(entries(&after), entries(&before), "{after}");
+    assert_eq!(entries(&after), snapshot.entries.len(), "{after}");
+
+    // `migrate` of the same directory: Java's versions, and nothing to do.
+    let report = catalog_edit::migrate(&CatalogSnapshot::read(dir.path()).unwrap()).unwrap();
+    let (ok, out) = archive_tool_yes(&java, dir.path(), &["migrate"]);
+    assert!(ok, "{out}");
+    for line in report.lines().take(3) {
+        assert!(out.contains(line), "{line:?} not in Java's migrate output:\n{out}");
+    }
 }
 
 /// (recording id, state, stop position) of every catalog entry.

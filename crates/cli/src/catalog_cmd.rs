@@ -1,7 +1,8 @@
 //! `oxeron catalog`: Aeron's `ArchiveTool` on an archive directory. Reading commands (`list`, `describe`,
 //! `verify`, `dump`, `count-entries`, `pid`, `errors`) change nothing; the others (`mark-valid`,
-//! `mark-invalid`, `checksum`, `delete-orphaned-segments`, `compact`) print each change they make, refuse a
-//! directory a live archive runs on, and only print with `--dry-run`.
+//! `mark-invalid`, `checksum`, `delete-orphaned-segments`, `compact`, `capacity --set`) print each change they
+//! make, refuse a directory a live archive runs on, and only print with `--dry-run`; `migrate` reports the
+//! format versions.
 
 use std::path::{Path, PathBuf};
 
@@ -135,6 +136,22 @@ pub enum CatalogCommand {
         #[command(flatten)]
         change: ChangeArgs,
     },
+    /// Prints the catalog's capacity in bytes, or with `--set` grows it to that many (a smaller value
+    /// changes nothing, as in `ArchiveTool`).
+    Capacity {
+        #[command(flatten)]
+        change: ChangeArgs,
+        /// The capacity to grow the catalog to, in bytes.
+        #[arg(long, value_name = "BYTES")]
+        set: Option<u64>,
+    },
+    /// Prints the mark file's and catalog's format versions beside the latest; a directory at the latest
+    /// (any Aeron 1.54 or Oxeron archive) needs nothing, and older formats are refused for Java's
+    /// `ArchiveTool migrate`.
+    Migrate {
+        #[command(flatten)]
+        dir: ArchiveDirArg,
+    },
 }
 
 fn read(dir: &Path) -> Result<CatalogSnapshot, String> {
@@ -254,6 +271,21 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
             catalog_edit::plan_delete_orphaned_segments(s, recording_id)
         })?,
         CatalogCommand::Compact { change } => carry_out(&change, catalog_edit::plan_compact)?,
+        CatalogCommand::Capacity { change, set: None } => {
+            println!("{}", read(&change.dir.archive_dir)?.file_length);
+        }
+        CatalogCommand::Capacity {
+            change,
+            set: Some(capacity),
+        } => carry_out(&change, |s| catalog_edit::plan_capacity(s, capacity))?,
+        CatalogCommand::Migrate { dir } => {
+            catalog_edit::refuse_live_archive(&dir.archive_dir).map_err(|e| e.to_string())?;
+            let snapshot = read(&dir.archive_dir)?;
+            print!(
+                "{}",
+                catalog_edit::migrate(&snapshot).map_err(|e| e.to_string())?
+            );
+        }
     }
     Ok(())
 }

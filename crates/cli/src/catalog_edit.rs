@@ -26,7 +26,7 @@ use oxeron::protocol::{align, le};
 use oxeron::archive::segment::segment_files;
 
 use crate::catalog_tool::{
-    mark_file_activity, mark_file_path, state_name, verify_recording, with_mark_file,
+    mark_file_activity, mark_file_path, semantic, state_name, verify_recording, with_mark_file,
     CatalogEntryInfo, CatalogSnapshot, CatalogToolError, VerifyReport,
 };
 
@@ -112,6 +112,13 @@ pub enum Change {
         /// The stop timestamp written (epoch ms).
         timestamp_ms: i64,
     },
+    /// The catalog file is extended with zeroes to a larger capacity (entries unchanged).
+    GrowCatalog {
+        /// Its length now.
+        from: u64,
+        /// Its length after.
+        to: u64,
+    },
     /// The catalog is rewritten with only its VALID entries (ids and bytes unchanged).
     CompactCatalog {
         /// Recordings whose entries go.
@@ -172,6 +179,9 @@ impl fmt::Display for Change {
                 f,
                 "(recordingId={recording_id}) stop position {from} -> {to}, stop timestamp now"
             ),
+            Self::GrowCatalog { from, to } => {
+                write!(f, "grow {CATALOG_FILE_NAME} from {from} to {to} bytes")
+            }
             Self::CompactCatalog { removed, reclaimed } => write!(
                 f,
                 "rewrite {CATALOG_FILE_NAME} without {} entries ({removed:?}), reclaiming {reclaimed} bytes",
@@ -259,6 +269,9 @@ impl EditPlan {
                                 .write_all_at(&to.to_le_bytes(), body + STOP_POSITION_OFFSET as u64)
                         })
                         .map_err(io(&catalog_path))?
+                }
+                Change::GrowCatalog { to, .. } => {
+                    catalog.set_len(*to).map_err(io(&catalog_path))?
                 }
                 Change::CompactCatalog { .. } => compact_catalog(&self.archive_dir, &catalog)?,
             }
@@ -572,6 +585,57 @@ pub fn plan_verify_fixes(
         }
     }
     plan
+}
+
+/// `capacity BYTES`: grows the catalog to `capacity` bytes; a capacity at or below its length changes
+/// nothing (as Java's `ArchiveTool.capacity` does).
+pub fn plan_capacity(
+    snapshot: &CatalogSnapshot,
+    capacity: u64,
+) -> Result<EditPlan, CatalogToolError> {
+    use oxeron::archive::catalog::{MAX_CATALOG_CAPACITY, MIN_CATALOG_CAPACITY};
+    if !(MIN_CATALOG_CAPACITY..=MAX_CATALOG_CAPACITY).contains(&capacity) {
+        return Err(CatalogToolError::BadCapacity(capacity));
+    }
+    let mut plan = EditPlan::new(snapshot);
+    let length = snapshot.file_length as u64;
+    if capacity > length {
+        plan.changes.push(Change::GrowCatalog {
+            from: length,
+            to: capacity,
+        });
+    }
+    Ok(plan)
+}
+
+/// `migrate`: the versions of the mark file and catalog beside the latest (Aeron 1.54's 3.1.0). Both are
+/// already the latest format in any directory an Aeron 1.54 or Oxeron archive wrote, and there is nothing
+/// to migrate; older formats (Aeron before 1.30) are refused, naming the file, for Java's `ArchiveTool
+/// migrate` to convert.
+pub fn migrate(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
+    use oxeron::protocol::archive::mark::MARK_FILE_VERSION;
+    use oxeron::protocol::archive::CATALOG_VERSION;
+    let mark_version = with_mark_file(&snapshot.archive_dir, |_, _, m| m.version)?;
+    let catalog_version = snapshot.header.version;
+    let mut out = format!(
+        "MarkFile version={}\nCatalog version={}\nLatest version={}\n",
+        semantic(mark_version),
+        semantic(catalog_version),
+        semantic(MARK_FILE_VERSION)
+    );
+    let major = |v: i32| (v >> 16) & 0xFF;
+    for (what, version) in [("mark file", mark_version), ("catalog", catalog_version)] {
+        if major(version) != major(MARK_FILE_VERSION) {
+            return Err(CatalogToolError::Migration(format!(
+                "{out}the {what} is version {}: migrating from it is not supported here; run Java's \
+                 ArchiveTool migrate on a backup",
+                semantic(version)
+            )));
+        }
+    }
+    debug_assert_eq!(major(CATALOG_VERSION), major(MARK_FILE_VERSION));
+    out.push_str("nothing to migrate: the directory is at the latest version\n");
+    Ok(out)
 }
 
 /// `count-entries`: the VALID entries, as Java counts them.

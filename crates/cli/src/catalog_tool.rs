@@ -80,6 +80,12 @@ pub enum CatalogToolError {
     /// The catalog has entries that do not decode; a command that rewrites it would lose them.
     #[error("the catalog has problems, fix them first: {}", .0.join("; "))]
     CatalogProblems(Vec<String>),
+    /// A catalog capacity out of the catalog's range.
+    #[error("catalog capacity {0} is out of range: it must be from {min} to {max} bytes", min = oxeron::archive::catalog::MIN_CATALOG_CAPACITY, max = oxeron::archive::catalog::MAX_CATALOG_CAPACITY)]
+    BadCapacity(u64),
+    /// The directory's files are of a version this tool does not migrate from.
+    #[error("{0}")]
+    Migration(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CatalogToolError + '_ {
@@ -190,7 +196,8 @@ impl CatalogSnapshot {
     }
 }
 
-fn semantic(version: i32) -> String {
+/// A packed semantic version as `major.minor.patch`.
+pub(crate) fn semantic(version: i32) -> String {
     format!(
         "{}.{}.{}",
         (version >> 16) & 0xFF,

@@ -187,6 +187,84 @@ fn catalog_verify_reports_a_corrupted_catalog_without_crashing() {
     }
 }
 
+#[test]
+fn catalog_capacity_and_migrate_on_a_java_archive_directory() {
+    let dir = golden_archive_copy();
+    let path = dir.path().to_str().unwrap();
+    let catalog = dir.path().join("archive.catalog");
+    let length = std::fs::metadata(&catalog).unwrap().len();
+    let capacity = run(
+        &["catalog", "capacity", "--archive-dir", path],
+        Duration::from_secs(60),
+    );
+    assert!(capacity.status.success(), "{}", capacity.describe());
+    assert_eq!(capacity.stdout.trim(), length.to_string());
+
+    let bigger = (length * 2).to_string();
+    let dry = run(
+        &[
+            "catalog",
+            "capacity",
+            "--archive-dir",
+            path,
+            "--set",
+            &bigger,
+            "--dry-run",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(dry.status.success(), "{}", dry.describe());
+    assert!(
+        dry.stdout.contains(&format!(
+            "grow archive.catalog from {length} to {bigger} bytes"
+        )),
+        "{}",
+        dry.describe()
+    );
+    assert_eq!(std::fs::metadata(&catalog).unwrap().len(), length);
+    let grown = run(
+        &[
+            "catalog",
+            "capacity",
+            "--archive-dir",
+            path,
+            "--set",
+            &bigger,
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(grown.status.success(), "{}", grown.describe());
+    assert_eq!(std::fs::metadata(&catalog).unwrap().len(), length * 2);
+    let refused = run(
+        &["catalog", "capacity", "--archive-dir", path, "--set", "10"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", refused.describe());
+    assert!(
+        refused
+            .stderr
+            .contains("catalog capacity 10 is out of range"),
+        "{}",
+        refused.describe()
+    );
+
+    let migrate = run(
+        &["catalog", "migrate", "--archive-dir", path],
+        Duration::from_secs(60),
+    );
+    assert!(migrate.status.success(), "{}", migrate.describe());
+    assert!(
+        migrate.stdout.contains("Catalog version=3.1.0"),
+        "{}",
+        migrate.describe()
+    );
+    assert!(
+        migrate.stdout.contains("nothing to migrate"),
+        "{}",
+        migrate.describe()
+    );
+}
+
 /// Message `n` as `oxeron publish` and `record --publish` send it.
 fn sample(sequence: u64, length: usize) -> Vec<u8> {
     let mut m = vec![0u8; length];

@@ -240,3 +240,45 @@ fn changes_refuse_a_live_archive_whose_mark_file_is_linked_from_elsewhere() {
     assert_eq!(state_of(path, 1), RecordingState::Valid, "nothing changed");
     assert_eq!(mark_file_pid(path).unwrap(), 23942, "read through the link");
 }
+
+#[test]
+fn capacity_grows_the_catalog_and_never_shrinks_it() {
+    let dir = golden_copy();
+    let path = dir.path();
+    let before = std::fs::read(path.join(CATALOG_FILE_NAME)).unwrap();
+    let length = before.len() as u64;
+    let entries = snapshot(path).entries.len();
+    assert!(plan_capacity(&snapshot(path), length / 2)
+        .unwrap()
+        .changes
+        .is_empty());
+    assert!(matches!(
+        plan_capacity(&snapshot(path), 1),
+        Err(CatalogToolError::BadCapacity(1))
+    ));
+    let plan = plan_capacity(&snapshot(path), length * 4).unwrap();
+    assert_eq!(
+        plan.render(),
+        format!(
+            "grow archive.catalog from {length} to {} bytes\n",
+            length * 4
+        )
+    );
+    plan.apply().unwrap();
+    let after = std::fs::read(path.join(CATALOG_FILE_NAME)).unwrap();
+    assert_eq!(after.len() as u64, length * 4);
+    assert_eq!(&after[..before.len()], &before[..], "entries unchanged");
+    assert!(after[before.len()..].iter().all(|&b| b == 0));
+    assert_eq!(snapshot(path).entries.len(), entries);
+}
+
+#[test]
+fn migrate_finds_a_java_1_54_directory_at_the_latest_version() {
+    let dir = golden_copy();
+    let report = migrate(&snapshot(dir.path())).unwrap();
+    assert_eq!(
+        report,
+        "MarkFile version=3.1.0\nCatalog version=3.1.0\nLatest version=3.1.0\n\
+         nothing to migrate: the directory is at the latest version\n"
+    );
+}
