@@ -617,11 +617,20 @@ pub fn migrate(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
     use oxeron::protocol::archive::CATALOG_VERSION;
     let mark_version = with_mark_file(&snapshot.archive_dir, |_, _, m| m.version)?;
     let catalog_version = snapshot.header.version;
+    // Java's `fullVersionString`: the packed value, then its parts.
+    let full = |v: i32| {
+        format!(
+            "{v}(Major {} Minor {} Patch {})",
+            (v >> 16) & 0xFF,
+            (v >> 8) & 0xFF,
+            v & 0xFF
+        )
+    };
     let mut out = format!(
         "MarkFile version={}\nCatalog version={}\nLatest version={}\n",
-        semantic(mark_version),
-        semantic(catalog_version),
-        semantic(MARK_FILE_VERSION)
+        full(mark_version),
+        full(catalog_version),
+        full(MARK_FILE_VERSION)
     );
     let major = |v: i32| (v >> 16) & 0xFF;
     for (what, version) in [("mark file", mark_version), ("catalog", catalog_version)] {

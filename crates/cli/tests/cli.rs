@@ -254,7 +254,9 @@ fn catalog_capacity_and_migrate_on_a_java_archive_directory() {
     );
     assert!(migrate.status.success(), "{}", migrate.describe());
     assert!(
-        migrate.stdout.contains("Catalog version=3.1.0"),
+        migrate
+            .stdout
+            .contains("Catalog version=196864(Major 3 Minor 1 Patch 0)"),
         "{}",
         migrate.describe()
     );

@@ -278,7 +278,9 @@ fn migrate_finds_a_java_1_54_directory_at_the_latest_version() {
     let report = migrate(&snapshot(dir.path())).unwrap();
     assert_eq!(
         report,
-        "MarkFile version=3.1.0\nCatalog version=3.1.0\nLatest version=3.1.0\n\
+        "MarkFile version=196864(Major 3 Minor 1 Patch 0)\n\
+         Catalog version=196864(Major 3 Minor 1 Patch 0)\n\
+         Latest version=196864(Major 3 Minor 1 Patch 0)\n\
          nothing to migrate: the directory is at the latest version\n"
     );
 }
