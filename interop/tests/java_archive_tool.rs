@@ -403,7 +403,10 @@ fn catalog_commands_change_a_directory_as_java_archive_tool_does() {
     let (ok, out) = archive_tool_yes(&java, dir.path(), &["migrate"]);
     assert!(ok, "{out}");
     for line in report.lines().take(3) {
-        assert!(out.contains(line), "{line:?} not in Java's migrate output:\n{out}");
+        assert!(
+            out.contains(line),
+            "{line:?} not in Java's migrate output:\n{out}"
+        );
     }
 }
 
