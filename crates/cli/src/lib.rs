@@ -6,6 +6,7 @@ pub mod backlog_stat;
 pub mod bench;
 pub mod catalog_edit;
 pub mod catalog_tool;
+pub mod catalog_verify;
 pub mod demo;
 pub mod latency_plot;
 pub mod sample;
