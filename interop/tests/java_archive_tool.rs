@@ -18,6 +18,7 @@ use oxeron::archive::{Checksum, RecordingSignal, SourceLocation};
 use oxeron::protocol::archive::RecordingState;
 use oxeron_cli::catalog_edit;
 use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
+use oxeron_cli::catalog_verify;
 use oxeron_interop::java::JavaPeer;
 
 const CRC32: &str = "io.aeron.archive.checksum.Crc32";
@@ -449,6 +450,18 @@ fn corrupt_term_id(file: &'static str, n: usize) -> impl Fn(&Path) {
     }
 }
 
+/// Damage: recording 2 (active in the golden directory) ends with its fragment at 12192 (160 bytes, across
+/// the page boundary at 12288), and the page after the boundary is empty, as when a crash kept it from the
+/// disk.
+fn tear_last_fragment(d: &Path) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("2-0.rec"))
+        .unwrap();
+    file.set_len(12_352).unwrap();
+    file.write_all_at(&[0u8; 64], 12_288).unwrap();
+}
+
 #[test]
 fn verify_judges_damaged_directories_as_java_archive_tool_does() {
     let Some(java) = JavaPeer::find("verify_judges_damaged_directories_as_java_archive_tool_does")
@@ -483,23 +496,45 @@ fn verify_judges_damaged_directories_as_java_archive_tool_does() {
             "an INVALID recording that verifies",
             Box::new(|d: &Path| mark_invalid(d, 1)),
         ),
+        (
+            "an active recording whose last fragment straddles a page that never reached the disk",
+            Box::new(tear_last_fragment),
+        ),
     ];
-    for (what, damage) in &matrix {
-        let (java_dir, oxeron_dir) = twin_directories(damage);
-        let (_, out) = archive_tool_yes(&java, java_dir.path(), &["verify", "-a"]);
-        let snapshot = CatalogSnapshot::read(oxeron_dir.path()).unwrap();
-        let report = catalog_tool::verify(&snapshot, |_, _| {});
-        let plan = catalog_edit::plan_verify_fixes(&snapshot, &report, None);
-        plan.apply().unwrap();
-        println!(
-            "{what}:\nArchiveTool verify -a:\n{out}Oxeron:\n{}{}",
-            report.render(),
-            plan.render()
-        );
-        assert_eq!(
-            verdicts(oxeron_dir.path()),
-            verdicts(java_dir.path()),
-            "{what}: states and stop positions differ from ArchiveTool's"
-        );
+    for all_segments in [true, false] {
+        let java_args: &[&str] = if all_segments {
+            &["verify", "-a"]
+        } else {
+            &["verify"]
+        };
+        for (what, damage) in &matrix {
+            let (java_dir, oxeron_dir) = twin_directories(damage);
+            let (_, out) = archive_tool_yes(&java, java_dir.path(), java_args);
+            let snapshot = CatalogSnapshot::read(oxeron_dir.path()).unwrap();
+            let options = catalog_verify::VerifyOptions {
+                checksum: None,
+                all_segments,
+            };
+            let report = catalog_verify::verify_with_options(&snapshot, options, |_, _| {});
+            let plan = catalog_edit::plan_verify_fixes(&snapshot, &report, None);
+            plan.apply().unwrap();
+            println!(
+                "{what}:\nArchiveTool {java_args:?}:\n{out}Oxeron:\n{}{}",
+                report.render(),
+                plan.render()
+            );
+            assert_eq!(
+                verdicts(oxeron_dir.path()),
+                verdicts(java_dir.path()),
+                "{what} ({java_args:?}): states and stop positions differ from ArchiveTool's"
+            );
+            let (j, o) = (contents(java_dir.path()), contents(oxeron_dir.path()));
+            for (name, bytes) in j.iter().filter(|(name, _)| name.ends_with(".rec")) {
+                assert!(
+                    o.get(name) == Some(bytes),
+                    "{what} ({java_args:?}): {name} differs from what ArchiveTool left"
+                );
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ use oxeron::archive::Checksum;
 use oxeron::protocol::archive::RecordingState;
 use oxeron_cli::catalog_edit::{self, EditPlan};
 use oxeron_cli::catalog_tool::{self, CatalogSnapshot};
+use oxeron_cli::catalog_verify;
 
 /// The archive directory a catalog command works on.
 #[derive(Args)]
@@ -51,14 +52,22 @@ pub enum CatalogCommand {
         #[arg(long)]
         recording_id: Option<i64>,
     },
-    /// Checks that every recording's segment files exist and its frames walk cleanly from start to stop, then
-    /// makes the changes Aeron's `ArchiveTool verify` makes: a recording that fails becomes INVALID, one
-    /// active when its archive stopped gets its stop position, an INVALID one that verifies becomes VALID.
-    /// Exits 1 on any problem.
+    /// Checks that every recording's segment files exist and the frames of its last one (of all of them
+    /// with `--all`) walk cleanly up to its stop, then makes the changes Aeron's `ArchiveTool verify` makes:
+    /// a recording that fails becomes INVALID, one active when its archive stopped gets its stop position
+    /// (its last segment file cut before a last fragment torn at the crash), an INVALID one that verifies
+    /// becomes VALID. Exits 1 on any problem.
     Verify {
         /// Print the changes, and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Walk the frames of every segment file, not only the last of each recording (`ArchiveTool verify
+        /// -a`).
+        #[arg(long, short = 'a')]
+        all: bool,
+        /// Only this recording (default: every entry).
+        #[arg(long)]
+        recording_id: Option<i64>,
         #[command(flatten)]
         dir: ArchiveDirArg,
         /// Also check each data frame's checksum and each descriptor's (crc32, crc32c or Java's class
@@ -141,7 +150,7 @@ pub enum CatalogCommand {
     Capacity {
         #[command(flatten)]
         change: ChangeArgs,
-        /// The capacity to grow the catalog to, in bytes.
+        /// The capacity to grow the catalog to, in bytes (default: print the capacity, change nothing).
         #[arg(long, value_name = "BYTES")]
         set: Option<u64>,
     },
@@ -192,17 +201,27 @@ pub fn run_catalog(command: CatalogCommand) -> Result<(), String> {
         }
         CatalogCommand::Verify {
             dry_run,
+            all,
+            recording_id,
             dir,
             checksum,
             quiet,
         } => {
-            let snapshot = read(&dir.archive_dir)?;
+            let mut snapshot = read(&dir.archive_dir)?;
+            if let Some(id) = recording_id {
+                snapshot.entry(id).map_err(|e| e.to_string())?;
+                snapshot.entries.retain(|e| e.descriptor.recording_id == id);
+            }
+            let options = catalog_verify::VerifyOptions {
+                checksum,
+                all_segments: all,
+            };
             let bar = if quiet {
                 indicatif::ProgressBar::hidden()
             } else {
                 crate::progress::bar(0, "verifying recordings")
             };
-            let report = catalog_tool::verify_with(&snapshot, checksum, |done, total| {
+            let report = catalog_verify::verify_with_options(&snapshot, options, |done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             });

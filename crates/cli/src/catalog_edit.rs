@@ -29,6 +29,7 @@ use crate::catalog_tool::{
     mark_file_activity, mark_file_path, semantic, state_name, verify_recording, with_mark_file,
     CatalogEntryInfo, CatalogSnapshot, CatalogToolError, VerifyReport,
 };
+use crate::catalog_verify::VerifyOptions;
 
 /// Refuses `archive_dir` when its mark file's activity timestamp is within the archive liveness timeout:
 /// an archive is running there, and a change under it would be lost or would corrupt it.
@@ -88,6 +89,18 @@ pub enum Change {
         from_offset: u64,
         /// The checksum.
         checksum: Checksum,
+    },
+    /// A segment file is cut at a torn last fragment and zero-filled back to its segment length, as Java's
+    /// `ArchiveTool verify` truncates a fragment straddling a page boundary at a crash.
+    CutSegmentFile {
+        /// The recording.
+        recording_id: i64,
+        /// The file.
+        path: PathBuf,
+        /// Where the torn fragment starts.
+        offset: u64,
+        /// The length the file keeps.
+        segment_length: u64,
     },
     /// A segment file is deleted.
     DeleteSegmentFile {
@@ -159,6 +172,16 @@ impl fmt::Display for Change {
             } => write!(
                 f,
                 "(recordingId={recording_id}, file={}) {checksum} of every data frame into its session id field",
+                path.display()
+            ),
+            Self::CutSegmentFile {
+                recording_id,
+                path,
+                offset,
+                ..
+            } => write!(
+                f,
+                "(recordingId={recording_id}) cut {} at offset {offset}, dropping its torn last fragment",
                 path.display()
             ),
             Self::DeleteSegmentFile {
@@ -252,6 +275,12 @@ impl EditPlan {
                 Change::DeleteSegmentFile { path, .. } => {
                     std::fs::remove_file(path).map_err(io(path))?
                 }
+                Change::CutSegmentFile {
+                    path,
+                    offset,
+                    segment_length,
+                    ..
+                } => cut_segment_file(path, *offset, *segment_length).map_err(io(path))?,
                 Change::SetStopPosition {
                     offset,
                     to,
@@ -281,6 +310,17 @@ impl EditPlan {
             .and_then(|dir| dir.sync_all())
             .map_err(io(&self.archive_dir))
     }
+}
+
+/// Cuts `path` at `offset` and extends it back to `segment_length` with zeroes, writing its last byte as
+/// Java does so that the length is allocated, then flushes it.
+fn cut_segment_file(path: &Path, offset: u64, segment_length: u64) -> std::io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(offset)?;
+    if segment_length > offset {
+        file.write_all_at(&[0], segment_length - 1)?;
+    }
+    file.sync_all()
 }
 
 /// `mark-valid` (`to` VALID, from INVALID) and `mark-invalid` (`to` INVALID, from VALID), with Java's rules:
@@ -555,7 +595,14 @@ pub fn plan_verify_fixes(
                 .iter()
                 .find(|r| r.recording_id == d.recording_id)
                 .cloned(),
-            RecordingState::Invalid => Some(verify_recording(&snapshot.archive_dir, d, checksum)),
+            RecordingState::Invalid => Some(verify_recording(
+                &snapshot.archive_dir,
+                d,
+                VerifyOptions {
+                    checksum,
+                    ..report.options
+                },
+            )),
             _ => None,
         };
         let Some(verdict) = verdict else { continue };
@@ -575,6 +622,14 @@ pub fn plan_verify_fixes(
             });
         }
         if verdict.problems.is_empty() && d.stop_position < 0 {
+            if let Some(torn) = &verdict.torn_fragment {
+                plan.changes.push(Change::CutSegmentFile {
+                    recording_id: d.recording_id,
+                    path: torn.path.clone(),
+                    offset: torn.offset,
+                    segment_length: torn.segment_length,
+                });
+            }
             plan.changes.push(Change::SetStopPosition {
                 recording_id: d.recording_id,
                 offset: entry.offset,

@@ -8,9 +8,9 @@ use std::path::Path;
 use oxeron::archive::catalog::compute_stop_position;
 use oxeron::archive::client::RecordingDescriptor;
 use oxeron::archive::segment::segment_files;
-use oxeron::archive::{Checksum, SegmentReader, CATALOG_FILE_NAME};
+use oxeron::archive::{ArchiveStorageError, Checksum, SegmentReader, CATALOG_FILE_NAME};
 use oxeron::protocol::archive::{
-    segment_file_base_position, segment_file_name, RecordingState,
+    parse_segment_file_name, segment_file_base_position, segment_file_name, RecordingState,
     RECORDING_DESCRIPTOR_HEADER_LENGTH,
 };
 
@@ -32,6 +32,41 @@ pub struct RecordingVerdict {
     pub active: bool,
     /// What is wrong with it (empty: verified).
     pub problems: Vec<String>,
+    /// For a recording active at a crash whose last fragment straddles a page boundary with an empty page
+    /// after it (torn: its later page never reached the disk), where its last segment file is cut: the
+    /// walk stopped before that fragment, as Java's `ArchiveTool verify` truncates it.
+    pub torn_fragment: Option<TornFragment>,
+}
+
+/// A last fragment of a crashed recording that may not be whole, and the cut that drops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornFragment {
+    /// The segment file.
+    pub path: std::path::PathBuf,
+    /// File offset of the fragment: the file is cut there.
+    pub offset: u64,
+    /// The recording's segment file length, which the file keeps (zeroes after the cut).
+    pub segment_length: u64,
+}
+
+/// What `verify` checks beyond the catalog entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Also check each data frame's checksum and each descriptor's.
+    pub checksum: Option<Checksum>,
+    /// Walk the frames of every segment file, not only of each recording's last one (`ArchiveTool verify
+    /// -a`); the segment files from start to stop are checked to exist either way.
+    pub all_segments: bool,
+}
+
+impl Default for VerifyOptions {
+    /// Every segment file, no checksums.
+    fn default() -> Self {
+        Self {
+            checksum: None,
+            all_segments: true,
+        }
+    }
 }
 
 /// What [`verify`] found.
@@ -43,6 +78,8 @@ pub struct VerifyReport {
     pub catalog_problems: Vec<String>,
     /// Entries skipped because they are not VALID.
     pub skipped: usize,
+    /// What was checked.
+    pub options: VerifyOptions,
 }
 
 impl VerifyReport {
@@ -86,6 +123,16 @@ impl VerifyReport {
             for p in &r.problems {
                 let _ = writeln!(out, "  recording {}: {p}", r.recording_id);
             }
+            if let Some(torn) = &r.torn_fragment {
+                let _ = writeln!(
+                    out,
+                    "  recording {}: the last fragment, at offset {} of {}, straddles a page boundary and \
+                     its later page is empty (torn at a crash): recorded up to it",
+                    r.recording_id,
+                    torn.offset,
+                    torn.path.display()
+                );
+            }
         }
         let failed = self
             .recordings
@@ -120,8 +167,23 @@ pub fn verify(snapshot: &CatalogSnapshot, progress: impl FnMut(usize, usize)) ->
 pub fn verify_with(
     snapshot: &CatalogSnapshot,
     checksum: Option<Checksum>,
+    progress: impl FnMut(usize, usize),
+) -> VerifyReport {
+    let options = VerifyOptions {
+        checksum,
+        all_segments: true,
+    };
+    verify_with_options(snapshot, options, progress)
+}
+
+/// [`verify`] as `options` say: with checksums, and of every segment file's frames or only of each
+/// recording's last segment file (Java's `ArchiveTool verify` default).
+pub fn verify_with_options(
+    snapshot: &CatalogSnapshot,
+    options: VerifyOptions,
     mut progress: impl FnMut(usize, usize),
 ) -> VerifyReport {
+    let checksum = options.checksum;
     let valid: Vec<&CatalogEntryInfo> = snapshot
         .entries
         .iter()
@@ -130,7 +192,7 @@ pub fn verify_with(
     let mut recordings = Vec::with_capacity(valid.len());
     let catalog = checksum.map(|_| std::fs::read(snapshot.archive_dir.join(CATALOG_FILE_NAME)));
     for (i, entry) in valid.iter().enumerate() {
-        let mut verdict = verify_recording(&snapshot.archive_dir, &entry.descriptor, checksum);
+        let mut verdict = verify_recording(&snapshot.archive_dir, &entry.descriptor, options);
         if let (Some(checksum), Some(catalog)) = (checksum, &catalog) {
             if let Some(problem) = descriptor_checksum_problem(entry, checksum, catalog) {
                 verdict.problems.insert(0, problem);
@@ -143,6 +205,7 @@ pub fn verify_with(
         recordings,
         catalog_problems: snapshot.problems.clone(),
         skipped: snapshot.entries.len() - valid.len(),
+        options,
     }
 }
 
@@ -167,12 +230,13 @@ fn descriptor_checksum_problem(
     })
 }
 
-/// Verifies one recording as [`verify_with`] does, whatever its catalog state.
+/// Verifies one recording as [`verify_with_options`] does, whatever its catalog state.
 pub fn verify_recording(
     dir: &Path,
     d: &RecordingDescriptor,
-    checksum: Option<Checksum>,
+    options: VerifyOptions,
 ) -> RecordingVerdict {
+    let checksum = options.checksum;
     let mut verdict = RecordingVerdict {
         recording_id: d.recording_id,
         frames: 0,
@@ -180,6 +244,7 @@ pub fn verify_recording(
         segment_files: 0,
         active: d.stop_position < 0,
         problems: Vec::new(),
+        torn_fragment: None,
     };
     let term = d.term_buffer_length;
     let segment = d.segment_file_length;
@@ -214,6 +279,19 @@ pub fn verify_recording(
     } else {
         match compute_stop_position(dir, d.recording_id, d.start_position, term, segment) {
             Ok(stop) => stop,
+            Err(ArchiveStorageError::IncompleteFragment { path, offset }) => {
+                let base = path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .and_then(parse_segment_file_name)
+                    .map_or(0, |(_, base)| base);
+                verdict.torn_fragment = Some(TornFragment {
+                    path,
+                    offset: offset as u64,
+                    segment_length: segment as u64,
+                });
+                (base + offset).max(d.start_position)
+            }
             Err(e) => {
                 verdict
                     .problems
@@ -252,13 +330,20 @@ pub fn verify_recording(
             return verdict;
         }
     }
+    // Java's default walks only the last segment file's frames.
+    let from = if options.all_segments || stop <= d.start_position {
+        d.start_position
+    } else {
+        segment_file_base_position(d.start_position, stop - 1, term, segment).max(d.start_position)
+    };
+    verdict.position = from;
     let mut reader = match SegmentReader::new(
         dir,
         d.recording_id,
         d.start_position,
         term,
         segment,
-        d.start_position,
+        from,
         stop,
     ) {
         Ok(reader) => reader.with_checksum(checksum),

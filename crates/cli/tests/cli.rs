@@ -48,8 +48,28 @@ fn catalog_verify_accepts_the_golden_java_archive() {
     let dir = golden_archive_copy();
     let path = dir.path().to_str().unwrap();
     let catalog = std::fs::read(dir.path().join("archive.catalog")).unwrap();
-    let finished = run(
+    // As ArchiveTool, only each recording's last segment file is walked unless --all asks for every one.
+    let last_only = run(
         &["catalog", "verify", "--archive-dir", path, "--dry-run"],
+        Duration::from_secs(60),
+    );
+    assert!(last_only.status.success(), "{}", last_only.describe());
+    assert!(
+        last_only
+            .stdout
+            .contains("recording 0: OK: 755 frames to position 927936"),
+        "{}",
+        last_only.stdout
+    );
+    let finished = run(
+        &[
+            "catalog",
+            "verify",
+            "--all",
+            "--archive-dir",
+            path,
+            "--dry-run",
+        ],
         Duration::from_secs(60),
     );
     assert!(finished.status.success(), "{}", finished.describe());

@@ -284,3 +284,66 @@ fn migrate_finds_a_java_1_54_directory_at_the_latest_version() {
          nothing to migrate: the directory is at the latest version\n"
     );
 }
+
+#[test]
+fn verify_cuts_a_crashed_recordings_torn_last_fragment_as_java_does() {
+    use crate::catalog_verify::{verify_with_options, VerifyOptions};
+    let dir = golden_copy();
+    let path = dir.path();
+    // Recording 2 is active; its fragment at 12192 crosses the page boundary at 12288, whose page is empty.
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path.join("2-0.rec"))
+        .unwrap();
+    file.set_len(12_352).unwrap();
+    file.write_all_at(&[0u8; 64], 12_288).unwrap();
+    let snapshot = snapshot(path);
+    let report = verify_with_options(&snapshot, VerifyOptions::default(), |_, _| {});
+    assert!(report.is_ok(), "{}", report.render());
+    let plan = plan_verify_fixes(&snapshot, &report, None);
+    assert!(
+        plan.render()
+            .contains("(recordingId=2) stop position -1 -> 12192"),
+        "{}",
+        plan.render()
+    );
+    plan.apply().unwrap();
+    let bytes = std::fs::read(path.join("2-0.rec")).unwrap();
+    let segment_length = snapshot.entry(2).unwrap().descriptor.segment_file_length as usize;
+    assert_eq!(bytes.len(), segment_length);
+    assert!(bytes[12_192..].iter().all(|&b| b == 0));
+    assert_eq!(snapshot_stop(path, 2), 12_192);
+}
+
+#[test]
+fn verify_walks_only_the_last_segment_unless_all_are_asked_for() {
+    use crate::catalog_verify::{verify_with_options, VerifyOptions};
+    let dir = golden_copy();
+    let path = dir.path();
+    // A wrong term id in the fourth frame of recording 0's first segment (of four).
+    let bytes = std::fs::read(path.join("0-0.rec")).unwrap();
+    let mut offset = 0usize;
+    for _ in 0..3 {
+        let length = i32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap());
+        offset += (length as usize).next_multiple_of(32);
+    }
+    OpenOptions::new()
+        .write(true)
+        .open(path.join("0-0.rec"))
+        .unwrap()
+        .write_all_at(&[0x11, 0x22, 0x33, 0x44], offset as u64 + 20)
+        .unwrap();
+    let snapshot = snapshot(path);
+    let last_only = VerifyOptions {
+        checksum: None,
+        all_segments: false,
+    };
+    assert!(verify_with_options(&snapshot, last_only, |_, _| {}).is_ok());
+    let all = verify_with_options(&snapshot, VerifyOptions::default(), |_, _| {});
+    assert!(!all.is_ok());
+    assert!(all.render().contains("termId"), "{}", all.render());
+}
+
+fn snapshot_stop(path: &Path, id: i64) -> i64 {
+    snapshot(path).entry(id).unwrap().descriptor.stop_position
+}
