@@ -8,6 +8,7 @@ use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
 
+pub use super::authenticator::{AcceptAllAuthenticator, AuthDecision, Authenticator};
 use super::authorisation_service::{self, AllowAll, AuthorisationService};
 use crate::{Checksum, FileSyncLevel};
 
@@ -34,42 +35,6 @@ pub const CONTROL_TERM_BUFFER_LENGTH_DEFAULT: i32 = 64 * 1024;
 pub const CONTROL_MTU_LENGTH_DEFAULT: i32 = 1408;
 /// Default linger of replay publications: the driver's publication linger, 5 s.
 pub const REPLAY_LINGER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
-
-/// What an [`Authenticator`] decides about a control session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthDecision {
-    /// The session may use the archive, with an empty principal.
-    Accept,
-    /// The session may use the archive as this encoded principal, which the
-    /// [`super::AuthorisationService`] is given with each of its requests.
-    AcceptAs(Vec<u8>),
-    /// The session is refused (AUTHENTICATION_REJECTED).
-    Reject,
-    /// The client must answer this challenge with credentials first.
-    Challenge(Vec<u8>),
-}
-
-/// Decides whether a control session may connect, from the credentials of its connect request and, when
-/// it challenges, of the client's challenge response.
-pub trait Authenticator: Send + Sync {
-    /// The decision for a session that sent `credentials` in its connect request.
-    fn on_connect(&self, control_session_id: i64, credentials: &[u8]) -> AuthDecision;
-
-    /// The decision once a challenged session answered with `credentials` (default: reject).
-    fn on_challenge_response(&self, _control_session_id: i64, _credentials: &[u8]) -> AuthDecision {
-        AuthDecision::Reject
-    }
-}
-
-/// The default authenticator: every session is accepted.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AcceptAllAuthenticator;
-
-impl Authenticator for AcceptAllAuthenticator {
-    fn on_connect(&self, _control_session_id: i64, _credentials: &[u8]) -> AuthDecision {
-        AuthDecision::Accept
-    }
-}
 
 /// How the archive's work is spread over threads (`aeron.archive.threading.mode`, as in Java): the
 /// conductor (control sessions, catalog), the recorder (every recording) and the replayer (every replay).

@@ -18,6 +18,7 @@
 
 mod archive_conductor;
 mod archive_counters;
+mod authenticator;
 mod authorisation_service;
 mod channel;
 pub mod context;
@@ -35,11 +36,11 @@ use oxeron_client::{Aeron, AeronError, Context as AeronContext};
 use oxeron_concurrent::agent::{AgentInvoker, AgentRunner};
 use oxeron_concurrent::clock::system_epoch_ms;
 
+pub use authenticator::{AcceptAllAuthenticator, AuthDecision, Authenticator};
 pub use authorisation_service::{AllowAll, AuthorisationService, DenyAll};
 pub use context::{
-    AcceptAllAuthenticator, ArchiveThreadingMode, AuthDecision, Authenticator, Context,
-    CONTROL_CHANNEL_DEFAULT, CONTROL_MTU_LENGTH_DEFAULT, CONTROL_TERM_BUFFER_LENGTH_DEFAULT,
-    ERROR_BUFFER_LENGTH_DEFAULT, LOCAL_CONTROL_CHANNEL_DEFAULT,
+    ArchiveThreadingMode, Context, CONTROL_CHANNEL_DEFAULT, CONTROL_MTU_LENGTH_DEFAULT,
+    CONTROL_TERM_BUFFER_LENGTH_DEFAULT, ERROR_BUFFER_LENGTH_DEFAULT, LOCAL_CONTROL_CHANNEL_DEFAULT,
     LOW_STORAGE_SPACE_THRESHOLD_DEFAULT, RECORDING_EVENTS_CHANNEL_DEFAULT,
     REPLAY_LINGER_TIMEOUT_DEFAULT, SEGMENT_FILE_LENGTH_DEFAULT,
 };

@@ -33,11 +33,12 @@ use oxeron_protocol::uri::ChannelUri;
 use super::archive_counters::{
     control_session_key, ArchiveCounters, ConductorCounters, CycleSettings,
 };
+use super::authenticator::AuthDecision;
 use super::channel::{
     control_response_channel, recording_subscription_channel, replay_channel, strip_channel,
     ControlTerm,
 };
-use super::context::{ArchiveThreadingMode, AuthDecision, Context};
+use super::context::{ArchiveThreadingMode, Context};
 
 const NULL_RECORDING_ID: i64 = -1;
 use super::recorder::{EndedRecording, Recorder, RecorderCommand};
