@@ -500,6 +500,7 @@ fn verify_judges_damaged_directories_as_java_archive_tool_does() {
             "an active recording whose last fragment straddles a page that never reached the disk",
             Box::new(tear_last_fragment),
         ),
+        ("a bad catalog entry", Box::new(misalign_stop_position)),
     ];
     for all_segments in [true, false] {
         let java_args: &[&str] = if all_segments {
@@ -537,4 +538,137 @@ fn verify_judges_damaged_directories_as_java_archive_tool_does() {
             }
         }
     }
+
+    // Where Oxeron departs from Java on purpose: an orphaned segment file of zeroes past a stopped
+    // recording's end. ArchiveTool takes its highest segment file for the recording's end and moves the
+    // stop position of recording 1 (185664) to that file's base, 262144, past any recorded byte; a replay
+    // of it would then wait for data that never was. Oxeron keeps the stop position the archive wrote.
+    let orphan = |d: &Path| std::fs::write(d.join("1-262144.rec"), vec![0u8; 4096]).unwrap();
+    let (java_dir, oxeron_dir) = twin_directories(orphan);
+    archive_tool_yes(&java, java_dir.path(), &["verify", "-a"]);
+    let snapshot = CatalogSnapshot::read(oxeron_dir.path()).unwrap();
+    let report = catalog_tool::verify(&snapshot, |_, _| {});
+    catalog_edit::plan_verify_fixes(&snapshot, &report, None)
+        .apply()
+        .unwrap();
+    assert_eq!(
+        verdicts(java_dir.path())[1],
+        (1, RecordingState::Valid, 262_144)
+    );
+    assert_eq!(
+        verdicts(oxeron_dir.path())[1],
+        (1, RecordingState::Valid, 185_664)
+    );
+}
+
+/// Damage: recording 1's stop position moved off the frame alignment, a catalog entry no archive wrote.
+fn misalign_stop_position(d: &Path) {
+    use oxeron::protocol::archive::catalog::STOP_POSITION_OFFSET;
+    use oxeron::protocol::archive::RECORDING_DESCRIPTOR_HEADER_LENGTH;
+    let snapshot = CatalogSnapshot::read(d).unwrap();
+    let entry = snapshot.entry(1).unwrap();
+    let at = entry.offset + RECORDING_DESCRIPTOR_HEADER_LENGTH + STOP_POSITION_OFFSET;
+    let stop = entry.descriptor.stop_position + 3;
+    patch(&d.join("archive.catalog"), at as u64, &stop.to_le_bytes());
+}
+
+/// The damaged directories every changing command is run on.
+fn damage_matrix() -> Vec<(&'static str, Damage)> {
+    vec![
+        ("an active recording after a crash", Box::new(|_: &Path| {})),
+        (
+            "a missing last segment",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("0-786432.rec")).unwrap()),
+        ),
+        (
+            "a truncated segment",
+            Box::new(|d: &Path| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("1-0.rec"))
+                    .and_then(|f| f.set_len(100_000))
+                    .unwrap()
+            }),
+        ),
+        ("a corrupt frame", Box::new(corrupt_term_id("1-0.rec", 100))),
+        ("a bad catalog entry", Box::new(misalign_stop_position)),
+        (
+            "an orphaned segment",
+            Box::new(|d: &Path| std::fs::write(d.join("1-262144.rec"), vec![0u8; 4096]).unwrap()),
+        ),
+        ("a torn last fragment", Box::new(tear_last_fragment)),
+    ]
+}
+
+type Planner = Box<dyn Fn(&CatalogSnapshot) -> Result<catalog_edit::EditPlan, String>>;
+
+#[test]
+fn changing_commands_on_damaged_directories_match_java_archive_tool() {
+    let Some(java) =
+        JavaPeer::find("changing_commands_on_damaged_directories_match_java_archive_tool")
+    else {
+        return;
+    };
+    let text = |e: catalog_tool::CatalogToolError| e.to_string();
+    let commands: Vec<(&[&str], Planner)> = vec![
+        (
+            &["mark-invalid", "1"],
+            Box::new(move |s| catalog_edit::plan_mark(s, 1, RecordingState::Invalid).map_err(text)),
+        ),
+        (
+            &["mark-valid", "1"],
+            Box::new(move |s| catalog_edit::plan_mark(s, 1, RecordingState::Valid).map_err(text)),
+        ),
+        (
+            &["delete-orphaned-segments"],
+            Box::new(move |s| catalog_edit::plan_delete_orphaned_segments(s, None).map_err(text)),
+        ),
+        (
+            &["compact"],
+            Box::new(move |s| catalog_edit::plan_compact(s).map_err(text)),
+        ),
+        (
+            &["checksum", CRC32, "-a"],
+            Box::new(move |s| {
+                catalog_edit::plan_checksum(s, Checksum::Crc32, None, true).map_err(text)
+            }),
+        ),
+    ];
+    let mut differences = Vec::new();
+    for (what, damage) in damage_matrix() {
+        for (args, plan) in &commands {
+            let (java_dir, oxeron_dir) = twin_directories(&damage);
+            let (java_ok, out) = archive_tool_yes(&java, java_dir.path(), args);
+            let ours = CatalogSnapshot::read(oxeron_dir.path())
+                .map_err(text)
+                .and_then(|s| plan(&s))
+                .and_then(|p| p.apply().map_err(text));
+            // Java goes on past a file it cannot change and exits 0 with ERR lines; Oxeron goes on too, and
+            // then fails naming the file.
+            let ours = match ours {
+                Err(e) if e.starts_with("every other change was made") && out.contains("ERR") => {
+                    Ok(())
+                }
+                other => other,
+            };
+            match (java_ok, ours) {
+                (true, Ok(())) => {
+                    let (j, o) = (contents(java_dir.path()), contents(oxeron_dir.path()));
+                    if j != o {
+                        let differing: Vec<&String> = j
+                            .keys()
+                            .chain(o.keys())
+                            .filter(|name| j.get(*name) != o.get(*name))
+                            .collect();
+                        differences.push(format!("{what}, {args:?}: files differ: {differing:?}"));
+                    }
+                }
+                (false, Err(_)) => {}
+                (java_ok, ours) => differences.push(format!(
+                    "{what}, {args:?}: ArchiveTool ok={java_ok}, Oxeron {ours:?}\n{out}"
+                )),
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

@@ -132,12 +132,15 @@ pub enum Change {
         /// Its length after.
         to: u64,
     },
-    /// The catalog is rewritten with only its VALID entries (ids and bytes unchanged).
+    /// The catalog is rewritten with only its VALID entries (ids and bytes unchanged), as long as they
+    /// need.
     CompactCatalog {
         /// Recordings whose entries go.
         removed: Vec<i64>,
-        /// Bytes the catalog gets back.
+        /// Bytes of entries that go.
         reclaimed: usize,
+        /// The catalog file's length after.
+        compacted_length: usize,
     },
 }
 
@@ -205,9 +208,23 @@ impl fmt::Display for Change {
             Self::GrowCatalog { from, to } => {
                 write!(f, "grow {CATALOG_FILE_NAME} from {from} to {to} bytes")
             }
-            Self::CompactCatalog { removed, reclaimed } => write!(
+            Self::CompactCatalog {
+                removed,
+                reclaimed,
+                compacted_length,
+            } if removed.is_empty() => write!(
                 f,
-                "rewrite {CATALOG_FILE_NAME} without {} entries ({removed:?}), reclaiming {reclaimed} bytes",
+                "rewrite {CATALOG_FILE_NAME} to the {compacted_length} bytes its entries use (no entry \
+                 goes, {reclaimed} bytes reclaimed)"
+            ),
+            Self::CompactCatalog {
+                removed,
+                reclaimed,
+                compacted_length,
+            } => write!(
+                f,
+                "rewrite {CATALOG_FILE_NAME} without {} entries ({removed:?}), reclaiming {reclaimed} bytes, \
+                 to {compacted_length} bytes",
                 removed.len()
             ),
         }
@@ -252,6 +269,7 @@ impl EditPlan {
             .write(true)
             .open(&catalog_path)
             .map_err(io(&catalog_path))?;
+        let mut refused = Vec::new();
         for change in &self.changes {
             match change {
                 Change::SetState { offset, to, .. } => catalog
@@ -271,7 +289,14 @@ impl EditPlan {
                     from_offset,
                     checksum,
                     ..
-                } => stamp_segment_file(path, *from_offset, *checksum).map_err(io(path))?,
+                } => match stamp_segment_file(path, *from_offset, *checksum) {
+                    // A damaged file keeps the checksums of its frames before the damage; the other
+                    // files are still stamped, as Java's ArchiveTool goes on with them.
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        refused.push(format!("{}: {e}", path.display()))
+                    }
+                    other => other.map_err(io(path))?,
+                },
                 Change::DeleteSegmentFile { path, .. } => {
                     std::fs::remove_file(path).map_err(io(path))?
                 }
@@ -308,7 +333,12 @@ impl EditPlan {
         catalog.sync_all().map_err(io(&catalog_path))?;
         File::open(&self.archive_dir)
             .and_then(|dir| dir.sync_all())
-            .map_err(io(&self.archive_dir))
+            .map_err(io(&self.archive_dir))?;
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(CatalogToolError::PartlyApplied(refused))
+        }
     }
 }
 
@@ -433,31 +463,37 @@ fn stamp_segment_file(path: &Path, mut offset: u64, checksum: Checksum) -> std::
     let size = file.metadata()?.len();
     let mut header = [0u8; HEADER_LENGTH];
     let mut frame = Vec::new();
-    while offset + HEADER_LENGTH as u64 <= size {
-        file.read_exact_at(&mut header, offset)?;
-        let length = le::get_i32(&header, 0);
-        if length <= 0 {
-            break;
+    let mut stamp = || -> std::io::Result<()> {
+        while offset + HEADER_LENGTH as u64 <= size {
+            file.read_exact_at(&mut header, offset)?;
+            let length = le::get_i32(&header, 0);
+            if length <= 0 {
+                break;
+            }
+            let aligned = align(length as usize, FRAME_ALIGNMENT);
+            if aligned < HEADER_LENGTH || offset + aligned as u64 > size {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("frame length {length} at offset {offset} runs past the file"),
+                ));
+            }
+            if le::get_u16(&header, TYPE_FIELD_OFFSET) == HDR_TYPE_DATA {
+                frame.resize(aligned - HEADER_LENGTH, 0);
+                file.read_exact_at(&mut frame, offset + HEADER_LENGTH as u64)?;
+                let value = checksum.compute(&frame);
+                file.write_all_at(
+                    &value.to_le_bytes(),
+                    offset + SESSION_ID_FIELD_OFFSET as u64,
+                )?;
+            }
+            offset += aligned as u64;
         }
-        let aligned = align(length as usize, FRAME_ALIGNMENT);
-        if aligned < HEADER_LENGTH || offset + aligned as u64 > size {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("frame length {length} at offset {offset} runs past the file"),
-            ));
-        }
-        if le::get_u16(&header, TYPE_FIELD_OFFSET) == HDR_TYPE_DATA {
-            frame.resize(aligned - HEADER_LENGTH, 0);
-            file.read_exact_at(&mut frame, offset + HEADER_LENGTH as u64)?;
-            let value = checksum.compute(&frame);
-            file.write_all_at(
-                &value.to_le_bytes(),
-                offset + SESSION_ID_FIELD_OFFSET as u64,
-            )?;
-        }
-        offset += aligned as u64;
-    }
-    file.sync_all()
+        Ok(())
+    };
+    // What was stamped before a damaged frame is flushed too.
+    let stamped = stamp();
+    file.sync_all()?;
+    stamped
 }
 
 /// `delete-orphaned-segments`: segment files of catalog entries (any state; or of one recording) that lie
@@ -525,9 +561,15 @@ pub fn plan_compact(snapshot: &CatalogSnapshot) -> Result<EditPlan, CatalogToolE
             });
         }
     }
-    if !removed.is_empty() {
-        plan.changes
-            .push(Change::CompactCatalog { removed, reclaimed });
+    // Java's compact always rewrites the catalog, so the file ends where its entries end even when no entry
+    // goes (the archive grows it back to its capacity when it next opens it).
+    let compacted_length = snapshot.end_offset - reclaimed;
+    if !removed.is_empty() || snapshot.file_length != compacted_length {
+        plan.changes.push(Change::CompactCatalog {
+            removed,
+            reclaimed,
+            compacted_length,
+        });
     }
     Ok(plan)
 }

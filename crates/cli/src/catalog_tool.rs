@@ -81,6 +81,10 @@ pub enum CatalogToolError {
     /// The catalog has entries that do not decode; a command that rewrites it would lose them.
     #[error("the catalog has problems, fix them first: {}", .0.join("; "))]
     CatalogProblems(Vec<String>),
+    /// Every change was made but these, which damaged files refused (the rest of each such file was left
+    /// as it was from the damage on, as Java's `ArchiveTool` leaves it).
+    #[error("every other change was made, but: {}", .0.join("; "))]
+    PartlyApplied(Vec<String>),
     /// A catalog capacity out of the catalog's range.
     #[error("catalog capacity {0} is out of range: it must be from {min} to {max} bytes", min = oxeron::archive::catalog::MIN_CATALOG_CAPACITY, max = oxeron::archive::catalog::MAX_CATALOG_CAPACITY)]
     BadCapacity(u64),
