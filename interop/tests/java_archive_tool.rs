@@ -636,6 +636,14 @@ fn changing_commands_on_damaged_directories_match_java_archive_tool() {
     ];
     let mut differences = Vec::new();
     for (what, damage) in damage_matrix() {
+        let (dir, _) = twin_directories(&damage);
+        let (_, out) = archive_tool_yes(&java, dir.path(), &["count-entries"]);
+        let ours = catalog_edit::count_entries(&CatalogSnapshot::read(dir.path()).unwrap());
+        if out.trim() != ours.to_string() {
+            differences.push(format!(
+                "{what}, count-entries: ArchiveTool {out:?}, Oxeron {ours}"
+            ));
+        }
         for (args, plan) in &commands {
             let (java_dir, oxeron_dir) = twin_directories(&damage);
             let (java_ok, out) = archive_tool_yes(&java, java_dir.path(), args);

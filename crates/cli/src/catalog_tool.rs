@@ -419,11 +419,26 @@ fn render_mark_file(path: &Path, bytes: &[u8], m: &ArchiveMarkFileHeader<'_>) ->
 /// The archive's distinct errors, from the error log in its mark file (`ArchiveTool errors`).
 pub fn mark_file_errors(archive_dir: &Path) -> Result<String, CatalogToolError> {
     with_mark_file(archive_dir, |path, bytes, m| {
-        format!(
+        let mut out = format!(
             "Archive error log ({}):\n{}",
             path.display(),
             render_error_log(m.error_log(bytes))
-        )
+        );
+        // Then the driver's, from the Aeron directory the archive recorded, as ArchiveTool prints it; a
+        // driver that is gone is said so, not an error.
+        let aeron_dir = Path::new(m.aeron_directory);
+        let _ = writeln!(
+            out,
+            "\nAeron driver error log (directory: {}):",
+            aeron_dir.display()
+        );
+        match crate::tools::open_cnc(aeron_dir) {
+            Ok(cnc) => out.push_str(&crate::tools::format_errors(&cnc).1),
+            Err(e) => {
+                let _ = writeln!(out, "no driver error log to read: {e}");
+            }
+        }
+        out
     })
 }
 
@@ -482,6 +497,20 @@ pub(crate) mod tests {
         use std::os::unix::fs::FileExt;
         let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
         file.write_all_at(bytes, offset).unwrap();
+    }
+
+    #[test]
+    fn errors_shows_the_archives_log_and_then_the_drivers_as_archive_tool_does() {
+        let dir = golden_copy();
+        let out = mark_file_errors(dir.path()).unwrap();
+        let archive = out.find("Archive error log").unwrap();
+        let driver = out
+            .find("Aeron driver error log (directory: /dev/shm/aeron-golden):")
+            .unwrap();
+        assert!(archive < driver, "{out}");
+        assert!(out.contains("0 distinct errors observed."), "{out}");
+        // The golden archive's driver is long gone: said so, not an error.
+        assert!(out.contains("no driver error log to read"), "{out}");
     }
 
     #[test]
