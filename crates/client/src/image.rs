@@ -230,7 +230,63 @@ impl Image {
     }
 
     /// Like [`Image::poll`], but the handler steers the poll with a [`ControlledPollAction`].
-    pub fn controlled_poll<F>(&self, mut handler: F, fragment_limit: usize) -> usize
+    pub fn controlled_poll<F>(&self, handler: F, fragment_limit: usize) -> usize
+    where
+        F: FnMut(&[u8], &Header) -> ControlledPollAction,
+    {
+        self.controlled_poll_until(handler, i64::MAX, fragment_limit)
+    }
+
+    /// Like [`Image::poll`], but only fragments that start before `limit_position` (Aeron's
+    /// `Image.boundedPoll`): a consumer that must not run ahead of a position, as a replay merge or a
+    /// follower does. A fragment that starts before the limit is delivered whole.
+    ///
+    /// ```no_run
+    /// # fn example(image: &oxeron_client::Image, merge_position: i64) {
+    /// // What lies before the position where the live stream takes over.
+    /// image.bounded_poll(|payload, _header| println!("{} bytes", payload.len()), merge_position, 10);
+    /// # }
+    /// ```
+    pub fn bounded_poll<F>(
+        &self,
+        mut handler: F,
+        limit_position: i64,
+        fragment_limit: usize,
+    ) -> usize
+    where
+        F: FnMut(&[u8], &Header),
+    {
+        self.controlled_poll_until(
+            |payload, header| {
+                handler(payload, header);
+                ControlledPollAction::Continue
+            },
+            limit_position,
+            fragment_limit,
+        )
+    }
+
+    /// [`Image::controlled_poll`] up to `limit_position`, as [`Image::bounded_poll`] (Aeron's
+    /// `Image.boundedControlledPoll`).
+    pub fn bounded_controlled_poll<F>(
+        &self,
+        handler: F,
+        limit_position: i64,
+        fragment_limit: usize,
+    ) -> usize
+    where
+        F: FnMut(&[u8], &Header) -> ControlledPollAction,
+    {
+        self.controlled_poll_until(handler, limit_position, fragment_limit)
+    }
+
+    #[inline]
+    fn controlled_poll_until<F>(
+        &self,
+        mut handler: F,
+        limit_position: i64,
+        fragment_limit: usize,
+    ) -> usize
     where
         F: FnMut(&[u8], &Header) -> ControlledPollAction,
     {
@@ -238,11 +294,15 @@ impl Image {
             return 0;
         }
         let mut initial_position = self.subscriber_position.get_i64(0);
+        if initial_position >= limit_position {
+            return 0;
+        }
         let (term, mut initial_offset) = self.active_term(initial_position);
         let mut offset = initial_offset;
-        let capacity = term.capacity();
+        let ahead = usize::try_from(limit_position - initial_position).unwrap_or(usize::MAX);
+        let limit_offset = offset.saturating_add(ahead).min(term.capacity());
         let mut fragments_read = 0;
-        while fragments_read < fragment_limit && offset < capacity {
+        while fragments_read < fragment_limit && offset < limit_offset {
             let Some((frame_length, aligned)) = committed_frame(term, offset) else {
                 break;
             };

@@ -3,6 +3,7 @@
 mod aeron;
 pub mod cnc_file;
 mod context;
+mod driver_control;
 pub mod env;
 mod error;
 mod fragment_assembler;
