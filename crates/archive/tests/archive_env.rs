@@ -64,6 +64,25 @@ fn environment_settings_are_read_and_unsupported_ones_refused() {
         std::path::Path::new("/tmp/oxeron-marks")
     );
 
+    // The client reads the control term settings under the same names.
+    let client = with_env(
+        &[
+            ("AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH", "128k"),
+            ("AERON_ARCHIVE_CONTROL_MTU_LENGTH", "4k"),
+            ("AERON_ARCHIVE_CONTROL_TERM_BUFFER_SPARSE", "false"),
+        ],
+        oxeron_archive::client::Context::from_env,
+    )
+    .expect("client settings");
+    let shown = format!("{client:?}");
+    for expected in [
+        "control_term_buffer_length: 131072",
+        "control_mtu_length: 4096",
+        "control_term_buffer_sparse: false",
+    ] {
+        assert!(shown.contains(expected), "{expected} not in {shown}");
+    }
+
     for (name, value, reason) in [
         ("AERON_ARCHIVE_RECORDER_CPU_AFFINITY", "1", "affinity"),
         (

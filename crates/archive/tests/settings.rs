@@ -184,6 +184,32 @@ fn replay_and_control_streams_carry_the_configured_linger_and_term_geometry() {
     });
 }
 
+#[test]
+fn a_client_names_its_control_term_settings_in_both_control_channels() {
+    let fixture = Fixture::new();
+    let _client = AeronArchive::connect(
+        fixture
+            .client_context()
+            .control_term_buffer_length(256 * 1024)
+            .control_mtu_length(8192)
+            .control_term_buffer_sparse(false),
+    )
+    .unwrap();
+    let labels = labels(&fixture);
+    let with_settings = |l: &&String| {
+        l.starts_with("pub-lmt")
+            && l.contains("term-length=262144")
+            && l.contains("mtu=8192")
+            && l.contains("sparse=false")
+    };
+    // The client's request publication and the archive's response publication, which takes the client's.
+    assert_eq!(
+        labels.iter().filter(with_settings).count(),
+        2,
+        "{labels:#?}"
+    );
+}
+
 /// Accepts sessions as the principal their credentials name.
 struct AsCredentials;
 

@@ -46,6 +46,7 @@ impl AsyncConnect {
             ConnectStep::AddPublication(registration) => {
                 if let Some(publication) = self.aeron.poll_exclusive_publication(registration)? {
                     self.response_channel = with_control_defaults(
+                        &self.ctx,
                         &self.ctx.control_response_channel,
                         Some(publication.session_id()),
                     )?;

@@ -15,6 +15,9 @@ pub struct Context {
     pub(super) credentials: Vec<u8>,
     pub(super) on_challenge: Option<ChallengeHandler>,
     pub(super) client_name: String,
+    pub(super) control_term_buffer_length: i32,
+    pub(super) control_mtu_length: i32,
+    pub(super) control_term_buffer_sparse: bool,
 }
 
 /// Answers an archive's authentication challenge with credentials.
@@ -32,6 +35,15 @@ impl std::fmt::Debug for Context {
                 &self.control_response_stream_id,
             )
             .field("message_timeout", &self.message_timeout)
+            .field(
+                "control_term_buffer_length",
+                &self.control_term_buffer_length,
+            )
+            .field("control_mtu_length", &self.control_mtu_length)
+            .field(
+                "control_term_buffer_sparse",
+                &self.control_term_buffer_sparse,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -49,6 +61,9 @@ impl Default for Context {
             credentials: Vec::new(),
             on_challenge: None,
             client_name: String::new(),
+            control_term_buffer_length: CONTROL_TERM_BUFFER_LENGTH_DEFAULT,
+            control_mtu_length: CONTROL_MTU_LENGTH_DEFAULT,
+            control_term_buffer_sparse: true,
         }
     }
 }
@@ -61,7 +76,9 @@ impl Context {
 
     /// Defaults overridden by Aeron's environment variables (`AERON_DIR`, `AERON_ARCHIVE_CONTROL_CHANNEL`,
     /// `AERON_ARCHIVE_CONTROL_STREAM_ID`, `AERON_ARCHIVE_CONTROL_RESPONSE_CHANNEL`,
-    /// `AERON_ARCHIVE_CONTROL_RESPONSE_STREAM_ID`, `AERON_ARCHIVE_MESSAGE_TIMEOUT`).
+    /// `AERON_ARCHIVE_CONTROL_RESPONSE_STREAM_ID`, `AERON_ARCHIVE_MESSAGE_TIMEOUT`,
+    /// `AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH`, `AERON_ARCHIVE_CONTROL_MTU_LENGTH`,
+    /// `AERON_ARCHIVE_CONTROL_TERM_BUFFER_SPARSE`).
     pub fn from_env() -> Result<Self, oxeron_client::env::EnvError> {
         use oxeron_client::env;
         let mut c = Self {
@@ -82,6 +99,15 @@ impl Context {
         }
         if let Some(v) = env::duration("AERON_ARCHIVE_MESSAGE_TIMEOUT")? {
             c.message_timeout = v;
+        }
+        if let Some(v) = env::size_i32("AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH")? {
+            c.control_term_buffer_length = v;
+        }
+        if let Some(v) = env::size_i32("AERON_ARCHIVE_CONTROL_MTU_LENGTH")? {
+            c.control_mtu_length = v;
+        }
+        if let Some(v) = env::boolean("AERON_ARCHIVE_CONTROL_TERM_BUFFER_SPARSE")? {
+            c.control_term_buffer_sparse = v;
         }
         Ok(c)
     }
@@ -140,6 +166,24 @@ impl Context {
         handler: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
     ) -> Self {
         self.on_challenge = Some(Arc::new(handler));
+        self
+    }
+
+    /// Term length of the control channels where they do not set `term-length` (default 64 KiB).
+    pub fn control_term_buffer_length(mut self, length: i32) -> Self {
+        self.control_term_buffer_length = length;
+        self
+    }
+
+    /// MTU of the control channels where they do not set `mtu` (default 1408).
+    pub fn control_mtu_length(mut self, mtu: i32) -> Self {
+        self.control_mtu_length = mtu;
+        self
+    }
+
+    /// Whether the control channels' term buffers are sparse where they do not set `sparse` (default true).
+    pub fn control_term_buffer_sparse(mut self, sparse: bool) -> Self {
+        self.control_term_buffer_sparse = sparse;
         self
     }
 

@@ -127,7 +127,13 @@ impl std::fmt::Debug for AeronArchive {
     }
 }
 
-fn with_control_defaults(channel: &str, session_id: Option<i32>) -> Result<String, ArchiveError> {
+/// `channel` with the context's control term length, MTU and sparseness where it sets none, as Java's
+/// `AeronArchive.Context` applies them, and `session_id` if given.
+fn with_control_defaults(
+    ctx: &Context,
+    channel: &str,
+    session_id: Option<i32>,
+) -> Result<String, ArchiveError> {
     let mut uri = ChannelUri::parse(channel)
         .map_err(|e| ArchiveError::Protocol(format!("channel {channel:?}: {e}")))?;
     let mut set = |key: &str, value: String| {
@@ -138,12 +144,9 @@ fn with_control_defaults(channel: &str, session_id: Option<i32>) -> Result<Strin
     if let Some(id) = session_id {
         set("session-id", id.to_string());
     }
-    set(
-        "term-length",
-        CONTROL_TERM_BUFFER_LENGTH_DEFAULT.to_string(),
-    );
-    set("sparse", "true".to_string());
-    set("mtu", CONTROL_MTU_LENGTH_DEFAULT.to_string());
+    set("term-length", ctx.control_term_buffer_length.to_string());
+    set("sparse", ctx.control_term_buffer_sparse.to_string());
+    set("mtu", ctx.control_mtu_length.to_string());
     Ok(uri.to_string())
 }
 
@@ -173,7 +176,7 @@ impl AeronArchive {
                 Aeron::connect(client)?
             }
         };
-        let request_channel = with_control_defaults(&ctx.control_request_channel, None)?;
+        let request_channel = with_control_defaults(&ctx, &ctx.control_request_channel, None)?;
         let registration = aeron
             .async_add_exclusive_publication(&request_channel, ctx.control_request_stream_id)?;
         Ok(AsyncConnect {
