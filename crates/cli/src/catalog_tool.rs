@@ -340,9 +340,7 @@ pub fn dump(snapshot: &CatalogSnapshot) -> Result<String, CatalogToolError> {
 /// Where the archive's mark file is: in the directory its `archive-mark.lnk` names, if it has one, as
 /// Java's archive places it with `aeron.archive.mark.file.dir`, else in the archive directory.
 pub(crate) fn mark_file_path(archive_dir: &Path) -> Result<PathBuf, CatalogToolError> {
-    let link = archive_dir.join(oxeron::archive::ARCHIVE_MARK_LINK_FILE_NAME);
-    let dir = oxeron::archive::resolve_mark_file_dir(archive_dir)
-        .map_err(|e| io_error(&link)(std::io::Error::other(e.to_string())))?;
+    let dir = oxeron::archive::resolve_mark_file_dir(archive_dir)?;
     Ok(dir.join(ARCHIVE_MARK_FILE_NAME))
 }
 

@@ -656,8 +656,7 @@ impl Aeron {
             .map_err(|e| AeronError::Cnc(e.to_string()))?;
         loop {
             let heartbeat = to_driver.consumer_heartbeat_time();
-            let age = system_epoch_ms() - heartbeat;
-            if heartbeat > 0 && age <= ctx.driver_timeout.as_millis() as i64 {
+            if crate::driver_control::is_current(heartbeat, ctx.driver_timeout) {
                 break;
             }
             if Instant::now() >= deadline {

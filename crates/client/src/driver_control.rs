@@ -8,6 +8,11 @@ use oxeron_protocol::command::{Correlated, TerminateDriver, TERMINATE_DRIVER};
 use crate::cnc_file::{CncError, CncFile};
 use crate::{AeronError, Context};
 
+/// Whether a driver's heartbeat (epoch ms; 0 before it starts, -1 once it shut down) is within `timeout`.
+pub(crate) fn is_current(heartbeat_ms: i64, timeout: std::time::Duration) -> bool {
+    heartbeat_ms > 0 && system_epoch_ms().saturating_sub(heartbeat_ms) <= timeout.as_millis() as i64
+}
+
 impl Context {
     /// Whether a media driver runs in this context's Aeron directory: its CnC file is there and ready, and
     /// the driver took commands within the driver timeout (Aeron's `CommonContext.isDriverActive`). Maps
@@ -26,9 +31,7 @@ impl Context {
         let Ok(to_driver) = ManyToOneRingBuffer::new(cnc.to_driver_buffer().clone()) else {
             return false;
         };
-        let heartbeat = to_driver.consumer_heartbeat_time();
-        heartbeat > 0
-            && system_epoch_ms().saturating_sub(heartbeat) <= self.driver_timeout.as_millis() as i64
+        is_current(to_driver.consumer_heartbeat_time(), self.driver_timeout)
     }
 
     /// Asks the media driver in this Aeron directory to terminate, with `token` for its termination

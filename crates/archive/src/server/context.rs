@@ -7,6 +7,7 @@ use std::time::Duration;
 use oxeron_client::env::{self, EnvError};
 use oxeron_concurrent::idle::IdleStrategyKind;
 use oxeron_protocol::archive::{CONTROL_STREAM_ID_DEFAULT, RECORDING_EVENTS_STREAM_ID_DEFAULT};
+use oxeron_protocol::logbuffer::{check_mtu_length, check_term_length};
 
 pub use super::authenticator::{AcceptAllAuthenticator, AuthDecision, Authenticator};
 use super::authorisation_service::{self, AllowAll, AuthorisationService};
@@ -29,10 +30,8 @@ pub const ARCHIVE_DIR_DEFAULT: &str = "aeron-archive";
 pub const ERROR_BUFFER_LENGTH_DEFAULT: usize = crate::mark::DEFAULT_ERROR_BUFFER_LENGTH;
 /// Default low-storage-space threshold: one default segment file, 128 MiB.
 pub const LOW_STORAGE_SPACE_THRESHOLD_DEFAULT: u64 = SEGMENT_FILE_LENGTH_DEFAULT as u64;
-/// Default term length of control response streams: 64 KiB.
-pub const CONTROL_TERM_BUFFER_LENGTH_DEFAULT: i32 = 64 * 1024;
-/// Default MTU of control response streams: the driver's default, 1408.
-pub const CONTROL_MTU_LENGTH_DEFAULT: i32 = 1408;
+/// The control streams' term length and MTU defaults are the archive client's.
+pub use crate::client::{CONTROL_MTU_LENGTH_DEFAULT, CONTROL_TERM_BUFFER_LENGTH_DEFAULT};
 /// Default linger of replay publications: the driver's publication linger, 5 s.
 pub const REPLAY_LINGER_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
@@ -676,19 +675,12 @@ impl Context {
                 format!("{} must be IPC media", self.local_control_channel),
             );
         }
-        let term = self.control_term_buffer_length;
-        if !term_range.contains(&term) || term.count_ones() != 1 {
-            return fail(
-                "AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH",
-                format!("{term} must be a power of two from 64 KiB to 1 GiB"),
-            );
+        // The driver's own checks of a term length and an MTU, as Java's archive applies them.
+        if let Err(e) = check_term_length(self.control_term_buffer_length.into()) {
+            return fail("AERON_ARCHIVE_CONTROL_TERM_BUFFER_LENGTH", e.to_string());
         }
-        let mtu = self.control_mtu_length;
-        if !(32..=65504).contains(&mtu) || mtu % 32 != 0 {
-            return fail(
-                "AERON_ARCHIVE_CONTROL_MTU_LENGTH",
-                format!("{mtu} must be a multiple of 32 from 32 to 65504"),
-            );
+        if let Err(e) = check_mtu_length(self.control_mtu_length.into()) {
+            return fail("AERON_ARCHIVE_CONTROL_MTU_LENGTH", e.to_string());
         }
         let errors = self.error_buffer_length;
         let most = i32::MAX as usize - oxeron_protocol::archive::MARK_FILE_HEADER_LENGTH;

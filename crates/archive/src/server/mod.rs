@@ -155,8 +155,12 @@ impl Archive {
         let now = system_epoch_ms();
         let aeron_dir = aeron.context().aeron_dir_path().display().to_string();
         let liveness_ms = ctx.mark_file_liveness_timeout.as_millis() as i64;
-        // A live archive whose mark file is elsewhere is found through the directory's link.
-        ArchiveMarkFile::refuse_live(crate::mark::resolve_mark_file_dir(&dir)?, now, liveness_ms)?;
+        // A live archive whose mark file is elsewhere is found through the directory's link (the mark file
+        // this archive takes is checked as it is created).
+        let linked = crate::mark::resolve_mark_file_dir(&dir)?;
+        if linked != mark_dir {
+            ArchiveMarkFile::refuse_live(linked, now, liveness_ms)?;
+        }
         let mark = ArchiveMarkFile::create(
             &mark_dir,
             &MarkFileSettings {
